@@ -1,0 +1,47 @@
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+/**
+ * The one error type of the server: an HTTP status and the OperationOutcome that explains it.
+ * Every layer throws it; only the HTTP layer turns it into a response.
+ * https://hl7.org/fhir/R4/operationoutcome.html
+ */
+export class FhirError extends Error {
+  constructor(
+    readonly status: number,
+    readonly outcome: OperationOutcome,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(outcome.issue?.map((i) => i.diagnostics).join('; ') || `HTTP ${status}`);
+  }
+}
+
+type IssueCode = OperationOutcomeIssue['code'];
+
+export function issue(code: IssueCode, diagnostics: string, expression?: string, severity: OperationOutcomeIssue['severity'] = 'error'): OperationOutcomeIssue {
+  const result: OperationOutcomeIssue = { severity, code, diagnostics };
+  if (expression) result.expression = [expression];
+  return result;
+}
+
+export function outcome(...issues: OperationOutcomeIssue[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: issues };
+}
+
+function fail(status: number, code: IssueCode, diagnostics: string, expression?: string): FhirError {
+  return new FhirError(status, outcome(issue(code, diagnostics, expression)));
+}
+
+export const badRequest = (diagnostics: string, expression?: string): FhirError => fail(400, 'invalid', diagnostics, expression);
+export const notFound = (diagnostics: string): FhirError => fail(404, 'not-found', diagnostics);
+export const gone = (diagnostics: string): FhirError => fail(410, 'deleted', diagnostics);
+export const conflict = (diagnostics: string, expression?: string): FhirError => fail(409, 'conflict', diagnostics, expression);
+export const preconditionFailed = (diagnostics: string, expression?: string): FhirError => fail(412, 'conflict', diagnostics, expression);
+export const unprocessable = (diagnostics: string, expression?: string): FhirError => fail(422, 'processing', diagnostics, expression);
+export const notSupported = (status: number, diagnostics: string): FhirError => fail(status, 'not-supported', diagnostics);
+export const tooLarge = (diagnostics: string): FhirError => fail(413, 'too-costly', diagnostics);
+export const forbidden = (diagnostics: string): FhirError => fail(403, 'forbidden', diagnostics);
+
+/** Several issues at once (validation reports every problem it finds, not just the first). */
+export function invalid(status: 400 | 422, issues: OperationOutcomeIssue[]): FhirError {
+  return new FhirError(status, outcome(...issues));
+}
