@@ -1,0 +1,32 @@
+/**
+ * The database seam: the same parameterised SQL runs on PostgreSQL (pg) and on PGlite (embedded).
+ * Nothing above the store sees which one it is.
+ */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  /** Runs fn in one database transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+  readonly kind: 'postgres' | 'pglite';
+}
+
+export interface DbOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+}
+
+export async function openDb(options: DbOptions): Promise<Db> {
+  if (options.databaseUrl) {
+    const { openPostgres } = await import('./pg-db.js');
+    return openPostgres(options.databaseUrl, options.poolSize ?? 20, options.statementTimeoutMs);
+  }
+  const { openPglite } = await import('./pglite-db.js');
+  return openPglite(options.dataDir);
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import { preconditionFailed } from '../errors.js';
+import type { Db, Queryable } from './db.js';
+import { historyPage } from './history.js';
+import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
+
+interface Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: Date;
+  deleted: boolean;
+  content: string | null;
+}
+
+export function toVersion(row: Row): ResourceVersion {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: row.version_id,
+    lastUpdated: new Date(row.last_updated),
+    deleted: row.deleted,
+    ...(row.content !== null ? { content: row.content } : {}),
+  };
+}
+
+/** The Store on PostgreSQL or PGlite: same SQL for both. */
+export class SqlStore implements Store {
+  constructor(
+    private readonly db: Db,
+    private readonly indexer: ResourceIndexer,
+    /** Set when this instance is bound to an open transaction. */
+    private readonly tx?: Queryable,
+  ) {}
+
+  get sql(): Queryable {
+    return this.tx ?? this.db;
+  }
+
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    if (this.tx) return fn(this);
+    return this.db.transaction((tx) => fn(new SqlStore(this.db, this.indexer, tx)));
+  }
+
+  async read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
+    const rows = await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2', [resourceType, id]);
+    return rows[0] && toVersion(rows[0]);
+  }
+
+  async vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined> {
+    const rows = await this.sql.query<Row>(
+      'SELECT * FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
+      [resourceType, id, versionId],
+    );
+    return rows[0] && toVersion(rows[0]);
+  }
+
+  create(resource: Resource): Promise<WriteResult> {
+    return this.transaction(async (store) => {
+      const created = await (store as SqlStore).insert({ ...resource, id: randomUUID() });
+      if (!created) throw new Error('a fresh UUID collided'); // unreachable in practice
+      return created;
+    });
+  }
+
+  update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult> {
+    return this.transaction(async (store) => {
+      const self = store as SqlStore;
+      for (;;) {
+        const current = await self.lockCurrent(resource.resourceType, resource.id);
+        if (ifMatch !== undefined && (!current || current.version_id !== ifMatch || current.deleted)) {
+          throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version ${current && !current.deleted ? current.version_id : '(none)'}`);
+        }
+        if (!current) {
+          const created = await self.insert(resource, true);
+          if (created) return created;
+          continue; // another transaction created the same id first; its row is committed now, so lock it and update.
+        }
+        return self.writeVersion(resource, current.version_id + 1, 'update', false);
+      }
+    });
+  }
+
+  delete(resourceType: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined> {
+    return this.transaction(async (store) => {
+      const self = store as SqlStore;
+      const current = await self.lockCurrent(resourceType, id);
+      if (ifMatch !== undefined && (!current || current.version_id !== ifMatch || current.deleted)) {
+        throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version`);
+      }
+      if (!current || current.deleted) return undefined;
+      const versionId = current.version_id + 1;
+      const now = new Date();
+      await self.sql.query(
+        'UPDATE resources SET version_id = $3, last_updated = $4, deleted = true, content = NULL WHERE resource_type = $1 AND id = $2',
+        [resourceType, id, versionId, now],
+      );
+      await self.recordVersion(resourceType, id, versionId, now, 'delete', null);
+      await self.indexer.remove(self.sql, resourceType, id);
+      return { resourceType, id, versionId, lastUpdated: now, deleted: true };
+    });
+  }
+
+  history(query: HistoryQuery): Promise<HistoryPage> {
+    return historyPage(this.sql, query);
+  }
+
+  private async lockCurrent(resourceType: string, id: string): Promise<{ version_id: number; deleted: boolean } | undefined> {
+    const rows = await this.sql.query<{ version_id: number; deleted: boolean }>(
+      'SELECT version_id, deleted FROM resources WHERE resource_type = $1 AND id = $2 FOR UPDATE',
+      [resourceType, id],
+    );
+    return rows[0];
+  }
+
+  /** First version of a resource. With onConflictSkip, returns undefined if the id was taken concurrently. */
+  private async insert(resource: Resource & { id: string }, onConflictSkip = false): Promise<WriteResult | undefined> {
+    const now = new Date();
+    const stored = stamp(resource, 1, now);
+    const content = JSON.stringify(stored);
+    const rows = await this.sql.query(
+      `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES ($1, $2, 1, $3, false, $4)
+       ${onConflictSkip ? 'ON CONFLICT DO NOTHING' : ''} RETURNING id`,
+      [resource.resourceType, resource.id, now, content],
+    );
+    if (!rows.length) return undefined;
+    return this.afterWrite(stored, content, now, 'create', true);
+  }
+
+  private async writeVersion(resource: Resource & { id: string }, versionId: number, interaction: Interaction, created: boolean): Promise<WriteResult> {
+    const now = new Date();
+    const stored = stamp(resource, versionId, now);
+    const content = JSON.stringify(stored);
+    await this.sql.query(
+      'UPDATE resources SET version_id = $3, last_updated = $4, deleted = false, content = $5 WHERE resource_type = $1 AND id = $2',
+      [resource.resourceType, resource.id, versionId, now, content],
+    );
+    return this.afterWrite(stored, content, now, interaction, created);
+  }
+
+  private async afterWrite(stored: Resource & { id: string }, content: string, now: Date, interaction: Interaction, created: boolean): Promise<WriteResult> {
+    const versionId = Number(stored.meta?.versionId);
+    await this.recordVersion(stored.resourceType, stored.id, versionId, now, interaction, content);
+    await this.indexer.index(this.sql, stored);
+    return { resourceType: stored.resourceType, id: stored.id, versionId, lastUpdated: now, deleted: false, content, created, resource: stored };
+  }
+
+  /** The history row and the change-log (outbox) row, in the caller's transaction. */
+  private async recordVersion(resourceType: string, id: string, versionId: number, now: Date, interaction: Interaction, content: string | null): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [resourceType, id, versionId, now, content === null, interaction, content],
+    );
+    await this.sql.query(
+      'INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) VALUES ($1, $2, $3, $4, $5)',
+      [resourceType, id, versionId, interaction, now],
+    );
+  }
+}
+
+/** Sets meta.versionId and meta.lastUpdated, keeping the rest of meta (profile, tag, security, source). */
+function stamp(resource: Resource & { id: string }, versionId: number, now: Date): Resource & { id: string } {
+  const { resourceType, id, meta, ...rest } = resource;
+  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: now.toISOString() }, ...rest } as Resource & { id: string };
+}

@@ -1,0 +1,70 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { Queryable } from './db.js';
+
+/** One stored version of a resource. `content` is the JSON text exactly as served (absent when deleted). */
+export interface ResourceVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: Date;
+  deleted: boolean;
+  content?: string;
+}
+
+export interface WriteResult extends ResourceVersion {
+  /** true when this write brought the resource into existence (201), false for a new version (200). */
+  created: boolean;
+  resource: Resource;
+}
+
+export type Interaction = 'create' | 'update' | 'delete';
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** _since: versions last updated at or after this instant. */
+  since?: Date;
+  /** _at: versions that were current at some point in [from, to). */
+  at?: { from: Date; to: Date };
+  count: number;
+  /** Opaque keyset cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  versions: ResourceVersion[];
+  total: number;
+  nextCursor?: string;
+}
+
+/**
+ * Writes the search index rows of a resource inside the write's transaction.
+ * The search capability implements it; the store only calls it.
+ */
+export interface ResourceIndexer {
+  index(tx: Queryable, resource: Resource): Promise<void>;
+  remove(tx: Queryable, resourceType: string, id: string): Promise<void>;
+}
+
+/**
+ * The store seam: every interaction of https://hl7.org/fhir/R4/http.html that touches data.
+ * Each write is one database transaction: current row, history row, search index rows, change-log row.
+ */
+export interface Store {
+  /** Current version, deleted or not: https://hl7.org/fhir/R4/http.html#read */
+  read(resourceType: string, id: string): Promise<ResourceVersion | undefined>;
+  /** One version: https://hl7.org/fhir/R4/http.html#vread */
+  vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined>;
+  /** Server-assigned id: https://hl7.org/fhir/R4/http.html#create */
+  create(resource: Resource): Promise<WriteResult>;
+  /** Update, or update-as-create for a new id; ifMatch is the expected current version: https://hl7.org/fhir/R4/http.html#update */
+  update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult>;
+  /** Returns the deletion version, or undefined if there was nothing to delete: https://hl7.org/fhir/R4/http.html#delete */
+  delete(resourceType: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined>;
+  /** https://hl7.org/fhir/R4/http.html#history */
+  history(query: HistoryQuery): Promise<HistoryPage>;
+  /** Runs fn with a store bound to one database transaction (nested calls join the outer one). */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /** The connection this store runs on (the transaction's, inside `transaction`), for search. */
+  readonly sql: Queryable;
+}
