@@ -1,0 +1,33 @@
+import { notSupported } from '../errors.js';
+
+const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'json', 'application/json+fhir', 'text/json']);
+const XML_TYPES = /xml|turtle|ttl|html/i;
+
+/**
+ * JSON only: https://hl7.org/fhir/R4/http.html#mime-type. `_format` wins over Accept; asking only for
+ * a format we don't produce (XML, Turtle) is 406.
+ */
+export function checkAcceptable(format: string | undefined, accept: string | undefined): void {
+  if (format) {
+    const f = format.split(';')[0].trim().toLowerCase();
+    if (!JSON_TYPES.has(f)) throw notSupported(406, `_format=${format} is not supported; this server speaks application/fhir+json only`);
+    return;
+  }
+  if (!accept) return;
+  const types = accept.split(',').map((t) => t.split(';')[0].trim().toLowerCase());
+  const ok = types.some((t) => JSON_TYPES.has(t) || t === '*/*' || t === 'application/*' || t === '');
+  if (!ok && types.some((t) => XML_TYPES.test(t))) {
+    throw notSupported(406, `Accept: ${accept} is not supported; this server speaks application/fhir+json only`);
+  }
+}
+
+/** Body media types we read; anything else is 415. */
+export type BodyKind = 'json' | 'json-patch' | 'form';
+export function bodyKind(contentType: string | undefined): BodyKind | undefined {
+  if (!contentType) return undefined;
+  const t = contentType.split(';')[0].trim().toLowerCase();
+  if (t === 'application/json-patch+json') return 'json-patch';
+  if (t === 'application/x-www-form-urlencoded') return 'form';
+  if (JSON_TYPES.has(t)) return 'json';
+  throw notSupported(415, `Content-Type ${contentType} is not supported; send application/fhir+json`);
+}

@@ -1,0 +1,58 @@
+import { getResourceTypes } from '@medplum/core';
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { isKnownResourceType } from '../../profiles/validator.js';
+import { allOperations } from './operations.js';
+
+const SOFTWARE_VERSION = '0.1.0';
+const started = new Date().toISOString();
+
+/** Extra facts other capabilities add (search parameters, profiles, ...). */
+type Contributor = (statement: CapabilityStatement) => void;
+const contributors: Contributor[] = [];
+export function contributeToCapabilityStatement(c: Contributor): void {
+  contributors.push(c);
+}
+
+/** What this server does, truthfully: https://hl7.org/fhir/R4/capabilitystatement.html */
+export function capabilityStatement(baseUrl: string): CapabilityStatement {
+  const operations = allOperations();
+  const statement: CapabilityStatement = {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: started,
+    kind: 'instance',
+    software: { name: 'Neighbourhood FHIR hub', version: SOFTWARE_VERSION },
+    implementation: { description: 'FHIR R4 hub for an NHS neighbourhood team', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: getResourceTypes()
+          .filter((t) => isKnownResourceType(t))
+          .sort()
+          .map((type): CapabilityStatementRestResource => ({
+            type,
+            interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({
+              code: code as 'read',
+            })),
+            versioning: 'versioned-update',
+            readHistory: true,
+            updateCreate: true,
+            conditionalCreate: true,
+            conditionalRead: 'full-support',
+            conditionalUpdate: true,
+            conditionalDelete: 'single',
+            operation: operations
+              .filter((op) => (op.type || op.instance) && (!op.resourceTypes || op.resourceTypes.includes(type)))
+              .map((op) => ({ name: op.name, definition: op.definition })),
+          })),
+        interaction: [{ code: 'history-system' }, { code: 'search-system' }],
+        operation: operations.filter((op) => op.system).map((op) => ({ name: op.name, definition: op.definition })),
+      },
+    ],
+  };
+  for (const contribute of contributors) contribute(statement);
+  return statement;
+}

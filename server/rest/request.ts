@@ -1,0 +1,42 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { SearchEngine } from '../search/search.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * A FHIR interaction independent of HTTP transport: the Express layer builds one from a request,
+ * and batch/transaction processing builds one per Bundle entry (https://hl7.org/fhir/R4/http.html#transaction).
+ */
+export interface FhirRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path below the FHIR base, without leading slash or query, e.g. `Patient/1/_history/2`. */
+  path: string;
+  query: URLSearchParams;
+  headers: {
+    ifMatch?: string;
+    ifNoneMatch?: string;
+    ifModifiedSince?: string;
+    ifNoneExist?: string;
+    /** Prefer: handling=strict (search). */
+    strict?: boolean;
+  };
+  contentType?: string;
+  body?: unknown;
+}
+
+export interface FhirResponse {
+  status: number;
+  /** A resource, or its stored JSON text (read fast path: sent without re-serialising). */
+  body?: Resource | string;
+  headers?: Record<string, string>;
+  /** Set when the response body is the resource written (so Prefer: return=minimal can drop it). */
+  written?: boolean;
+}
+
+/** What every interaction handler needs: the store (bound to a transaction inside bundles), search and the public base URL. */
+export interface FhirContext {
+  store: Store;
+  search: SearchEngine;
+  baseUrl: string;
+}
+
+export type Handler = (req: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;

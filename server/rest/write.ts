@@ -1,0 +1,102 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { validateResource } from '../../profiles/validator.js';
+import { badRequest, issue, outcome, preconditionFailed } from '../errors.js';
+import type { ResourceVersion, WriteResult } from '../store/store.js';
+import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
+import { checkId, etag, locationOf, parseETag, versionHeaders } from './versioning.js';
+
+/** Validates a request body as a resource of the URL's type. */
+export function resourceBody(req: FhirRequest, type: string): Resource {
+  const body = req.body as { resourceType?: unknown } | undefined;
+  if (body === undefined || body === null) throw badRequest(`A ${type} resource is required in the request body`);
+  if (typeof body === 'object' && !Array.isArray(body) && body.resourceType !== type) {
+    throw badRequest(`The body is a ${String(body.resourceType)}, but the URL is for ${type}`, 'resourceType');
+  }
+  return validateResource(body);
+}
+
+export function writtenResponse(result: WriteResult, baseUrl: string): FhirResponse {
+  const headers = versionHeaders(result);
+  headers[result.created ? 'Location' : 'Content-Location'] = locationOf(baseUrl, result);
+  return { status: result.created ? 201 : 200, body: result.content, headers, written: true };
+}
+
+export const ifMatchVersion = (req: FhirRequest): number | undefined =>
+  req.headers.ifMatch ? parseETag(req.headers.ifMatch, 'If-Match') : undefined;
+
+/** Criteria of a conditional interaction: `identifier=a|b`, `?identifier=...` or `Patient?identifier=...`. */
+export function criteria(text: string): URLSearchParams {
+  const q = text.includes('?') ? text.slice(text.indexOf('?') + 1) : text;
+  const params = new URLSearchParams(q);
+  if (![...params.keys()].length) throw badRequest('Conditional criteria are empty');
+  return params;
+}
+
+/** The one resource the criteria select; 0 → undefined; several → 412 (https://hl7.org/fhir/R4/http.html#cond-update). */
+export async function conditionalTarget(ctx: FhirContext, type: string, params: URLSearchParams): Promise<string | undefined> {
+  const ids = await ctx.search.matchIds(ctx.store.sql, type, params, 2);
+  if (ids.length > 1) throw preconditionFailed(`The criteria ${type}?${params} match more than one resource`);
+  return ids[0];
+}
+
+/** create and conditional create (If-None-Exist): https://hl7.org/fhir/R4/http.html#create */
+export async function create(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+  const resource = resourceBody(req, p.type);
+  if (req.headers.ifNoneExist) {
+    const existing = await conditionalTarget(ctx, p.type, criteria(req.headers.ifNoneExist));
+    if (existing) {
+      const current = (await ctx.store.read(p.type, existing)) as ResourceVersion;
+      return { status: 200, body: current.content, headers: versionHeaders(current), written: true };
+    }
+  }
+  return writtenResponse(await ctx.store.create(resource), ctx.baseUrl);
+}
+
+/** update and update-as-create: https://hl7.org/fhir/R4/http.html#update */
+export async function update(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+  checkId(p.id);
+  const resource = resourceBody(req, p.type);
+  if (!resource.id) throw badRequest(`The ${p.type} in the body needs an id equal to the id in the URL (${p.id})`, `${p.type}.id`);
+  if (resource.id !== p.id) throw badRequest(`The id in the body (${resource.id}) differs from the id in the URL (${p.id})`, `${p.type}.id`);
+  return writtenResponse(await ctx.store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl);
+}
+
+/** Conditional update: PUT Type?criteria (https://hl7.org/fhir/R4/http.html#cond-update) */
+export async function conditionalUpdate(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+  const resource = resourceBody(req, p.type);
+  return ctx.store.transaction(async (store) => {
+    const tctx = { ...ctx, store };
+    const target = await conditionalTarget(tctx, p.type, criteria(req.query.toString()));
+    if (target && resource.id && resource.id !== target) {
+      throw badRequest(`The id in the body (${resource.id}) is not the id of the matching resource (${target})`, `${p.type}.id`);
+    }
+    const id = target ?? resource.id;
+    if (!id) return writtenResponse(await store.create(resource), ctx.baseUrl);
+    checkId(id, `${p.type}.id`);
+    return writtenResponse(await store.update({ ...resource, id }, ifMatchVersion(req)), ctx.baseUrl);
+  });
+}
+
+/** delete: https://hl7.org/fhir/R4/http.html#delete — deleting what is already gone is a success too. */
+export async function remove(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+  checkId(p.id);
+  const deleted = await ctx.store.delete(p.type, p.id, ifMatchVersion(req));
+  return deletedResponse(deleted, `${p.type}/${p.id}`);
+}
+
+/** Conditional delete: DELETE Type?criteria; several matches → 412 (https://hl7.org/fhir/R4/http.html#3.1.0.7.1). */
+export async function conditionalDelete(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+  return ctx.store.transaction(async (store) => {
+    const target = await conditionalTarget({ ...ctx, store }, p.type, criteria(req.query.toString()));
+    if (!target) return { status: 200, body: outcome(issue('not-found', `No ${p.type} matches ${req.query}; nothing to delete`, undefined, 'warning')) };
+    return deletedResponse(await store.delete(p.type, target, ifMatchVersion(req)), `${p.type}/${target}`);
+  });
+}
+
+function deletedResponse(deleted: ResourceVersion | undefined, ref: string): FhirResponse {
+  return {
+    status: 200,
+    body: outcome(issue('informational', deleted ? `Deleted ${ref}` : `${ref} did not exist or was already deleted`, undefined, 'information')),
+    headers: deleted ? { ETag: etag(deleted.versionId) } : {},
+  };
+}

@@ -1,0 +1,30 @@
+import { startPrivatePostgres, type PrivatePostgres } from './postgres.js';
+import { startPrivateRedis, type PrivateRedis } from './redis.js';
+
+let postgres: PrivatePostgres | undefined;
+let redis: PrivateRedis | undefined;
+
+/**
+ * Mocha global fixtures: a private PostgreSQL and Redis for the whole run, unless DATABASE_URL /
+ * REDIS_URL name ones to use. Tests read TEST_DATABASE_URL and TEST_REDIS_URL.
+ */
+export async function mochaGlobalSetup(): Promise<void> {
+  if (process.env.DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
+  else {
+    postgres = await startPrivatePostgres();
+    process.env.TEST_DATABASE_URL = postgres.url;
+  }
+  if (process.env.REDIS_URL) process.env.TEST_REDIS_URL = process.env.REDIS_URL;
+  else {
+    redis = await startPrivateRedis();
+    process.env.TEST_REDIS_URL = redis.url;
+  }
+  // The servers under test read these; a developer's own settings must not leak in.
+  delete process.env.DATABASE_URL;
+  delete process.env.REDIS_URL;
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  redis?.stop();
+  postgres?.stop();
+}

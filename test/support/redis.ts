@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort } from './postgres.js';
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  stop(): void;
+  /** Stops and starts the same server (tests of Redis outages). */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
+function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve();
+      });
+      s.on('error', () => (Date.now() > until ? reject(new Error(`nothing listening on ${port}`)) : setTimeout(attempt, 50)));
+    };
+    attempt();
+  });
+}
+
+/** A private redis-server on a free port, without persistence. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child.on('error', (err) => console.error(`redis-server could not start (install the redis-server package): ${err.message}`));
+    await waitForPort(port);
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () => child?.kill('SIGKILL'),
+    async kill() {
+      const c = child;
+      if (!c) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGKILL');
+      });
+    },
+    start,
+  };
+}
