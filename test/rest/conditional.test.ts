@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { describeEachDatabase } from '../support/server.js';
+
+const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
+const patient = (nhs: string, family = 'Smith') => ({
+  resourceType: 'Patient',
+  identifier: [{ system: NHS, value: nhs }],
+  name: [{ family }],
+});
+
+describeEachDatabase('conditional interactions (http.html#ccreate, #cond-update, #cdelete)', (server) => {
+  it('conditional create with no match creates (201)', async () => {
+    const res = await server().fhir('POST', 'Patient', { body: patient('9000000009'), headers: { 'if-none-exist': `identifier=${NHS}|9000000009` } });
+    expect(res.status).to.equal(201);
+  });
+
+  it('conditional create with one match returns 200 and creates nothing', async () => {
+    const first = await server().fhir('POST', 'Patient', { body: patient('9991111115'), headers: { 'if-none-exist': `identifier=${NHS}|9991111115` } });
+    const again = await server().fhir('POST', 'Patient', { body: patient('9991111115', 'Other'), headers: { 'if-none-exist': `identifier=${NHS}|9991111115` } });
+    expect(again.status).to.equal(200);
+    expect(again.body.id).to.equal(first.body.id);
+    expect(again.body.name[0].family).to.equal('Smith');
+  });
+
+  it('conditional create with several matches is 412', async () => {
+    await server().fhir('POST', 'Patient', { body: patient('9996543218') });
+    await server().fhir('POST', 'Patient', { body: patient('9996543218') });
+    const res = await server().fhir('POST', 'Patient', { body: patient('9996543218'), headers: { 'if-none-exist': `identifier=${NHS}|9996543218` } });
+    expect(res.status).to.equal(412);
+  });
+
+  it('conditional update with no match creates, with one match updates it, with several is 412', async () => {
+    const created = await server().fhir('PUT', `Patient?identifier=${NHS}|9000000017`, { body: patient('9000000017') });
+    expect(created.status).to.equal(201);
+    const updated = await server().fhir('PUT', `Patient?identifier=${NHS}|9000000017`, { body: patient('9000000017', 'Jones') });
+    expect(updated.status).to.equal(200);
+    expect(updated.body.id).to.equal(created.body.id);
+    expect(updated.body.meta.versionId).to.equal('2');
+    await server().fhir('POST', 'Patient', { body: patient('9000000017') });
+    const many = await server().fhir('PUT', `Patient?identifier=${NHS}|9000000017`, { body: patient('9000000017', 'Brown') });
+    expect(many.status).to.equal(412);
+  });
+
+  it('conditional update whose body id is not the matching resource is 400', async () => {
+    await server().fhir('POST', 'Patient', { body: patient('9000000025') });
+    const res = await server().fhir('PUT', `Patient?identifier=${NHS}|9000000025`, { body: { ...patient('9000000025'), id: 'someone-else' } });
+    expect(res.status).to.equal(400);
+  });
+
+  it('conditional delete removes the one match; several matches are 412', async () => {
+    const one = await server().fhir('POST', 'Patient', { body: patient('9000000033') });
+    const del = await server().fhir('DELETE', `Patient?identifier=${NHS}|9000000033`);
+    expect(del.status).to.be.oneOf([200, 204]);
+    expect((await server().fhir('GET', `Patient/${one.body.id}`)).status).to.equal(410);
+    await server().fhir('POST', 'Patient', { body: patient('9000000041') });
+    await server().fhir('POST', 'Patient', { body: patient('9000000041') });
+    expect((await server().fhir('DELETE', `Patient?identifier=${NHS}|9000000041`)).status).to.equal(412);
+  });
+
+  it('conditional criteria by _id work', async () => {
+    const one = await server().fhir('POST', 'Patient', { body: patient('9000000068') });
+    const res = await server().fhir('POST', 'Patient', { body: patient('9000000068'), headers: { 'if-none-exist': `_id=${one.body.id}` } });
+    expect(res.status).to.equal(200);
+    expect(res.body.id).to.equal(one.body.id);
+  });
+});

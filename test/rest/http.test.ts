@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { describeEachDatabase } from '../support/server.js';
+
+describeEachDatabase('HTTP conventions and bad input', (server) => {
+  it('GET /metadata is a CapabilityStatement for FHIR 4.0.1 listing the core resource types', async () => {
+    const res = await server().fhir('GET', 'metadata');
+    expect(res.status).to.equal(200);
+    expect(res.body.resourceType).to.equal('CapabilityStatement');
+    expect(res.body.fhirVersion).to.equal('4.0.1');
+    const types = res.body.rest[0].resource.map((r: { type: string }) => r.type);
+    expect(types).to.include.members(['Patient', 'CareTeam', 'MedicationRequest', 'Appointment']);
+    expect(types).to.not.include('AccessPolicy');
+  });
+
+  it('asking for XML (Accept or _format) is 406 with an OperationOutcome', async () => {
+    const accept = await server().fhir('GET', 'metadata', { headers: { accept: 'application/fhir+xml' } });
+    expect(accept.status).to.equal(406);
+    expect(accept.body.resourceType).to.equal('OperationOutcome');
+    expect((await server().fhir('GET', 'metadata?_format=xml')).status).to.equal(406);
+    expect((await server().fhir('GET', 'metadata?_format=json')).status).to.equal(200);
+    expect((await server().fhir('GET', 'metadata', { headers: { accept: 'application/json' } })).status).to.equal(200);
+  });
+
+  it('_pretty=true indents the JSON', async () => {
+    const res = await server().fhir('GET', 'metadata?_pretty=true');
+    expect(res.text).to.match(/^\{\n {2}"resourceType"/);
+  });
+
+  it('malformed JSON is 400 and stores nothing', async () => {
+    const before = await server().fhir('GET', 'Patient/_history');
+    const res = await server().fhir('POST', 'Patient', { raw: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } });
+    expect(res.status).to.equal(400);
+    expect(res.body.issue[0].diagnostics).to.match(/JSON/);
+    expect((await server().fhir('GET', 'Patient/_history')).body.total).to.equal(before.body.total);
+  });
+
+  it('an unsupported media type is 415', async () => {
+    const res = await server().fhir('POST', 'Patient', { raw: '<Patient xmlns="http://hl7.org/fhir"/>', headers: { 'content-type': 'application/fhir+xml' } });
+    expect(res.status).to.equal(415);
+    expect(res.body.resourceType).to.equal('OperationOutcome');
+  });
+
+  it('an unknown element is 400 with its FHIRPath expression', async () => {
+    const res = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', colour: 'blue' } });
+    expect(res.status).to.be.oneOf([400, 422]);
+    expect(res.body.issue.some((i: { expression?: string[] }) => i.expression?.[0] === 'Patient.colour')).to.equal(true);
+  });
+
+  it('a date that does not exist and a dateTime without a zone are rejected with their paths', async () => {
+    const badDate = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', birthDate: '2023-02-30' } });
+    expect(badDate.status).to.be.oneOf([400, 422]);
+    expect(badDate.body.issue[0].expression[0]).to.equal('Patient.birthDate');
+    const noZone = await server().fhir('POST', 'Appointment', {
+      body: { resourceType: 'Appointment', status: 'booked', start: '2026-01-01T10:00:00', end: '2026-01-01T10:30:00Z', participant: [{ status: 'accepted' }] },
+    });
+    expect(noZone.status).to.be.oneOf([400, 422]);
+    expect(noZone.body.issue[0].expression[0]).to.equal('Appointment.start');
+  });
+
+  it('Patient.gender "bogus" is rejected (required binding)', async () => {
+    const res = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', gender: 'bogus' } });
+    expect(res.status).to.be.oneOf([400, 422]);
+    expect(res.body.issue[0].expression[0]).to.equal('Patient.gender');
+  });
+
+  it('an invalid id in the URL is 400', async () => {
+    const res = await server().fhir('PUT', 'Patient/not_valid!', { body: { resourceType: 'Patient', id: 'not_valid!' } });
+    expect(res.status).to.equal(400);
+  });
+
+  it('every response carries X-Request-ID, echoing the one sent', async () => {
+    const res = await server().fhir('GET', 'metadata', { headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers.get('x-request-id')).to.equal('abc-123');
+  });
+});
