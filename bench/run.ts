@@ -1,0 +1,23 @@
+// `npm run bench [-- scenario...]`: runs the named scenarios (all by default) and prints Markdown tables.
+import os from 'node:os';
+import { runRestBenchmark } from './rest.js';
+
+const scenarios: Record<string, () => Promise<void>> = {
+  rest: () => runRestBenchmark(),
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const names = wanted.length ? wanted : Object.keys(scenarios);
+  console.log(`# Benchmarks (${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version})`);
+  for (const name of names) {
+    const run = scenarios[name];
+    if (!run) throw new Error(`unknown scenario '${name}'; known: ${Object.keys(scenarios).join(', ')}`);
+    await run();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
