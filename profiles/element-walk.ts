@@ -1,0 +1,89 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { issue } from '../server/errors';
+import { bindingProblem } from './bindings';
+import type { Field, FieldTable } from './element-index';
+import { primitiveProblem } from './primitives';
+
+/** What one walk over a resource found: format problems (400) and broken required bindings (422, reported later). */
+export interface WalkResult {
+  format: OperationOutcomeIssue[];
+  bindings: OperationOutcomeIssue[];
+}
+
+type JsonObject = Record<string, unknown>;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Walks a resource with the R4 element types in hand, so each primitive is checked as the type it is
+ * (a `date` is not a `dateTime`) and each coded element against its required ValueSet, in one pass.
+ * https://hl7.org/fhir/R4/json.html
+ */
+export class ElementWalker {
+  constructor(private readonly tables: ReadonlyMap<string, FieldTable>) {}
+
+  walk(resource: JsonObject): WalkResult {
+    const result: WalkResult = { format: [], bindings: [] };
+    const type = resource.resourceType as string;
+    this.object(resource, type, type, true, result);
+    return result;
+  }
+
+  private object(obj: JsonObject, type: string, path: string, isResource: boolean, out: WalkResult): void {
+    const table = this.tables.get(type);
+    if (!table) return;
+    const keys = Object.keys(obj);
+    if (keys.length === 0) return void out.format.push(issue('structure', 'Empty object: R4 forbids empty elements, leave it out instead', path));
+    // ele-1: "All FHIR elements must have a @value or children" (an id alone is not a child)
+    if (!isResource && keys.length === 1 && keys[0] === 'id') out.format.push(issue('structure', 'An element with only an id is empty (ele-1)', path));
+    let choices: Map<string, string> | undefined;
+    for (const key of keys) {
+      const underscore = key.charCodeAt(0) === 95;
+      const field = table.get(underscore ? key.slice(1) : key);
+      if (!field) continue; // resourceType, or an unknown element the schema stage has reported
+      const at = `${path}.${field.key}`;
+      if (field.choice && !underscore) {
+        choices ??= new Map();
+        const other = choices.get(field.choice);
+        if (other) out.format.push(issue('structure', `Choice element '${field.choice}' given twice: '${other}' and '${key}'; only one type may be used`, at));
+        choices.set(field.choice, key);
+      }
+      const value = obj[key];
+      if (Array.isArray(value) !== field.isArray && value !== null) {
+        out.format.push(issue('structure', field.isArray ? `'${field.key}' repeats, so it must be an array` : `'${field.key}' takes a single value, not an array`, at));
+        continue;
+      }
+      if (!Array.isArray(value)) {
+        if (value === null) out.format.push(issue('structure', 'Null value: leave the element out instead', at));
+        else this.value(value, field, underscore, at, out);
+        continue;
+      }
+      if (value.length === 0) out.format.push(issue('structure', 'Empty array: R4 forbids empty elements, leave it out instead', at));
+      const partner = obj[underscore ? field.key : `_${field.key}`];
+      for (let i = 0; i < value.length; i++) {
+        if (value[i] !== null) this.value(value[i], field, underscore, `${at}[${i}]`, out);
+        // null only pads an array of primitives whose partner `_` array has an entry at that index
+        else if (!Array.isArray(partner) || partner[i] == null) out.format.push(issue('structure', 'Null value with no value or extension at the same index of its partner array', `${at}[${i}]`));
+      }
+    }
+  }
+
+  private value(value: unknown, field: Field, underscore: boolean, path: string, out: WalkResult): void {
+    if (underscore) {
+      if (isObject(value)) this.object(value, 'Element', path, false, out);
+      return;
+    }
+    if (field.primitive) {
+      const problem = primitiveProblem(field.type, value);
+      if (problem) out.format.push(issue('value', problem, path));
+    } else if (isObject(value)) {
+      const resourceType = field.type === 'Resource' ? value.resourceType : undefined;
+      if (typeof resourceType === 'string') this.object(value, resourceType, path, true, out);
+      else this.object(value, field.type, path, false, out);
+    }
+    if (field.valueSet) {
+      const problem = bindingProblem(field.type, value, field.valueSet);
+      if (problem) out.bindings.push(issue('code-invalid', problem, path));
+    }
+  }
+}
