@@ -1,0 +1,172 @@
+import type { Bundle, BundleLink, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { badRequest } from '../errors.js';
+import type { Queryable } from '../store/db.js';
+import { searchsetBundle } from './bundle.js';
+import type { Controls } from './controls.js';
+import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
+import { extractRows } from './extract.js';
+import { findIncludes } from './include.js';
+import { deleteRows, writeRows } from './index-writer.js';
+import { Matcher } from './matcher.js';
+import type { Filter } from './parse.js';
+import { ParamError, parseFilter, reportOrThrow } from './parse.js';
+import type { Row } from './query.js';
+import { SearchQuery } from './query.js';
+import { SearchRegistry } from './registry.js';
+import { registerSearchParameter } from './reindex.js';
+import type { Compartment, SearchContext, SearchEngine } from './search.js';
+import { ValueSetExpander } from './valuesets.js';
+
+export interface SearchEngineOptions {
+  /** Page size when the request has no _count. */
+  defaultCount: number;
+  /** Largest page served; a larger _count is reduced to it. */
+  maxCount: number;
+}
+
+/**
+ * Creates the search engine. Synchronous: it loads the R4 definitions (about a second) before it
+ * returns, so build it once at start. SearchParameter resources stored earlier are loaded from the
+ * database on the first call that has a connection.
+ */
+export function createSearchEngine(options: SearchEngineOptions): SearchEngine {
+  return new SqlSearchEngine(options);
+}
+
+class SqlSearchEngine implements SearchEngine {
+  private readonly registry = new SearchRegistry();
+  private readonly expander = new ValueSetExpander();
+  private readonly matcher = new Matcher(this.registry);
+  private customLoaded?: Promise<void>;
+
+  constructor(private readonly options: SearchEngineOptions) {}
+
+  async index(tx: Queryable, resource: Resource): Promise<void> {
+    await this.loadCustom(tx);
+    if (resource.resourceType === 'SearchParameter') await registerSearchParameter(tx, this.registry, resource as SearchParameter);
+    await writeRows(tx, resource.resourceType, resource.id!, extractRows(this.registry, resource));
+  }
+
+  async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {
+    await deleteRows(tx, resourceType, id);
+  }
+
+  matches(resource: Resource, criteria: URLSearchParams): boolean {
+    return this.matcher.matches(resource, criteria);
+  }
+
+  async matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number): Promise<string[]> {
+    await this.loadCustom(sql);
+    if (!this.registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type '${resourceType}'`, resourceType);
+    const filters: Filter[] = [];
+    for (const [name, value] of criteria) {
+      if (isControl(name)) continue; // result parameters do not change which resources match
+      try {
+        filters.push(parseFilter(this.registry, resourceType, name, value));
+      } catch (err) {
+        reportOrThrow(err, true, []);
+      }
+    }
+    const valueSets = await this.expander.expandAll(sql, filters);
+    return new SearchQuery(this.registry, { branches: [{ type: resourceType, filters }] }, valueSets, '').ids(sql, limit);
+  }
+
+  async search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> {
+    await this.loadCustom(ctx.sql);
+    const issues: OperationOutcomeIssue[] = [];
+    const types = await this.searchedTypes(ctx, resourceType, params, compartment, issues);
+    const controls: Controls = { count: Math.min(this.options.defaultCount, this.options.maxCount), sort: [], include: [], revinclude: [] };
+    const filters = new Map<string, Filter[]>(types.map((t) => [t, []]));
+    const accepted: [string, string][] = [];
+    // Result parameters first: _cursor must be read against the final _sort.
+    const ordered = [...params].sort(([a], [b]) => Number(a === CURSOR_PARAM) - Number(b === CURSOR_PARAM));
+    for (const [name, value] of ordered) {
+      try {
+        if (isControl(name)) {
+          applyControl(this.registry, controls, types, name, value, this.options.maxCount);
+        } else {
+          // Parse for every type before keeping any, so a parameter unknown to one type is dropped for all.
+          const parsed = types.map((t) => [t, parseFilter(this.registry, t, name, value)] as const);
+          for (const [t, f] of parsed) filters.get(t)!.push(f);
+        }
+        if (name !== CURSOR_PARAM) accepted.push([name, value]);
+      } catch (err) {
+        reportOrThrow(err, ctx.strict, issues);
+      }
+    }
+
+    const branches = types.map((type) => ({ type, filters: filters.get(type)! }));
+    const valueSets = await this.expander.expandAll(ctx.sql, [...filters.values()].flat());
+    const query = new SearchQuery(this.registry, { branches, ...(compartment ? { compartment } : {}) }, valueSets, ctx.baseUrl);
+    const countOnly = controls.summary === 'count';
+    const page = countOnly ? { rows: [] as Row[], more: false } : await query.page(ctx.sql, controls);
+    const total = await this.total(ctx.sql, query, controls, page, countOnly);
+    const included = await findIncludes(ctx.sql, page.rows, controls.include, controls.revinclude);
+
+    const path = compartment ? `${compartment.resourceType}/${compartment.id}/${resourceType ?? '*'}` : (resourceType ?? '');
+    const link = (rel: string, cursor?: string): BundleLink => {
+      const qs = new URLSearchParams(accepted);
+      if (cursor) qs.set(CURSOR_PARAM, cursor);
+      return { relation: rel, url: `${ctx.baseUrl}${path ? '/' + path : ''}?${qs}` };
+    };
+    const cursorAt = (row: Row, dir: 'next' | 'prev'): string =>
+      encodeCursor({ dir, type: row.resource_type, id: row.id, keys: controls.sort.map((_, i) => jsonKey(row[`k${i}`])) });
+    const links = [link('self', params.get(CURSOR_PARAM) && controls.cursor ? params.get(CURSOR_PARAM)! : undefined), link('first')];
+    const backwards = controls.cursor?.dir === 'prev';
+    const rows = page.rows;
+    if (rows.length && (backwards || page.more)) links.push(link('next', cursorAt(rows[rows.length - 1], 'next')));
+    if (rows.length && controls.cursor && (!backwards || page.more)) links.push(link('previous', cursorAt(rows[0], 'prev')));
+
+    return searchsetBundle({ matches: rows, included, issues, ...(total !== undefined ? { total } : {}), links, baseUrl: ctx.baseUrl, controls });
+  }
+
+  /** _total: accurate by default; a first page that holds everything is its own count. */
+  private async total(sql: Queryable, query: SearchQuery, controls: Controls, page: { rows: Row[]; more: boolean }, countOnly: boolean): Promise<number | undefined> {
+    const mode = controls.total ?? 'accurate';
+    if (mode === 'none' && !countOnly) return undefined;
+    if (!countOnly && !controls.cursor && !page.more && mode === 'accurate') return page.rows.length;
+    return query.total(sql, mode === 'estimate' ? 'estimate' : 'accurate');
+  }
+
+  /** The resource types one search covers: the type, the compartment's, _type, or every type holding data. */
+  private async searchedTypes(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment: Compartment | undefined, issues: OperationOutcomeIssue[]): Promise<string[]> {
+    if (resourceType && !this.registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type '${resourceType}'`, resourceType);
+    if (compartment) {
+      if (compartment.resourceType !== 'Patient') throw badRequest(`Only the Patient compartment is supported, not ${compartment.resourceType}`, compartment.resourceType);
+      const inCompartment = [...this.registry.patientCompartment.keys()];
+      if (resourceType && !inCompartment.includes(resourceType)) throw badRequest(`${resourceType} is not in the Patient compartment`, resourceType);
+      return resourceType ? [resourceType] : inCompartment;
+    }
+    if (resourceType) return [resourceType];
+    const typeParam = params.getAll('_type').flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+    const known = typeParam.filter((t) => {
+      if (this.registry.isResourceType(t)) return true;
+      reportOrThrow(new ParamError('_type', `Unknown resource type '${t}'`), ctx.strict, issues);
+      return false;
+    });
+    if (known.length) return known;
+    // Every type with data: a loose index scan over the primary key, not a scan of the table.
+    const rows = await ctx.sql.query<{ t: string }>(
+      `WITH RECURSIVE t AS (SELECT min(resource_type) AS t FROM resources UNION ALL SELECT (SELECT min(resource_type) FROM resources WHERE resource_type > t.t) FROM t WHERE t.t IS NOT NULL) SELECT t FROM t WHERE t IS NOT NULL`,
+    );
+    return rows.map((r) => r.t).filter((t) => this.registry.isResourceType(t));
+  }
+
+  private loadCustom(sql: Queryable): Promise<void> {
+    this.customLoaded ??= sql
+      .query<{ content: string }>(`SELECT content FROM resources WHERE resource_type = 'SearchParameter' AND NOT deleted`)
+      .then((rows) => {
+        for (const row of rows) this.registry.register(JSON.parse(row.content) as SearchParameter);
+      })
+      .catch((err) => {
+        this.customLoaded = undefined; // try again on the next call
+        throw err;
+      });
+    return this.customLoaded;
+  }
+}
+
+/** Sort key values as they go into a cursor: timestamps as ISO text, everything else as is. */
+function jsonKey(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : (value ?? null);
+}

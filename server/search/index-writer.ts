@@ -1,0 +1,62 @@
+import type { Queryable } from '../store/db.js';
+import type { IndexRows } from './extract.js';
+
+/** Index tables and how each row kind becomes columns; order matches the INSERT column lists. */
+const TABLES: { [K in keyof IndexRows]: { table: string; columns: [string, string][]; values: (row: IndexRows[K][number]) => unknown[] } } = {
+  string: { table: 'search_string', columns: [['value_norm', 'text'], ['value_exact', 'text']], values: (r) => [r.norm, r.exact] },
+  token: { table: 'search_token', columns: [['system', 'text'], ['code', 'text']], values: (r) => [r.system, r.code] },
+  date: { table: 'search_date', columns: [['low', 'timestamptz'], ['high', 'timestamptz']], values: (r) => [timestamp(r.low), timestamp(r.high)] },
+  number: { table: 'search_number', columns: [['low', 'numeric'], ['high', 'numeric']], values: (r) => [String(r.low), String(r.high)] },
+  quantity: {
+    table: 'search_quantity',
+    columns: [['low', 'numeric'], ['high', 'numeric'], ['system', 'text'], ['code', 'text'], ['unit', 'text']],
+    values: (r) => [String(r.low), String(r.high), r.system, r.code, r.unit],
+  },
+  reference: {
+    table: 'search_reference',
+    columns: [['target_type', 'text'], ['target_id', 'text'], ['url', 'text']],
+    values: (r) => [r.targetType, r.targetId, r.url],
+  },
+  uri: { table: 'search_uri', columns: [['value', 'text']], values: (r) => [r.value] },
+};
+
+export const INDEX_TABLES = Object.values(TABLES).map((t) => t.table);
+
+/** Epoch milliseconds as PostgreSQL timestamptz text; open ends of periods are +-infinity. */
+export function timestamp(ms: number): string {
+  if (ms === Infinity) return 'infinity';
+  if (ms === -Infinity) return '-infinity';
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Replaces the index rows of one resource with one statement: data-modifying CTEs delete the old
+ * rows and insert the new ones (unnest of one array per column), so a write costs one round trip
+ * whatever the number of parameters.
+ */
+export async function writeRows(sql: Queryable, resourceType: string, id: string, rows: IndexRows): Promise<void> {
+  const params: unknown[] = [resourceType, id];
+  const ctes = INDEX_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
+  for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
+    const spec = TABLES[kind] as { table: string; columns: [string, string][]; values: (row: unknown) => unknown[] };
+    const list = rows[kind] as { param: string; grp: number | null }[];
+    if (!list.length) continue;
+    const columns: unknown[][] = [list.map((r) => r.param), list.map((r) => r.grp)];
+    spec.columns.forEach((_, c) => columns.push(list.map((r) => spec.values(r)[c])));
+    const types = ['text', 'integer', ...spec.columns.map(([, t]) => t)];
+    const args = columns.map((col, c) => {
+      params.push(col);
+      return `$${params.length}::${types[c]}[]`;
+    });
+    ctes.push(
+      `i_${kind} AS (INSERT INTO ${spec.table} (resource_type, id, param, grp, ${spec.columns.map(([name]) => name).join(', ')}) ` +
+        `SELECT $1, $2, * FROM unnest(${args.join(', ')}))`,
+    );
+  }
+  await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+}
+
+export async function deleteRows(sql: Queryable, resourceType: string, id: string): Promise<void> {
+  const ctes = INDEX_TABLES.slice(1).map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
+  await sql.query(`WITH ${ctes.join(', ')} DELETE FROM ${INDEX_TABLES[0]} WHERE resource_type = $1 AND id = $2`, [resourceType, id]);
+}

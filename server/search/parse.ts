@@ -1,0 +1,141 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { badRequest, issue } from '../errors.js';
+import type { SearchParamDef, SearchRegistry } from './registry.js';
+import { dateRange, parseSearchNumber, splitEscaped, splitOr, splitPrefix, unescape } from './values.js';
+
+/** One parsed criterion on one resource type; repeated parameters are separate filters (AND), values within one are OR. */
+export type Filter =
+  | { kind: 'param'; name: string; def: SearchParamDef; modifier?: string; values: string[] }
+  | { kind: 'chain'; name: string; def: SearchParamDef; targets: { type: string; filter: Filter }[] }
+  | { kind: 'has'; name: string; sourceType: string; def: SearchParamDef; filter: Filter };
+
+const MODIFIERS: Record<string, string[]> = {
+  string: ['exact', 'contains', 'missing'],
+  token: ['not', 'text', 'missing', 'of-type', 'in', 'not-in'],
+  reference: ['missing', 'identifier'],
+  uri: ['above', 'below', 'missing'],
+  date: ['missing'],
+  number: ['missing'],
+  quantity: ['missing'],
+  composite: ['missing'],
+};
+
+/** Raised while parsing one parameter; the caller decides between 400 (strict) and an outcome entry (lenient). */
+export class ParamError extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses `name[:modifier][.chain...]=value` on `resourceType` into a Filter, or throws ParamError. */
+export function parseFilter(registry: SearchRegistry, resourceType: string, name: string, value: string): Filter {
+  if (name.startsWith('_has:')) return parseHas(registry, resourceType, name, name, value);
+  return parseNamed(registry, resourceType, name, name, value, 0);
+}
+
+const MAX_DEPTH = 8;
+
+function parseNamed(registry: SearchRegistry, resourceType: string, fullName: string, name: string, value: string, depth: number): Filter {
+  if (depth > MAX_DEPTH) throw new ParamError(fullName, `Chain is deeper than ${MAX_DEPTH} levels`);
+  const dot = name.indexOf('.');
+  const head = dot < 0 ? name : name.slice(0, dot);
+  const [code, modifier] = splitModifier(head);
+  const def = registry.get(resourceType, code);
+  if (!def) throw new ParamError(fullName, `Unknown search parameter '${code}' for ${resourceType}`);
+  if (dot >= 0) return parseChain(registry, fullName, def, modifier, name.slice(dot + 1), value, depth);
+  if (def.type === 'special') throw new ParamError(fullName, `Search parameter '${code}' is not supported`);
+  if (modifier !== undefined) checkModifier(registry, fullName, def, modifier);
+  const values = modifier === 'missing' ? [value] : splitOr(value);
+  for (const v of values) checkValue(fullName, def, modifier, v);
+  return { kind: 'param', name: fullName, def, ...(modifier !== undefined ? { modifier } : {}), values };
+}
+
+function splitModifier(head: string): [string, string | undefined] {
+  const colon = head.indexOf(':');
+  return colon < 0 ? [head, undefined] : [head.slice(0, colon), head.slice(colon + 1)];
+}
+
+/** `subject:Patient.name=x`: the reference must point at a resource matching the rest (https://hl7.org/fhir/R4/search.html#chaining). */
+function parseChain(registry: SearchRegistry, fullName: string, def: SearchParamDef, modifier: string | undefined, rest: string, value: string, depth: number): Filter {
+  if (def.type !== 'reference') throw new ParamError(fullName, `'${def.code}' is not a reference parameter and cannot be chained`);
+  const restCode = splitModifier(rest.split('.')[0])[0];
+  let types = modifier ? [modifier] : def.targets;
+  if (modifier && !def.targets.includes(modifier)) throw new ParamError(fullName, `'${def.code}' cannot refer to ${modifier}`);
+  // Without a type modifier, chain through every target type that has the chained parameter.
+  types = types.filter((t) => registry.get(t, restCode));
+  if (!types.length) throw new ParamError(fullName, `No target type of '${def.code}' has a search parameter '${restCode}'`);
+  return { kind: 'chain', name: fullName, def, targets: types.map((type) => ({ type, filter: parseNamed(registry, type, fullName, rest, value, depth + 1) })) };
+}
+
+/** `_has:Observation:patient:code=x`, nestable (https://hl7.org/fhir/R4/search.html#has). */
+function parseHas(registry: SearchRegistry, resourceType: string, fullName: string, name: string, value: string, depth = 0): Filter {
+  if (depth > MAX_DEPTH) throw new ParamError(fullName, `_has is nested deeper than ${MAX_DEPTH} levels`);
+  const parts = name.split(':');
+  if (parts.length < 4) throw new ParamError(fullName, '_has must be _has:Type:reference-parameter:parameter');
+  const [, sourceType, refCode] = parts;
+  const rest = parts.slice(3).join(':');
+  if (!registry.isResourceType(sourceType)) throw new ParamError(fullName, `Unknown resource type '${sourceType}' in _has`);
+  const def = registry.get(sourceType, refCode);
+  if (!def || def.type !== 'reference') throw new ParamError(fullName, `'${refCode}' is not a reference parameter of ${sourceType}`);
+  if (!def.targets.includes(resourceType)) throw new ParamError(fullName, `${sourceType}.${refCode} cannot refer to ${resourceType}`);
+  const filter = rest.startsWith('_has:') ? parseHas(registry, sourceType, fullName, rest, value, depth + 1) : parseNamed(registry, sourceType, fullName, rest, value, depth + 1);
+  return { kind: 'has', name: fullName, sourceType, def, filter };
+}
+
+function checkModifier(registry: SearchRegistry, name: string, def: SearchParamDef, modifier: string): void {
+  if (MODIFIERS[def.type]?.includes(modifier)) return;
+  if (def.column === 'id' && (modifier === 'missing' || modifier === 'not')) return;
+  // :[type] on references restricts the target type (https://hl7.org/fhir/R4/search.html#reference).
+  if (def.type === 'reference' && registry.isResourceType(modifier) && def.targets.includes(modifier)) return;
+  throw new ParamError(name, `Modifier ':${modifier}' is not supported on ${def.type} parameter '${def.code}'`);
+}
+
+function checkValue(name: string, def: SearchParamDef, modifier: string | undefined, value: string): void {
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw new ParamError(name, `:missing takes true or false, not '${value}'`);
+    return;
+  }
+  if (value === '') throw new ParamError(name, `Empty value for '${def.code}'`);
+  switch (def.type) {
+    case 'date': {
+      const { rest } = splitPrefix(value);
+      if (!dateRange(rest)) throw new ParamError(name, `'${value}' is not a valid date for '${def.code}'`);
+      break;
+    }
+    case 'number':
+      if (!parseSearchNumber(splitPrefix(value).rest)) throw new ParamError(name, `'${value}' is not a valid number for '${def.code}'`);
+      break;
+    case 'quantity':
+      if (!parseSearchNumber(splitPrefix(splitEscaped(value, '|')[0]).rest)) throw new ParamError(name, `'${value}' is not a valid quantity for '${def.code}'`);
+      break;
+    case 'composite': {
+      const parts = splitEscaped(value, '$');
+      if (parts.length !== def.components!.length) throw new ParamError(name, `'${def.code}' needs ${def.components!.length} values separated by $`);
+      parts.forEach((part, i) => checkValue(name, def.components![i].def, undefined, part));
+      break;
+    }
+    case 'token':
+      if (modifier === 'of-type' && splitEscaped(value, '|').length !== 3) throw new ParamError(name, ':of-type takes system|code|value');
+      break;
+    default:
+      break;
+  }
+}
+
+/** Splits a token value: `code`, `system|code`, `|code` (no system), `system|` (any code). */
+export function parseToken(value: string): { system?: string | null; code?: string } {
+  const parts = splitEscaped(value, '|');
+  if (parts.length === 1) return { code: unescape(parts[0]) };
+  const [system, code] = [unescape(parts[0]), unescape(parts.slice(1).join('|'))];
+  return { system: system === '' ? null : system, ...(code !== '' ? { code } : {}) };
+}
+
+/** Turns a ParamError into a 400 (strict) or a warning issue (lenient). */
+export function reportOrThrow(err: unknown, strict: boolean, issues: OperationOutcomeIssue[]): void {
+  if (!(err instanceof ParamError)) throw err;
+  if (strict) throw badRequest(err.message, err.param);
+  issues.push(issue('not-supported', `${err.message}; the parameter was ignored`, err.param, 'warning'));
+}

