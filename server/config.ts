@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-/** Every setting of the server, read from the environment in one place. */
+/** Every setting of the server, read from the environment (and optionally a file) in one place. */
 export interface Config {
   port: number;
   /** Public base of the FHIR API, used in Location headers and Bundle links. */
@@ -18,28 +18,96 @@ export interface Config {
   maxCount: number;
   dbPoolSize: number;
   statementTimeoutMs: number;
+  /** Queries slower than this are logged (0 = off). */
+  slowQueryMs: number;
+  logLevel: string;
+  /** /metrics: bearer token required if set; otherwise only loopback clients may scrape. */
+  metricsToken?: string;
+  /** How long SIGTERM waits for in-flight requests and jobs before closing anyway. */
+  shutdownTimeoutMs: number;
 }
 
-function int(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number; got '${raw}'`);
-  return Number(raw);
+interface Setting {
+  env: string;
+  default: string;
+  help: string;
+  secret?: boolean;
+  parse(raw: string, all: Record<string, string>): Partial<Config>;
 }
 
-export function loadConfig(env = process.env): Config {
-  const port = int('PORT', 8080);
-  return {
-    port,
-    baseUrl: (env.BASE_URL || `http://localhost:${port}/fhir`).replace(/\/+$/, ''),
-    databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: env.DATA_DIR || path.join(process.cwd(), 'data'),
-    maxBodyBytes: int('MAX_BODY_BYTES', 16 * 1024 * 1024),
-    maxBundleBytes: int('MAX_BUNDLE_BYTES', 64 * 1024 * 1024),
-    maxBundleEntries: int('MAX_BUNDLE_ENTRIES', 10_000),
-    defaultCount: int('DEFAULT_COUNT', 20),
-    maxCount: int('MAX_COUNT', 1000),
-    dbPoolSize: int('DB_POOL_SIZE', 20),
-    statementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', 30_000),
-  };
+const whole = (key: keyof Config) => (raw: string): Partial<Config> => {
+  if (!/^\d+$/.test(raw)) throw new Error(`must be a whole number; got '${raw}'`);
+  return { [key]: Number(raw) } as Partial<Config>;
+};
+
+/** The settings table: `npm start -- --help` prints it, loadConfig validates against it. */
+export const SETTINGS: Setting[] = [
+  { env: 'PORT', default: '8080', help: 'HTTP port', parse: whole('port') },
+  {
+    env: 'BASE_URL',
+    default: 'http://localhost:$PORT/fhir',
+    help: 'public base URL of the FHIR API (Location headers, Bundle links)',
+    parse: (raw, all) => {
+      const url = raw.replace('$PORT', all.PORT ?? '8080').replace(/\/+$/, '');
+      if (!/^https?:\/\/[^/]+/.test(url)) throw new Error(`must be an http(s) URL; got '${raw}'`);
+      return { baseUrl: url };
+    },
+  },
+  {
+    env: 'DATABASE_URL',
+    default: '',
+    help: 'PostgreSQL URL; empty = embedded PGlite in DATA_DIR',
+    secret: true,
+    parse: (raw) => {
+      if (raw && !/^postgres(ql)?:\/\//.test(raw)) throw new Error('must start with postgres:// or postgresql://');
+      return { databaseUrl: raw || undefined };
+    },
+  },
+  { env: 'DATA_DIR', default: './data', help: 'where embedded PGlite keeps its files', parse: (raw) => ({ dataDir: raw === 'memory://' ? raw : path.resolve(raw) }) },
+  { env: 'MAX_BODY_BYTES', default: String(16 * 1024 * 1024), help: 'largest resource body in bytes (413 beyond)', parse: whole('maxBodyBytes') },
+  { env: 'MAX_BUNDLE_BYTES', default: String(64 * 1024 * 1024), help: 'largest batch/transaction body in bytes (413 beyond)', parse: whole('maxBundleBytes') },
+  { env: 'MAX_BUNDLE_ENTRIES', default: '10000', help: 'most entries in a batch/transaction (413 beyond)', parse: whole('maxBundleEntries') },
+  { env: 'DEFAULT_COUNT', default: '20', help: 'search page size when _count is absent', parse: whole('defaultCount') },
+  { env: 'MAX_COUNT', default: '1000', help: 'largest _count a client may ask for', parse: whole('maxCount') },
+  { env: 'DB_POOL_SIZE', default: '20', help: 'PostgreSQL connections per process', parse: whole('dbPoolSize') },
+  { env: 'DB_STATEMENT_TIMEOUT_MS', default: '30000', help: 'PostgreSQL statement timeout', parse: whole('statementTimeoutMs') },
+  { env: 'SLOW_QUERY_MS', default: '500', help: 'log queries slower than this (0 = off)', parse: whole('slowQueryMs') },
+  {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    help: 'fatal, error, warn, info, debug or trace',
+    parse: (raw) => {
+      if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) throw new Error(`must be one of fatal, error, warn, info, debug, trace, silent; got '${raw}'`);
+      return { logLevel: raw };
+    },
+  },
+  { env: 'METRICS_TOKEN', default: '', help: 'bearer token for /metrics; empty = loopback clients only', secret: true, parse: (raw) => ({ metricsToken: raw || undefined }) },
+  { env: 'SHUTDOWN_TIMEOUT_MS', default: '10000', help: 'how long SIGTERM waits for in-flight work', parse: whole('shutdownTimeoutMs') },
+];
+
+/**
+ * Reads and validates every setting; one error lists every bad value. CONFIG_FILE may name a
+ * file of KEY=value lines, overridden by the environment.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, file: Record<string, string> = {}): Config {
+  const all: Record<string, string> = { ...file };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') all[k] = v;
+  const config: Partial<Config> = {};
+  const problems: string[] = [];
+  for (const s of SETTINGS) {
+    const raw = all[s.env] ?? s.default;
+    try {
+      Object.assign(config, s.parse(raw, all));
+    } catch (err) {
+      problems.push(`${s.env} ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config as Config;
+}
+
+/** The text of `npm start -- --help`. */
+export function settingsHelp(): string {
+  const rows = SETTINGS.map((s) => `  ${s.env.padEnd(24)} ${(s.default || '(unset)').padEnd(28)} ${s.help}${s.secret ? ' (secret; never printed)' : ''}`);
+  return ['Settings (environment variables, or KEY=value lines in the file named by CONFIG_FILE):', '', ...rows].join('\n');
 }

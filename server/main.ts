@@ -1,19 +1,22 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, settingsHelp, type Config } from './config.js';
 import { createApp } from './http/app.js';
+import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
 
 export interface RunningServer {
   services: Services;
   http: Server;
   url: string;
+  /** Stops accepting, lets in-flight requests finish (bounded by shutdownTimeoutMs), then closes pools. */
   stop(): Promise<void>;
 }
 
 /** Opens the services and serves the FHIR API; `port: 0` picks a free port (tests). */
 export async function startServer(config: Config): Promise<RunningServer> {
   const services = await openServices(config);
-  const app = createApp({ config, fhir: { store: services.store, search: services.search } });
+  const app = createApp({ config, fhir: { store: services.store, search: services.search }, readiness: services.readiness });
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });
@@ -24,23 +27,58 @@ export async function startServer(config: Config): Promise<RunningServer> {
     http,
     url: `http://localhost:${port}`,
     async stop() {
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      await Promise.race([closed, deadline]);
+      http.closeAllConnections();
       await services.close();
     },
   };
 }
 
+/** KEY=value lines of the file named by CONFIG_FILE (the environment overrides them). */
+function configFile(): Record<string, string> {
+  const file = process.env.CONFIG_FILE;
+  if (!file) return {};
+  const entries = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]);
+  return Object.fromEntries(entries);
+}
+
 if (require.main === module) {
-  const config = loadConfig();
+  if (process.argv.includes('--help')) {
+    console.log(settingsHelp());
+    process.exit(0);
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env, configFile());
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
   startServer(config)
     .then((s) => {
-      console.log(`FHIR R4 API at ${config.baseUrl} (listening on ${s.url}; ${config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`})`);
-      const shutdown = (): void => void s.stop().then(() => process.exit(0));
-      process.once('SIGTERM', shutdown);
-      process.once('SIGINT', shutdown);
+      logger.info({ baseUrl: config.baseUrl, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` }, `FHIR R4 API at ${config.baseUrl}`);
+      const shutdown = (signal: string): void => {
+        logger.info({ signal }, 'shutting down: no new requests; finishing in-flight work');
+        s.stop().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
     })
     .catch((err) => {
-      console.error(err instanceof Error ? err.message : err);
+      logger.fatal({ err }, 'could not start');
       process.exit(1);
     });
 }

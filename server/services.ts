@@ -1,5 +1,10 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { initValidator } from '../profiles/validator.js';
 import type { Config } from './config.js';
+import type { ReadinessCheck } from './http/operational.js';
+import { logger } from './logger.js';
+import { scrapeGauge } from './metrics.js';
 import { createSearchEngine } from './search/engine.js';
 import type { SearchEngine } from './search/search.js';
 import { openDb, type Db } from './store/db.js';
@@ -14,14 +19,62 @@ export interface Services {
   db: Db;
   store: Store;
   search: SearchEngine;
+  /** What /readyz checks; other parts (queues) add theirs. */
+  readiness: Record<string, ReadinessCheck>;
+  /** Closers run in reverse order at shutdown (workers first, the database last). */
+  onClose(fn: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
 export async function openServices(config: Config): Promise<Services> {
   initValidator();
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, statementTimeoutMs: config.statementTimeoutMs });
+  const db = await openDb({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
+    slowQueryMs: config.slowQueryMs,
+    onSlowQuery: (sql, ms) => logger.warn({ ms: Math.round(ms), sql: sql.slice(0, 300) }, 'slow query'),
+  });
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
   const store = new SqlStore(db, search);
-  return { config, db, store, search, close: () => db.close() };
+  const closers: Array<() => Promise<void>> = [() => db.close()];
+  observeDatabase(db);
+  return {
+    config,
+    db,
+    store,
+    search,
+    readiness: {
+      database: async () => {
+        await db.query('SELECT 1');
+        return undefined;
+      },
+      migrations: async () => {
+        const applied = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+        const files = readdirSync(path.join(__dirname, 'store', 'migrations')).filter((f) => f.endsWith('.sql')).length;
+        return applied[0].n >= files ? undefined : `${files - applied[0].n} migration(s) not applied`;
+      },
+    },
+    onClose: (fn) => closers.push(fn),
+    async close() {
+      for (const fn of closers.reverse()) await fn();
+    },
+  };
+}
+
+/** Pool usage and outbox lag, read at scrape time. */
+function observeDatabase(db: Db): void {
+  scrapeGauge('db_pool_connections', 'PostgreSQL pool connections by state', ['state'], (set) => {
+    const stats = db.poolStats?.();
+    if (!stats) return;
+    set({ state: 'total' }, stats.total);
+    set({ state: 'idle' }, stats.idle);
+    set({ state: 'waiting' }, stats.waiting);
+  });
+  scrapeGauge('outbox_unrelayed_changes', 'Change-log rows committed but not yet relayed to the queue', [], async (set) => {
+    const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM change_log WHERE relayed_at IS NULL');
+    set({}, rows[0].n);
+  });
 }

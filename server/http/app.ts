@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
+import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
 import { route } from '../rest/router.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
+import { mountOperational, type ReadinessCheck } from './operational.js';
 import { parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
   config: Config;
   fhir: Omit<FhirContext, 'baseUrl'>;
-  log?: (entry: Record<string, unknown>) => void;
+  /** What /readyz checks (database, migrations, Redis). */
+  readiness?: Record<string, ReadinessCheck>;
+  log?: Logger;
 }
 
 const REMOVED_FROM_QUERY = ['_format', '_pretty'];
@@ -18,7 +23,7 @@ const REMOVED_FROM_QUERY = ['_format', '_pretty'];
 /** The HTTP face of the server: negotiation, body parsing, errors as OperationOutcome. */
 export function createApp(services: AppServices): express.Express {
   const { config } = services;
-  const log = services.log ?? ((entry) => console.error(JSON.stringify(entry)));
+  const log = services.log ?? logger;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -30,6 +35,7 @@ export function createApp(services: AppServices): express.Express {
     res.setHeader('X-Request-ID', id);
     next();
   });
+  mountOperational(app, config, log, services.readiness ?? {});
 
   app.use('/fhir', express.raw({ type: () => true, limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -54,6 +60,7 @@ export function createApp(services: AppServices): express.Express {
           ifModifiedSince: req.header('if-modified-since'),
           ifNoneExist: req.header('if-none-exist'),
           strict: prefer.strict,
+          preferReturn: prefer.return,
         },
       };
       const result = await route(fhirReq, { ...services.fhir, baseUrl: config.baseUrl });
@@ -69,7 +76,7 @@ export function createApp(services: AppServices): express.Express {
     const requestId = String(res.locals.requestId);
     const pretty = false;
     if (err instanceof FhirError) {
-      send(res, err.status, err.outcome, err.headers, pretty);
+      send(res, err.status, withRequestId(err.outcome, requestId), err.headers, pretty);
       return;
     }
     const httpErr = err as { type?: string; status?: number; limit?: number };
@@ -77,10 +84,15 @@ export function createApp(services: AppServices): express.Express {
       send(res, 413, tooLarge(`The body is larger than the limit of ${httpErr.limit} bytes`).outcome, {}, pretty);
       return;
     }
-    log({ level: 'error', requestId, method: req.method, path: req.path, error: err instanceof Error ? err.stack : String(err) });
+    log.error({ requestId, method: req.method, err }, 'unexpected error');
     send(res, 500, outcome(issue('exception', `Internal error; quote request id ${requestId} to the operator`)), {}, pretty);
   });
   return app;
+}
+
+/** Errors quote the request id, so a developer can hand the operator the matching log line. */
+function withRequestId(oo: OperationOutcome, requestId: string): OperationOutcome {
+  return { ...oo, issue: oo.issue.map((i) => (i.severity === 'error' || i.severity === 'fatal' ? { ...i, diagnostics: `${i.diagnostics ?? ''} (request id ${requestId})`.trim() } : i)) };
 }
 
 /** JSON, JSON Patch or form body; malformed JSON is a 400 that says where. */

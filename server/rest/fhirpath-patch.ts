@@ -151,7 +151,7 @@ function locate(resource: Record<string, unknown>, path: string): Slot[] {
     const step = /^(.*)\.([A-Za-z][A-Za-z0-9]*)(?:\[(\d+)\])?$/.exec(path);
     if (!step) throw unprocessable(`Cannot locate the primitive selected by ${path}`, path);
     for (const parent of evalFhirPath(step[1], resource) as Record<string, unknown>[]) {
-      const v = parent[step[2]];
+      const v: unknown = parent[step[2]];
       if (Array.isArray(v)) {
         const idx = step[3] !== undefined ? Number(step[3]) : v.indexOf(value);
         if (v[idx] === value) slots.push({ parent, name: step[2], index: idx });

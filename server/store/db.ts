@@ -13,6 +13,8 @@ export interface Db extends Queryable {
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
   readonly kind: 'postgres' | 'pglite';
+  /** Connection pool usage (PostgreSQL only). */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 export interface DbOptions {
@@ -20,13 +22,16 @@ export interface DbOptions {
   dataDir: string;
   poolSize?: number;
   statementTimeoutMs?: number;
+  /** Called for statements slower than slowQueryMs (0 = never). */
+  slowQueryMs?: number;
+  onSlowQuery?(sql: string, ms: number): void;
 }
 
 export async function openDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
     const { openPostgres } = await import('./pg-db.js');
-    return openPostgres(options.databaseUrl, options.poolSize ?? 20, options.statementTimeoutMs);
+    return openPostgres(options.databaseUrl, options);
   }
   const { openPglite } = await import('./pglite-db.js');
-  return openPglite(options.dataDir);
+  return openPglite(options.dataDir, options);
 }

@@ -1,27 +1,30 @@
 import pg from 'pg';
-import type { Db, Queryable } from './db.js';
+import type { Db, DbOptions, Queryable } from './db.js';
+import { timed } from './slow-query.js';
 
-// bigint (int8) and numeric come back as strings by default; counts and sequence numbers fit a JS number.
+// bigint (int8) comes back as a string by default; counts and sequence numbers fit a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export async function openPostgres(url: string, poolSize: number, statementTimeoutMs?: number): Promise<Db> {
+export async function openPostgres(url: string, options: DbOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
-    max: poolSize,
-    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
+    max: options.poolSize ?? 20,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => undefined);
   const client = await pool.connect(); // fail fast on a bad URL
   client.release();
-  const query = async <T>(sql: string, params?: unknown[]): Promise<T[]> => (await pool.query(sql, params as unknown[])).rows as T[];
+  const on = (q: pg.Pool | pg.PoolClient): Queryable['query'] =>
+    timed(async <T>(sql: string, params?: unknown[]) => (await q.query(sql, params as unknown[])).rows as T[], options) as Queryable['query'];
   return {
     kind: 'postgres',
-    query,
+    query: on(pool),
     async transaction(fn) {
       const conn = await pool.connect();
-      const tx: Queryable = { query: async <T>(sql: string, params?: unknown[]) => (await conn.query(sql, params as unknown[])).rows as T[] };
       try {
         await conn.query('BEGIN');
-        const result = await fn(tx);
+        const result = await fn({ query: on(conn) });
         await conn.query('COMMIT');
         return result;
       } catch (err) {
@@ -37,5 +40,6 @@ export async function openPostgres(url: string, poolSize: number, statementTimeo
     async close() {
       await pool.end();
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }

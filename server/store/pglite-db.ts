@@ -1,21 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, types } from '@electric-sql/pglite';
-import type { Db, Queryable } from './db.js';
+import type { Db, DbOptions, Queryable } from './db.js';
+import { timed } from './slow-query.js';
 
 /** PostgreSQL compiled to WebAssembly, in-process: the embedded default. One session, so transactions are serialised. */
-export async function openPglite(dataDir: string): Promise<Db> {
+export async function openPglite(dataDir: string, options: DbOptions): Promise<Db> {
   if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir, {
     parsers: { [types.INT8]: (v: string) => Number(v) },
   });
+  const on = (q: Pick<PGlite, 'query'>): Queryable['query'] =>
+    timed(async <T>(sql: string, params?: unknown[]) => (await q.query<T>(sql, params)).rows, options) as Queryable['query'];
   return {
     kind: 'pglite',
-    query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
-    transaction: (fn) =>
-      db.transaction(async (t) => {
-        const tx: Queryable = { query: async <T>(sql: string, params?: unknown[]) => (await t.query<T>(sql, params)).rows };
-        return fn(tx);
-      }),
+    query: on(db),
+    transaction: (fn) => db.transaction(async (t) => fn({ query: on(t) })),
     async exec(sql) {
       await db.exec(sql);
     },

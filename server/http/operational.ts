@@ -1,0 +1,50 @@
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { Config } from '../config.js';
+import { httpDuration, interactionOf, registry } from '../metrics.js';
+import type { Logger } from '../logger.js';
+
+/** A dependency /readyz checks; returns a reason when not ready. */
+export type ReadinessCheck = () => Promise<string | undefined>;
+
+/**
+ * Operator endpoints and per-request telemetry: /healthz (alive), /readyz (dependencies), /metrics
+ * (Prometheus, token or loopback only), request log lines and latency histograms.
+ */
+export function mountOperational(app: Express, config: Config, log: Logger, readiness: Record<string, ReadinessCheck>): void {
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      if (!req.originalUrl.startsWith('/fhir')) return;
+      const { interaction, resourceType } = interactionOf(req.method, req.path.replace(/^\/fhir/, ''));
+      httpDuration.observe({ interaction, resource_type: resourceType, status: String(res.statusCode) }, seconds);
+      // The route shape only: query strings can carry NHS numbers and names.
+      log.info({ requestId: res.locals.requestId, method: req.method, interaction, resourceType, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(Object.entries(readiness).map(async ([name, check]) => [name, await check().catch((e: Error) => e.message)] as const));
+    const failing = Object.fromEntries(results.filter(([, reason]) => reason));
+    res.status(Object.keys(failing).length ? 503 : 200).json({ status: Object.keys(failing).length ? 'not ready' : 'ready', checks: Object.fromEntries(results.map(([n, r]) => [n, r ?? 'ok'])) });
+  });
+
+  app.get('/metrics', async (req, res) => {
+    const token = config.metricsToken;
+    const allowed = token ? req.header('authorization') === `Bearer ${token}` : isLoopback(req.socket.remoteAddress);
+    if (!allowed) {
+      res.status(token ? 401 : 403).type('text/plain').send(token ? 'metrics need the bearer token (METRICS_TOKEN)\n' : 'metrics are served to loopback clients only; set METRICS_TOKEN to scrape remotely\n');
+      return;
+    }
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
