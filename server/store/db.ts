@@ -1,3 +1,6 @@
+import { openPostgres } from './pg-db.js';
+import { openPglite } from './pglite-db.js';
+
 /**
  * The database seam: the same parameterised SQL runs on PostgreSQL (pg) and on PGlite (embedded).
  * Nothing above the store sees which one it is.
@@ -29,9 +32,7 @@ export interface DbOptions {
 
 export async function openDb(options: DbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const { openPostgres } = await import('./pg-db.js');
     return openPostgres(options.databaseUrl, options);
   }
-  const { openPglite } = await import('./pglite-db.js');
   return openPglite(options.dataDir, options);
 }

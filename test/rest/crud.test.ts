@@ -29,7 +29,8 @@ describeEachDatabase('REST core interactions (http.html)', (server) => {
     for (const type of CORE_TYPES) {
       it(`every UK Core ${type} example round-trips through update-as-create, read and vread`, async () => {
         const file = readdirSync(path.join(SHARED_EXAMPLES, 'ukcore')).find((f) => f.startsWith(`UKCore-${type}-`));
-        const example = sharedExample(`ukcore/${file}`);
+        // The UK Core Appointment example still carries DSTU2-style fhir_comments, which R4 JSON does not allow.
+        const example = JSON.parse(JSON.stringify(sharedExample(`ukcore/${file}`), (k, v) => (k === 'fhir_comments' ? undefined : v)));
         const put = await server().fhir('PUT', `${type}/${example.id}`, { body: example });
         expect(put.status, JSON.stringify(put.body)).to.equal(201);
         const read = await server().fhir('GET', `${type}/${example.id}`);
@@ -113,7 +114,7 @@ describeEachDatabase('REST core interactions (http.html)', (server) => {
 
   describe('delete', () => {
     it('a deleted resource reads as 410 Gone; deleting again is still a success; its versions stay readable', async () => {
-      const created = await server().fhir('POST', 'Appointment', { body: { resourceType: 'Appointment', status: 'proposed', participant: [{ status: 'needs-action' }] } });
+      const created = await server().fhir('POST', 'Appointment', { body: { resourceType: 'Appointment', status: 'proposed', participant: [{ actor: { display: 'Ada Okafor' }, status: 'needs-action' }] } });
       const id = created.body.id;
       const del = await server().fhir('DELETE', `Appointment/${id}`);
       expect(del.status).to.be.oneOf([200, 204]);

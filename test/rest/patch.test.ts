@@ -58,7 +58,7 @@ describeEachDatabase('patch (http.html#patch, fhirpatch.html)', (server) => {
           { name: 'type', valueCode: 'add' },
           { name: 'path', valueString: 'Patient' },
           { name: 'name', valueString: 'contact' },
-          { name: 'value', part: [{ name: 'gender', valueCode: 'male' }] },
+          { name: 'value', part: [{ name: 'gender', valueCode: 'male' }, { name: 'name', valueHumanName: { family: 'Okafor' } }] },
         ]),
       ],
     };
@@ -68,7 +68,7 @@ describeEachDatabase('patch (http.html#patch, fhirpatch.html)', (server) => {
     expect(res.body.active).to.equal(false);
     expect(res.body.name[0].given).to.deep.equal(['Dr', 'Grace', 'Ada']);
     expect(res.body.telecom).to.equal(undefined);
-    expect(res.body.contact).to.deep.equal([{ gender: 'male' }]);
+    expect(res.body.contact).to.deep.equal([{ gender: 'male', name: { family: 'Okafor' } }]);
   });
 
   it('PATCH with If-Match of an old version is 412', async () => {
