@@ -1,6 +1,9 @@
 import { startPrivatePostgres, type PrivatePostgres } from './postgres.js';
 import { startPrivateRedis, type PrivateRedis } from './redis.js';
 
+// Request logs would drown the test report; errors still show.
+process.env.LOG_LEVEL ??= 'error';
+
 let postgres: PrivatePostgres | undefined;
 let redis: PrivateRedis | undefined;
 
