@@ -87,6 +87,7 @@ export function filterSql(w: SqlWriter, filter: Filter, r: string, resourceType:
 function paramSql(w: SqlWriter, filter: Filter & { kind: 'param' }, r: string, resourceType: string): string {
   const { def, modifier, values } = filter;
   if (def.column) return columnSql(w, def.column, modifier, values, r);
+  if (def.type === 'composite' && modifier !== 'missing') return compositeSql(w, def, values, r, resourceType);
   const rows = rowsOf(def, modifier);
   const x = w.alias('x');
   const scope = `${x}.resource_type = ${w.p(resourceType)} AND ${x}.param = ${w.p(rows.param)}`;
@@ -94,7 +95,6 @@ function paramSql(w: SqlWriter, filter: Filter & { kind: 'param' }, r: string, r
     const exists = `EXISTS (SELECT 1 FROM ${rows.table} ${x} WHERE ${scope} AND ${x}.id = ${r}.id)`;
     return values[0] === 'true' ? `NOT ${exists}` : exists;
   }
-  if (def.type === 'composite') return compositeSql(w, def, values, r, resourceType);
   const positive = modifier === 'not' ? undefined : modifier === 'not-in' ? 'in' : modifier;
   const any = values.map((v) => `(${valueSql(w, rows.type, def, positive, x, v)})`).join(' OR ');
   if (modifier === 'not' || modifier === 'not-in') {
@@ -235,9 +235,9 @@ function compositeSql(w: SqlWriter, def: SearchParamDef, values: string[], r: st
   const from = components
     .map((c, i) => {
       const table = TABLES[c.def.type as keyof typeof TABLES];
-      const param = `${aliases[i]}.param = ${w.p(`${def.code}#${i}`)}`;
       if (i === 0) return `${table} ${aliases[0]}`;
-      return `JOIN ${table} ${aliases[i]} ON ${aliases[i]}.resource_type = ${aliases[0]}.resource_type AND ${aliases[i]}.id = ${aliases[0]}.id AND ${aliases[i]}.grp = ${aliases[0]}.grp AND ${param}`;
+      const a = aliases[i];
+      return `JOIN ${table} ${a} ON ${a}.resource_type = ${aliases[0]}.resource_type AND ${a}.id = ${aliases[0]}.id AND ${a}.grp = ${aliases[0]}.grp AND ${a}.param = ${w.p(`${def.code}#${i}`)}`;
     })
     .join(' ');
   const any = values

@@ -91,7 +91,9 @@ export class SearchRegistry {
     if (sp.code === '_id') return { ...base, column: 'id' };
     if (sp.code === '_lastUpdated') return { ...base, column: 'last_updated' };
     if (!sp.expression) return { ...base, type: 'special' };
-    const expression = getParsedExpressionForResourceType(resourceType, sp.expression);
+    // `Resource.meta.tag` only evaluates on a resource whose type is literally Resource: name the concrete type.
+    const text = sp.expression.replace(/(^|\|\s*)(?:Resource|DomainResource)\./g, `$1${resourceType}.`);
+    const expression = getParsedExpressionForResourceType(resourceType, text);
     if (sp.type !== 'composite') return { ...base, expression };
     const components: { def: SearchParamDef; expression: FhirPathAtom }[] = [];
     for (const component of sp.component ?? []) {

@@ -1,4 +1,5 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { fixture } from '../support/examples.js';
 import type { Db } from '../../server/store/db.js';
 import { openDb } from '../../server/store/db.js';
 import { migrate } from '../../server/store/migrate.js';
@@ -43,4 +44,14 @@ export async function openHarness(options: { defaultCount?: number; maxCount?: n
       return (await store.create(resource)).resource as T & { id: string };
     },
   };
+}
+
+/** The small neighbourhood data set of fixtures/search: practices, a pharmacy, patients, care teams, prescriptions. */
+export function neighbourhood(): (Resource & { id: string })[] {
+  return (fixture<Bundle>('search/neighbourhood-collection.json').entry ?? []).map((e) => e.resource as Resource & { id: string });
+}
+
+/** Writes the fixtures with their own ids (update as create). */
+export async function loadNeighbourhood(h: Harness): Promise<void> {
+  for (const resource of neighbourhood()) await h.store.update(resource);
 }
