@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest, notFound } from '../../errors.js';
+import type { FhirContext } from '../request.js';
+import { checkId } from '../versioning.js';
+import { conditionalTarget, criteria } from '../write.js';
+import { entryPath, type EntryRequest } from './entry.js';
+import { atEntry } from './errors.js';
+
+/** Transaction processing order: https://hl7.org/fhir/R4/http.html#trules */
+export const PHASES = ['DELETE', 'POST', 'PUT', 'GET'] as const;
+export type Phase = (typeof PHASES)[number];
+export const phaseOf = (e: EntryRequest): Phase =>
+  e.request.method === 'PATCH' ? 'PUT' : e.request.method === 'HEAD' ? 'GET' : e.request.method;
+
+/** An entry with the resource it writes, known before anything is written. */
+export interface PlannedEntry extends EntryRequest {
+  phase: Phase;
+  /** The resource this entry deletes, creates, updates or patches, once conditions are resolved. */
+  target?: { type: string; id: string };
+  /** A create given its id up front, so references to its fullUrl can be rewritten first. */
+  assignedId?: string;
+}
+
+export const key = (t: { type: string; id: string }): string => `${t.type}/${t.id}`;
+
+/**
+ * Resolves what each write entry touches: conditional delete/update/patch and If-None-Exist are
+ * searched now, inside the transaction, and the entry is rewritten to the plain interaction on the
+ * one match; creates get their id. Then no two entries may touch the same resource
+ * ("If any resource identities overlap in steps 1-3, then the transaction SHALL fail").
+ */
+export async function planIdentities(entries: EntryRequest[], ctx: FhirContext): Promise<PlannedEntry[]> {
+  const planned: PlannedEntry[] = [];
+  for (const entry of entries) {
+    const phase = phaseOf(entry);
+    try {
+      const resolved = await resolveTarget(entry, phase, ctx);
+      planned.push({ ...entry, phase, ...resolved });
+    } catch (err) {
+      throw atEntry(err, entry, entry.type);
+    }
+  }
+  const writers = new Map<string, PlannedEntry>();
+  for (const p of planned) {
+    if (!p.target || p.phase === 'GET') continue;
+    const other = writers.get(key(p.target));
+    if (other) {
+      const at = entryPath(p.index);
+      throw badRequest(
+        `${at} (${p.label}) and ${entryPath(other.index)} (${other.label}) both write ${key(p.target)}; a transaction may touch each resource once`,
+        `${at}.request.url`,
+      );
+    }
+    writers.set(key(p.target), p);
+  }
+  return planned;
+}
+
+async function resolveTarget(entry: EntryRequest, phase: Phase, ctx: FhirContext): Promise<Pick<PlannedEntry, 'target' | 'assignedId'>> {
+  const { request: req, type, id } = entry;
+  if (!type || phase === 'GET') return {};
+  const segments = req.path.split('/').filter(Boolean);
+  if (id) {
+    if (segments.length !== 2 || phase === 'POST') return {}; // an operation or history url: no resource identity of its own
+    checkId(id, `${entryPath(entry.index)}.request.url`);
+    return { target: { type, id } };
+  }
+  if (segments.length !== 1) return {};
+  if (phase === 'POST') {
+    if (req.headers.ifNoneExist) {
+      const existing = await conditionalTarget(ctx, type, criteria(req.headers.ifNoneExist));
+      if (existing) return { target: { type, id: existing } };
+    }
+    const assignedId = randomUUID();
+    return { target: { type, id: assignedId }, assignedId };
+  }
+  // Conditional delete, update or patch: url `Type?criteria`.
+  const match = await conditionalTarget(ctx, type, criteria(req.query.toString()));
+  if (phase === 'DELETE') {
+    if (!match) return {}; // nothing to delete: the interaction itself answers that
+    return { target: onto(entry, type, match) };
+  }
+  if (req.method === 'PATCH') {
+    if (!match) throw notFound(`No ${type} matches ${req.query}; nothing to patch`);
+    return { target: onto(entry, type, match) };
+  }
+  const body = req.body as Resource;
+  if (match && body.id && body.id !== match) {
+    throw badRequest(`The id in the body (${body.id}) is not the id of the matching resource (${match})`, `${type}.id`);
+  }
+  const newId = match ?? body.id ?? randomUUID();
+  checkId(newId, `${type}.id`);
+  // PUT Type?criteria is now PUT Type/id; the body carries the id an update needs.
+  req.body = { ...body, id: newId };
+  return { target: onto(entry, type, newId) };
+}
+
+/** Rewrites a conditional entry to the plain interaction on the resource it resolved to. */
+function onto(entry: EntryRequest, type: string, id: string): { type: string; id: string } {
+  entry.request.path = `${type}/${encodeURIComponent(id)}`;
+  entry.request.query = new URLSearchParams();
+  entry.id = id;
+  return { type, id };
+}
