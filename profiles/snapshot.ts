@@ -125,7 +125,7 @@ function merge(target: ElementDefinition, diff: ElementDefinition, resolve: Reso
   if ((target.min ?? 0) > cardinality(target.max)) throw new SnapshotError(`${at}: min ${target.min} is above max ${target.max}`);
   if (diff.type) target.type = restrictTypes(at as string, target.type ?? [], diff.type, resolve);
   for (const [key, value] of Object.entries(diff)) {
-    if (/^(fixed|pattern)[A-Z]/.test(key)) (target as Record<string, unknown>)[key] = structuredClone(value);
+    if (/^(fixed|pattern)[A-Z]/.test(key)) (target as unknown as Record<string, unknown>)[key] = structuredClone(value);
   }
   if (diff.binding) {
     if (target.binding?.strength === 'required' && diff.binding.strength !== 'required') throw new SnapshotError(`${at}: a required binding cannot be weakened`);
@@ -135,7 +135,7 @@ function merge(target: ElementDefinition, diff: ElementDefinition, resolve: Reso
     target.constraint = [...(target.constraint ?? []), ...diff.constraint.map((c) => ({ ...structuredClone(c), source: c.source ?? profileUrl }))];
   }
   if (diff.slicing) target.slicing = structuredClone(diff.slicing);
-  for (const key of DOC_KEYS) if (diff[key] !== undefined) (target as Record<string, unknown>)[key] = diff[key];
+  for (const key of DOC_KEYS) if (diff[key] !== undefined) (target as unknown as Record<string, unknown>)[key] = diff[key];
 }
 
 /** Each restricted type must be one the base allows; a target profile must be of a type the base may reference. */
