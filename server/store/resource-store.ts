@@ -164,3 +164,13 @@ function stamp(resource: Resource & { id: string }, versionId: number, now: Date
   const { resourceType, id, meta, ...rest } = resource;
   return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: now.toISOString() }, ...rest } as Resource & { id: string };
 }
+
+/** Current, non-deleted versions of several resources in one query (missing ones are left out). */
+export async function readMany(sql: Queryable, refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
+  if (!refs.length) return [];
+  const rows = await sql.query<Row>(
+    `SELECT r.* FROM resources r JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i WHERE NOT r.deleted`,
+    [refs.map((r) => r.resourceType), refs.map((r) => r.id)],
+  );
+  return rows.map(toVersion);
+}

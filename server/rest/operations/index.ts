@@ -1,2 +1,9 @@
 // Each operation module registers itself when imported; this list is the one place they are loaded.
-export {};
+import './everything.js';
+import './care-team.js';
+import './match.js';
+import './merge.js';
+import './subscription-checks.js';
+import './subscription-status.js';
+import './subscription-events.js';
+import './subscription-ws-token.js';

@@ -1,0 +1,31 @@
+import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { badRequest } from '../../errors.js';
+import type { FhirRequest } from '../request.js';
+
+/**
+ * An operation's simple parameters, from the query string and/or a Parameters body
+ * (https://hl7.org/fhir/R4/operations.html#request), as strings.
+ */
+export function operationParams(req: FhirRequest): URLSearchParams {
+  const params = new URLSearchParams(req.query);
+  for (const p of parametersBody(req)?.parameter ?? []) {
+    const value = primitiveValue(p);
+    if (value !== undefined) params.append(p.name, value);
+  }
+  return params;
+}
+
+/** The Parameters body of an operation, if one was sent. */
+export function parametersBody(req: FhirRequest): Parameters | undefined {
+  if (req.body === undefined || req.body instanceof URLSearchParams) return undefined;
+  const body = req.body as { resourceType?: string };
+  if (body.resourceType !== 'Parameters') throw badRequest(`An operation takes a Parameters resource as its body, not ${body.resourceType ?? 'this'}`, 'resourceType');
+  return body as Parameters;
+}
+
+function primitiveValue(p: ParametersParameter): string | undefined {
+  for (const [k, v] of Object.entries(p)) {
+    if (k.startsWith('value') && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return String(v);
+  }
+  return undefined;
+}
