@@ -2,7 +2,7 @@ import { timestamp } from './index-writer.js';
 import type { Filter } from './parse.js';
 import { parseToken } from './parse.js';
 import type { ParamType, SearchParamDef } from './registry.js';
-import type { Bound, RangeRule } from './values.js';
+import type { Bound, Clause, RangeRule } from './values.js';
 import {
   DATE_RULES,
   NUMBER_RULES,
@@ -96,7 +96,14 @@ function paramSql(w: SqlWriter, filter: Filter & { kind: 'param' }, r: string, r
     return values[0] === 'true' ? `NOT ${exists}` : exists;
   }
   const positive = modifier === 'not' ? undefined : modifier === 'not-in' ? 'in' : modifier;
-  const any = values.map((v) => `(${valueSql(w, rows.type, def, positive, x, v)})`).join(' OR ');
+  let any = values.map((v) => `(${valueSql(w, rows.type, def, positive, x, v)})`).join(' OR ');
+  if (filter.upper !== undefined) {
+    // A window (see pairRanges): the same stored range satisfies both bounds, so it overlaps [lower's start, upper's end).
+    const lower = dateRange(splitPrefix(values[0]).rest)!;
+    const upper = dateRange(splitPrefix(filter.upper).rest)!;
+    const span = `tstzrange(${x}.low, ${x}.high, '[)') && tstzrange(${w.p(timestamp(lower.low))}::timestamptz, ${w.p(timestamp(upper.high))}::timestamptz, '[)')`;
+    any = `(${any}) AND (${valueSql(w, rows.type, def, positive, x, filter.upper)}) AND ${span}`;
+  }
   if (modifier === 'not' || modifier === 'not-in') {
     // :not matches resources with no such value at all, including those without the element (https://hl7.org/fhir/R4/search.html#token).
     return `NOT EXISTS (SELECT 1 FROM ${rows.table} ${x} WHERE ${scope} AND ${x}.id = ${r}.id AND (${any}))`;
@@ -122,8 +129,10 @@ function columnSql(w: SqlWriter, column: 'id' | 'last_updated', modifier: string
 
 function ruleSql(w: SqlWriter, rule: RangeRule, columns: { low: string; high: string }, bounds: Record<Bound, number>, cast: 'timestamptz' | 'numeric'): string {
   const literal = (n: number): string => `${w.p(cast === 'timestamptz' ? timestamp(n) : String(n))}::${cast}`;
-  const any = rule.any.map((all) => all.map(([side, op, bound]) => `${columns[side]} ${op} ${literal(bounds[bound])}`).join(' AND ')).join(') OR (');
-  return rule.negate ? `NOT ((${any}))` : `(${any})`;
+  const clause = ([side, op, bound]: Clause): string => `${columns[side]} ${op} ${literal(bounds[bound])}`;
+  const any = rule.any.map((all) => all.map(clause).join(' AND ')).join(') OR (');
+  if (rule.negate) return `NOT ((${any}))`;
+  return [`(${any})`, ...(rule.implied ?? []).map(clause)].join(' AND ');
 }
 
 /** The condition one OR-ed value sets on one index row aliased x. */

@@ -9,7 +9,7 @@ import { findIncludes } from './include.js';
 import { deleteRows, writeRows } from './index-writer.js';
 import { Matcher } from './matcher.js';
 import type { Filter } from './parse.js';
-import { ParamError, parseFilter, reportOrThrow } from './parse.js';
+import { ParamError, pairRanges, parseFilter, reportOrThrow } from './parse.js';
 import type { Row } from './query.js';
 import { SearchQuery } from './query.js';
 import { SearchRegistry } from './registry.js';
@@ -68,7 +68,7 @@ class SqlSearchEngine implements SearchEngine {
       }
     }
     const valueSets = await this.expander.expandAll(sql, filters);
-    return new SearchQuery(this.registry, { branches: [{ type: resourceType, filters }] }, valueSets, '').ids(sql, limit);
+    return new SearchQuery(this.registry, { branches: [{ type: resourceType, filters: pairRanges(filters) }] }, valueSets, '').ids(sql, limit);
   }
 
   async search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> {
@@ -95,7 +95,7 @@ class SqlSearchEngine implements SearchEngine {
       }
     }
 
-    const branches = types.map((type) => ({ type, filters: filters.get(type)! }));
+    const branches = types.map((type) => ({ type, filters: pairRanges(filters.get(type)!) }));
     const valueSets = await this.expander.expandAll(ctx.sql, [...filters.values()].flat());
     const query = new SearchQuery(this.registry, { branches, ...(compartment ? { compartment } : {}) }, valueSets, ctx.baseUrl);
     const countOnly = controls.summary === 'count';

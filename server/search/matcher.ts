@@ -5,7 +5,7 @@ import { isControl } from './controls.js';
 import type { IndexRows, QuantityRow, ReferenceRow, StringRow, TokenRow, UriRow } from './extract.js';
 import { extractRows } from './extract.js';
 import type { Filter } from './parse.js';
-import { parseFilter, parseToken, reportOrThrow } from './parse.js';
+import { pairRanges, parseFilter, parseToken, reportOrThrow } from './parse.js';
 import type { ParamType, SearchParamDef, SearchRegistry } from './registry.js';
 import {
   DATE_RULES,
@@ -44,7 +44,7 @@ export class Matcher {
       }
     }
     const rows = extractRows(this.registry, resource);
-    return filters.every((f) => this.filterMatches(resource, rows, f));
+    return pairRanges(filters).every((f) => this.filterMatches(resource, rows, f));
   }
 
   private filterMatches(resource: Resource, rows: IndexRows, filter: Filter): boolean {
@@ -67,7 +67,9 @@ export class Matcher {
     if (modifier === 'missing') return (own.length === 0) === (values[0] === 'true');
     if (def.type === 'composite') return values.some((v) => this.compositeMatches(rows, def, v));
     const valueType: ParamType = kind === 'string' ? 'string' : kind === 'token' ? 'token' : def.type;
-    const test = (row: AnyRow): boolean => values.some((v) => rowMatches(valueType, def, modifier === 'not' ? undefined : modifier, row, v));
+    const test = (row: AnyRow): boolean =>
+      values.some((v) => rowMatches(valueType, def, modifier === 'not' ? undefined : modifier, row, v)) &&
+      (filter.upper === undefined || rowMatches(valueType, def, undefined, row, filter.upper));
     return modifier === 'not' ? !own.some(test) : own.some(test);
   }
 

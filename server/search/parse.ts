@@ -5,7 +5,7 @@ import { dateRange, parseSearchNumber, splitEscaped, splitOr, splitPrefix, unesc
 
 /** One parsed criterion on one resource type; repeated parameters are separate filters (AND), values within one are OR. */
 export type Filter =
-  | { kind: 'param'; name: string; def: SearchParamDef; modifier?: string; values: string[] }
+  | { kind: 'param'; name: string; def: SearchParamDef; modifier?: string; values: string[]; upper?: string }
   | { kind: 'chain'; name: string; def: SearchParamDef; targets: { type: string; filter: Filter }[] }
   | { kind: 'has'; name: string; sourceType: string; def: SearchParamDef; filter: Filter };
 
@@ -138,4 +138,29 @@ export function reportOrThrow(err: unknown, strict: boolean, issues: OperationOu
   if (!(err instanceof ParamError)) throw err;
   if (strict) throw badRequest(err.message, err.param);
   issues.push(issue('not-supported', `${err.message}; the parameter was ignored`, err.param, 'warning'));
+}
+
+const LOWER = new Set(['gt', 'ge', 'sa']);
+const UPPER = new Set(['lt', 'le', 'eb']);
+
+/**
+ * `date=ge2020-01-01&date=le2020-12-31` is read as one window that a single stored value must fall
+ * in, as HAPI FHIR and most servers do, rather than two values that might each satisfy one bound.
+ * For single-valued elements (birthDate, authoredOn) the two readings agree; the window lets the
+ * SQL use one index range. Both engines pair the same way.
+ */
+export function pairRanges(filters: Filter[]): Filter[] {
+  const result = [...filters];
+  const single = (f: Filter): f is Filter & { kind: 'param' } =>
+    f.kind === 'param' && f.def.type === 'date' && !f.def.column && f.modifier === undefined && f.values.length === 1 && f.upper === undefined;
+  for (let i = 0; i < result.length; i++) {
+    const a = result[i];
+    if (!single(a) || !LOWER.has(splitPrefix(a.values[0]).prefix)) continue;
+    const j = result.findIndex((b, k) => k !== i && single(b) && b.def.code === a.def.code && UPPER.has(splitPrefix(b.values[0]).prefix));
+    if (j < 0) continue;
+    result[i] = { ...a, upper: (result[j] as Filter & { kind: 'param' }).values[0] };
+    result.splice(j, 1);
+    if (j < i) i--;
+  }
+  return result;
 }

@@ -105,18 +105,21 @@ export type Clause = ['low' | 'high', '<' | '<=' | '>' | '>=', Bound];
 export interface RangeRule {
   any: Clause[][];
   negate?: boolean;
+  /** Conditions the rule implies, added in SQL only so an index can bound the scan; the matcher ignores them. */
+  implied?: Clause[];
 }
 
 const DATE_EQ: Clause[] = [['low', '>=', 'sl'], ['high', '<=', 'sh']];
 export const DATE_RULES: Record<Prefix, RangeRule> = {
-  eq: { any: [DATE_EQ] },
+  // stored ranges are half-open and never empty (low < high), hence the implied bounds
+  eq: { any: [DATE_EQ], implied: [['low', '<', 'sh']] },
   ne: { any: [DATE_EQ], negate: true },
   // "the range above the search value intersects the range of the target value"
   gt: { any: [[['high', '>', 'sh']]] },
   lt: { any: [[['low', '<', 'sl']]] },
   // ... "or the range of the search value fully contains the range of the target value"
-  ge: { any: [[['high', '>', 'sh']], DATE_EQ] },
-  le: { any: [[['low', '<', 'sl']], DATE_EQ] },
+  ge: { any: [[['high', '>', 'sh']], DATE_EQ], implied: [['high', '>', 'sl']] },
+  le: { any: [[['low', '<', 'sl']], DATE_EQ], implied: [['low', '<', 'sh']] },
   sa: { any: [[['low', '>=', 'sh']]] },
   eb: { any: [[['high', '<=', 'sl']]] },
   ap: { any: [[['low', '<', 'aph'], ['high', '>', 'apl']]] },
@@ -124,7 +127,7 @@ export const DATE_RULES: Record<Prefix, RangeRule> = {
 
 const NUMBER_EQ: Clause[] = [['low', '>=', 'sl'], ['high', '<', 'sh']];
 export const NUMBER_RULES: Record<Prefix, RangeRule> = {
-  eq: { any: [NUMBER_EQ] },
+  eq: { any: [NUMBER_EQ], implied: [['low', '<', 'sh']] },
   ne: { any: [NUMBER_EQ], negate: true },
   gt: { any: [[['high', '>', 'v']]] },
   lt: { any: [[['low', '<', 'v']]] },
