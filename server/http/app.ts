@@ -59,6 +59,7 @@ export function createApp(services: AppServices): express.Express {
           ifNoneMatch: req.header('if-none-match'),
           ifModifiedSince: req.header('if-modified-since'),
           ifNoneExist: req.header('if-none-exist'),
+          requestId: req.header('x-request-id'),
           strict: prefer.strict,
           preferReturn: prefer.return,
         },

@@ -16,8 +16,12 @@ export interface FhirRequest {
     ifNoneMatch?: string;
     ifModifiedSince?: string;
     ifNoneExist?: string;
+    /** X-Request-ID as the client sent it (idempotency of messages). */
+    requestId?: string;
     /** Prefer: handling=strict (search). */
     strict?: boolean;
+    /** Prefer: return= (https://hl7.org/fhir/R4/http.html#ops); batch/transaction apply it to each entry. */
+    preferReturn?: 'minimal' | 'representation' | 'OperationOutcome';
   };
   contentType?: string;
   body?: unknown;

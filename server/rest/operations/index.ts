@@ -7,3 +7,4 @@ import './subscription-checks.js';
 import './subscription-status.js';
 import './subscription-events.js';
 import './subscription-ws-token.js';
+import './process-message.js';

@@ -1,0 +1,79 @@
+import type { Bundle, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
+import { badRequest, issue, notSupported, outcome } from '../errors.js';
+import { runTransaction } from '../rest/bundle/transaction.js';
+import type { FhirContext, FhirResponse } from '../rest/request.js';
+import { checkPrescriptionMessage, MESSAGE_EVENT, ODS } from './eps-rules.js';
+import { messageAsTransaction } from './message-transaction.js';
+
+const BARS_EVENT = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
+const MESSAGE_ID = 'https://tools.ietf.org/html/rfc4122';
+// Any constant: serialises two deliveries of the same message id (hashed into the lock key).
+const MESSAGE_LOCK_SPACE = 7_041;
+
+type EventKind = 'prescription-order' | 'prescription-order-update' | 'booking-request';
+
+function eventOf(header: MessageHeader): EventKind {
+  const { system, code } = header.eventCoding ?? {};
+  if (system === MESSAGE_EVENT && (code === 'prescription-order' || code === 'prescription-order-update')) return code;
+  if (system === BARS_EVENT && code === 'booking-request') return code;
+  throw notSupported(422, `Message event ${system}|${code} is not one this hub processes (EPS prescription-order, prescription-order-update; BaRS booking-request)`);
+}
+
+/**
+ * $process-message for EPS prescription messages and BaRS booking requests
+ * (https://hl7.org/fhir/R4/messageheader-operation-process-message.html): checked, stored in one
+ * transaction, idempotent on the message id, and routed through the change log: the addressed
+ * pharmacy's subscriptions on the prescription topic fire because the MedicationRequests carry its ODS code.
+ */
+export async function processMessage(message: Bundle, ctx: FhirContext, requestId?: string): Promise<FhirResponse> {
+  if (message?.resourceType !== 'Bundle' || message.type !== 'message') throw badRequest('$process-message takes a Bundle of type message', 'Bundle.type');
+  const header = message.entry?.[0]?.resource as MessageHeader | undefined;
+  if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
+  const event = eventOf(header);
+  const routed = event === 'booking-request' ? undefined : checkPrescriptionMessage(message, header);
+  if (routed) {
+    for (const { resource } of routed.medicationRequests) addressTo(resource, routed.pharmacy);
+    if (event === 'prescription-order-update') requireCancellationReasons(routed.medicationRequests);
+  }
+
+  const messageId = message.identifier?.value ?? requestId;
+  return ctx.store.transaction(async (store) => {
+    const tctx = { ...ctx, store };
+    if (messageId) {
+      await store.sql.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MESSAGE_LOCK_SPACE, messageId]);
+      const seen = await ctx.search.matchIds(store.sql, 'Bundle', new URLSearchParams({ identifier: `${MESSAGE_ID}|${messageId}` }), 1);
+      if (seen.length) return answer(`Message ${messageId} was already processed (Bundle/${seen[0]}); nothing was changed`);
+    }
+    const transaction = messageAsTransaction(message);
+    // The message itself is kept, keyed on its id, so a repeat is recognised. The sender's profile
+    // claims (BaRS, EPS) are dropped: this server does not hold those profiles to check them against.
+    const { meta: _sentMeta, id: _sentId, ...kept } = message;
+    transaction.entry?.push({
+      resource: { ...kept, identifier: { system: MESSAGE_ID, value: messageId ?? crypto.randomUUID() } },
+      request: { method: 'POST', url: 'Bundle' },
+    });
+    const result = await runTransaction(transaction, tctx, 'minimal');
+    const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
+    const said = routed
+      ? `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value} accepted for pharmacy ${routed.pharmacy} (${stored} resources written)`
+      : `Booking request accepted (${stored} resources written)`;
+    return answer(said);
+  });
+}
+
+function answer(said: string): FhirResponse {
+  return { status: 200, body: outcome(issue('informational', said, undefined, 'information')) };
+}
+
+/** Routing by ODS code: a prescription without a performer is addressed to the message's pharmacy. */
+function addressTo(m: MedicationRequest, pharmacy: string): void {
+  if (m.dispenseRequest?.performer) return;
+  m.dispenseRequest = { ...m.dispenseRequest, performer: { identifier: { system: ODS, value: pharmacy } } };
+}
+
+function requireCancellationReasons(items: Array<{ resource: MedicationRequest; index: number }>): void {
+  for (const { resource, index } of items) {
+    if (resource.status !== 'cancelled') throw badRequest(`A prescription-order-update cancels: MedicationRequest.status must be cancelled`, `Bundle.entry[${index}].resource.status`);
+    if (!resource.statusReason) throw badRequest('A cancellation needs MedicationRequest.statusReason', `Bundle.entry[${index}].resource.statusReason`);
+  }
+}
