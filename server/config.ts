@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { loadSubscriptionConfig, type SubscriptionConfig } from '../subscriptions/config.js';
 
 /** Every setting of the server, read from the environment (and optionally a file) in one place. */
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   metricsToken?: string;
   /** How long SIGTERM waits for in-flight requests and jobs before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
+  subscriptions: SubscriptionConfig;
 }
 
 interface Setting {
@@ -101,6 +104,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     } catch (err) {
       problems.push(`${s.env} ${(err as Error).message}`);
     }
+  }
+  try {
+    config.subscriptions = loadSubscriptionConfig(all);
+  } catch (err) {
+    problems.push((err as Error).message);
   }
   if (problems.length) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return config as Config;

@@ -4,6 +4,8 @@ import { loadConfig, settingsHelp, type Config } from './config.js';
 import { createApp } from './http/app.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
+import { startSubscriptionRuntime } from '../workers/runtime.js';
+import { startPrivateRedis } from '../scripts/redis.js';
 
 export interface RunningServer {
   services: Services;
@@ -20,6 +22,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });
+  const subscriptions = await startSubscriptionRuntime({
+    http,
+    db: services.db,
+    store: services.store,
+    search: services.search,
+    subscriptions: config.subscriptions,
+    databaseUrl: config.databaseUrl,
+    baseUrl: () => services.config.baseUrl,
+  });
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
@@ -32,6 +43,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([closed, deadline]);
       http.closeAllConnections();
+      await subscriptions.stop();
       await services.close();
     },
   };
@@ -61,7 +73,12 @@ if (require.main === module) {
     console.error((err as Error).message);
     process.exit(2);
   }
-  startServer(config)
+  // Subscriptions need Redis: without REDIS_URL, a private redis-server runs beside the server.
+  (config.subscriptions.redisUrl ? Promise.resolve(undefined) : startPrivateRedis(config.dataDir === 'memory://' ? 'data' : config.dataDir))
+    .then((redis) => {
+      if (redis) config.subscriptions.redisUrl = redis.url;
+      return startServer(config);
+    })
     .then((s) => {
       logger.info({ baseUrl: config.baseUrl, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` }, `FHIR R4 API at ${config.baseUrl}`);
       const shutdown = (signal: string): void => {

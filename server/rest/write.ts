@@ -15,6 +15,21 @@ export function resourceBody(req: FhirRequest, type: string): Resource {
   return validateResource(body);
 }
 
+/**
+ * Per-type checks run before a create, update or patch is stored, after base validation; they may
+ * normalise the resource and throw a FhirError. Registered by the modules that own a type's rules
+ * (e.g. Subscription: server/rest/operations/subscription-checks.ts), so the store stays unaware of them.
+ */
+export type WriteCheck = (resource: Resource, ctx: FhirContext) => Promise<Resource>;
+const writeChecks = new Map<string, WriteCheck>();
+export function registerWriteCheck(resourceType: string, check: WriteCheck): void {
+  writeChecks.set(resourceType, check);
+}
+export function checkWrite(resource: Resource, ctx: FhirContext): Promise<Resource> {
+  const check = writeChecks.get(resource.resourceType);
+  return check ? check(resource, ctx) : Promise.resolve(resource);
+}
+
 export function writtenResponse(result: WriteResult, baseUrl: string): FhirResponse {
   const headers = versionHeaders(result);
   headers[result.created ? 'Location' : 'Content-Location'] = locationOf(baseUrl, result);
@@ -41,7 +56,7 @@ export async function conditionalTarget(ctx: FhirContext, type: string, params: 
 
 /** create and conditional create (If-None-Exist): https://hl7.org/fhir/R4/http.html#create */
 export async function create(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
-  const resource = resourceBody(req, p.type);
+  const resource = await checkWrite(resourceBody(req, p.type), ctx);
   if (req.headers.ifNoneExist) {
     const existing = await conditionalTarget(ctx, p.type, criteria(req.headers.ifNoneExist));
     if (existing) {
@@ -55,7 +70,7 @@ export async function create(req: FhirRequest, ctx: FhirContext, p: Record<strin
 /** update and update-as-create: https://hl7.org/fhir/R4/http.html#update */
 export async function update(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
   checkId(p.id);
-  const resource = resourceBody(req, p.type);
+  const resource = await checkWrite(resourceBody(req, p.type), ctx);
   if (!resource.id) throw badRequest(`The ${p.type} in the body needs an id equal to the id in the URL (${p.id})`, `${p.type}.id`);
   if (resource.id !== p.id) throw badRequest(`The id in the body (${resource.id}) differs from the id in the URL (${p.id})`, `${p.type}.id`);
   return writtenResponse(await ctx.store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl);
@@ -63,7 +78,7 @@ export async function update(req: FhirRequest, ctx: FhirContext, p: Record<strin
 
 /** Conditional update: PUT Type?criteria (https://hl7.org/fhir/R4/http.html#cond-update) */
 export async function conditionalUpdate(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
-  const resource = resourceBody(req, p.type);
+  const resource = await checkWrite(resourceBody(req, p.type), ctx);
   return ctx.store.transaction(async (store) => {
     const tctx = { ...ctx, store };
     const target = await conditionalTarget(tctx, p.type, criteria(req.query.toString()));

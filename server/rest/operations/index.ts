@@ -8,3 +8,7 @@ import './subscription-status.js';
 import './subscription-events.js';
 import './subscription-ws-token.js';
 import './process-message.js';
+import './subscription-checks.js';
+import './subscription-status.js';
+import './subscription-events.js';
+import './subscription-ws-token.js';

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import path from 'node:path';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/**
+ * `npm start` without REDIS_URL: a private redis-server (Debian package redis-server) on a free
+ * loopback port, with append-only persistence in dataDir/redis so queued jobs survive a restart.
+ * It dies with the server. For production, run Redis yourself and set REDIS_URL.
+ */
+export async function startPrivateRedis(dataDir: string): Promise<{ url: string; stop(): void }> {
+  const port = await freePort();
+  const dir = path.join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+  const failed = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`could not start redis-server (apt-get install redis-server, or set REDIS_URL): ${err.message}`))),
+  );
+  const until = Date.now() + 10_000;
+  const ready = new Promise<void>((resolve, reject) => {
+    const attempt = (): void => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve();
+      });
+      s.on('error', () => (Date.now() > until ? reject(new Error('redis-server did not start')) : setTimeout(attempt, 50)));
+    };
+    attempt();
+  });
+  await Promise.race([ready, failed]);
+  process.once('exit', () => child.kill('SIGTERM'));
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}

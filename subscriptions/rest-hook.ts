@@ -1,0 +1,66 @@
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { EndpointPolicy } from './endpoint-policy.js';
+
+// Keep-alive: a busy receiver gets a stream of notifications; a new TCP (and TLS) handshake each is waste.
+const HTTP_AGENT = new http.Agent({ keepAlive: true, maxSockets: 32 });
+const HTTPS_AGENT = new https.Agent({ keepAlive: true, maxSockets: 32 });
+
+/** Header carrying the HMAC-SHA256 of the raw body, keyed by the subscription's signing secret. */
+export const SIGNATURE_HEADER = 'X-Hub-Signature-256';
+/** Same value on every attempt of one notification, so a receiver can drop duplicates. */
+export const NOTIFICATION_ID_HEADER = 'X-Notification-Id';
+
+/** `sha256=<hex>`: receivers recompute it over the exact bytes received and compare in constant time. */
+export function signature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+export interface PostResult {
+  ok: boolean;
+  status?: number;
+  error?: string;
+  durationMs: number;
+}
+
+/**
+ * One rest-hook POST. Node's http client rather than fetch so the connection's DNS answer passes
+ * through the endpoint policy (no SSRF by rebinding). 2xx is success; anything else, a timeout or a
+ * refused connection is a failure the caller retries.
+ */
+export function post(endpoint: string, body: string, headers: Record<string, string>, timeoutMs: number, policy: EndpointPolicy): Promise<PostResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      resolve({ ok: false, error: `bad endpoint ${endpoint}`, durationMs: 0 });
+      return;
+    }
+    const client = url.protocol === 'https:' ? https : http;
+    const done = (r: Omit<PostResult, 'durationMs'>): void => resolve({ ...r, durationMs: performance.now() - started });
+    const req = client.request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+        lookup: policy.connectionLookup(url.hostname) as never,
+        timeout: timeoutMs,
+        agent: url.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT,
+      },
+      (res) => {
+        res.resume(); // the body is not ours to read; drain it so the socket closes
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `HTTP ${status} from ${url.host}` });
+        });
+        res.on('error', (err) => done({ ok: false, status: res.statusCode, error: err.message }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no response from ${url.host} within ${timeoutMs} ms`)));
+    req.on('error', (err) => done({ ok: false, error: err.message }));
+    req.end(body);
+  });
+}

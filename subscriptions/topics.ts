@@ -1,0 +1,126 @@
+import type { Interaction } from '../server/store/store.js';
+
+/**
+ * The neighbourhood's built-in subscription topics: what counts as an event, and which filters a
+ * subscriber may narrow it with. Shaped like R5 SubscriptionTopic
+ * (https://hl7.org/fhir/R5/subscriptiontopic.html) and served in R4 as Basic resources
+ * (topic-resources.ts), as the Backport IG does for R4.
+ */
+export interface TopicTrigger {
+  resource: string;
+  description: string;
+  supportedInteraction: Interaction[];
+  /** FHIRPath over %previous and %current (empty on create / after delete); absent = every supported interaction is an event. */
+  fhirPathCriteria?: string;
+}
+
+export interface TopicFilter {
+  resource: string;
+  filterParameter: string;
+  description: string;
+  /** Evaluated as this search parameter of `resource` through the SearchEngine (the same semantics as search). */
+  searchParameter?: string;
+  /** Or, where no search parameter says it: a FHIRPath yielding Identifiers, matched as a token `[system|]value`. */
+  identifierPath?: string;
+}
+
+export interface Topic {
+  id: string;
+  url: string;
+  title: string;
+  description: string;
+  triggers: TopicTrigger[];
+  filters: TopicFilter[];
+}
+
+export const TOPIC_BASE = 'http://neighbourhood-hub.example/fhir/SubscriptionTopic';
+const COORDINATOR = "participant.where(role.coding.where(system = 'http://snomed.info/sct' and code = '768820003').exists()).member.reference";
+const MEMBERS = 'participant.member.reference';
+/** Set difference both ways: FHIRPath R4 has no sort, so compare as sets with exclude(). */
+const setChanged = (path: string): string =>
+  `%current.${path}.exclude(%previous.${path}).exists() or %previous.${path}.exclude(%current.${path}).exists()`;
+
+export const TOPICS: Topic[] = [
+  {
+    id: 'care-team-membership',
+    url: `${TOPIC_BASE}/care-team-membership`,
+    title: 'Care team membership or coordinator changed',
+    description: 'A CareTeam is created or deleted, gains or loses a member, or gets a different care coordinator (SNOMED CT 768820003).',
+    triggers: [
+      {
+        resource: 'CareTeam',
+        description: 'A member joins or leaves, or the care coordinator changes.',
+        supportedInteraction: ['create', 'update', 'delete'],
+        fhirPathCriteria: `%previous.id.empty() or %current.id.empty() or ${setChanged(MEMBERS)} or ${setChanged(COORDINATOR)}`,
+      },
+    ],
+    filters: [
+      { resource: 'CareTeam', filterParameter: 'patient', searchParameter: 'patient', description: 'The patient the care team is for (Patient/[id]).' },
+      { resource: 'CareTeam', filterParameter: 'participant', searchParameter: 'participant', description: 'A member of the team (Practitioner/[id], Organization/[id], ...).' },
+    ],
+  },
+  {
+    id: 'prescription-issued-or-cancelled',
+    url: `${TOPIC_BASE}/prescription-issued-or-cancelled`,
+    title: 'Prescription issued or cancelled for a pharmacy',
+    description: 'A MedicationRequest becomes active (issued) or cancelled. Filter by the performing pharmacy ODS code to receive only those addressed to you.',
+    triggers: [
+      {
+        resource: 'MedicationRequest',
+        description: 'The status becomes active (issued) or cancelled.',
+        supportedInteraction: ['create', 'update'],
+        fhirPathCriteria:
+          "(%current.status = 'active' and (%previous.id.empty() or %previous.status != 'active')) or (%current.status = 'cancelled' and (%previous.id.empty() or %previous.status != 'cancelled'))",
+      },
+    ],
+    filters: [
+      {
+        resource: 'MedicationRequest',
+        filterParameter: 'pharmacy',
+        description: 'ODS code of the performing pharmacy: `[https://fhir.nhs.uk/Id/ods-organization-code|]FA123`, matched on dispenseRequest.performer or performer identifiers.',
+        identifierPath: 'MedicationRequest.dispenseRequest.performer.identifier | MedicationRequest.performer.identifier',
+      },
+      { resource: 'MedicationRequest', filterParameter: 'patient', searchParameter: 'patient', description: 'The patient prescribed for (Patient/[id]).' },
+    ],
+  },
+  {
+    id: 'appointment-booked-changed-cancelled',
+    url: `${TOPIC_BASE}/appointment-booked-changed-cancelled`,
+    title: 'Appointment booked, changed or cancelled',
+    description: 'Any create, update or delete of an Appointment (booked, rescheduled, cancelled).',
+    triggers: [{ resource: 'Appointment', description: 'Any change to an appointment.', supportedInteraction: ['create', 'update', 'delete'] }],
+    filters: [
+      { resource: 'Appointment', filterParameter: 'patient', searchParameter: 'patient', description: 'A patient taking part (Patient/[id]).' },
+      { resource: 'Appointment', filterParameter: 'practitioner', searchParameter: 'practitioner', description: 'A practitioner taking part (Practitioner/[id]).' },
+      { resource: 'Appointment', filterParameter: 'service', searchParameter: 'actor', description: 'The HealthcareService taking part (HealthcareService/[id]).' },
+      { resource: 'Appointment', filterParameter: 'service-type', searchParameter: 'service-type', description: 'The service type code ([system|]code).' },
+      { resource: 'Appointment', filterParameter: 'site', searchParameter: 'location', description: 'The Location (site) of the appointment (Location/[id]).' },
+    ],
+  },
+  {
+    id: 'patient-demographics',
+    url: `${TOPIC_BASE}/patient-demographics`,
+    title: 'Patient demographics changed',
+    description: 'A Patient is created, or its identifiers, name, birth date, gender, address, telecom, death or registered GP change.',
+    triggers: [
+      {
+        resource: 'Patient',
+        description: 'A demographic element changes.',
+        supportedInteraction: ['create', 'update'],
+        fhirPathCriteria:
+          '%previous.id.empty() or ' +
+          ['identifier', 'name', 'birthDate', 'gender', 'address', 'telecom', 'deceased', 'generalPractitioner']
+            .map((e) => `(%previous.${e} = %current.${e}).not() or (%previous.${e}.exists() != %current.${e}.exists())`)
+            .join(' or '),
+      },
+    ],
+    filters: [
+      { resource: 'Patient', filterParameter: 'patient', searchParameter: '_id', description: 'The patient id.' },
+      { resource: 'Patient', filterParameter: 'identifier', searchParameter: 'identifier', description: 'A patient identifier, e.g. https://fhir.nhs.uk/Id/nhs-number|9000000009.' },
+      { resource: 'Patient', filterParameter: 'general-practitioner', searchParameter: 'general-practitioner', description: 'The registered GP or practice (Organization/[id]).' },
+    ],
+  },
+];
+
+const byUrl = new Map(TOPICS.map((t) => [t.url, t]));
+export const findTopic = (url: string): Topic | undefined => byUrl.get(url.split('|')[0]);

@@ -1,0 +1,81 @@
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { SearchEngine } from '../server/search/search.js';
+import type { Db } from '../server/store/db.js';
+import type { Store } from '../server/store/store.js';
+import type { SubscriptionConfig } from '../subscriptions/config.js';
+import { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
+import { EventStore } from '../subscriptions/event-store.js';
+import { wsChannel } from '../subscriptions/websocket-channel.js';
+import { Deliverer } from './deliver.js';
+import { Matcher } from './match.js';
+import { CHANGES_QUEUE, connection, DELIVERY_QUEUE, Queues, type ChangesJob, type DeliveryJob } from './queues.js';
+import { Relay } from './relay.js';
+import { Ticker } from './ticker.js';
+
+export interface WorkerDeps {
+  db: Db;
+  store: Store;
+  search: SearchEngine;
+  subscriptions: SubscriptionConfig;
+  databaseUrl?: string;
+  /** The public FHIR base, for references in notifications (read late: tests learn their port after start). */
+  baseUrl: () => string;
+}
+
+export interface RunningWorkers {
+  matcher: Matcher;
+  relay: Relay;
+  queues: Queues;
+  stop(): Promise<void>;
+}
+
+/** Relay, matcher, deliverer and ticker on BullMQ: inside `npm start`, or alone with `npm run worker`. */
+export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
+  const config = deps.subscriptions;
+  if (!config.redisUrl) throw new Error('The subscription workers need Redis: set REDIS_URL');
+  const queues = new Queues(config);
+  const events = new EventStore(deps.db);
+  const matcher = new Matcher(deps.db, deps.search, events, queues);
+  await matcher.load();
+  const publisher = new Redis(connection(config.redisUrl) as never);
+  publisher.on('error', () => undefined);
+  const deliverer = new Deliverer({
+    store: deps.store,
+    events,
+    policy: new EndpointPolicy(config.endpointAllowList),
+    config,
+    baseUrl: deps.baseUrl,
+    publish: (id, body) => publisher.publish(wsChannel(config.queuePrefix, id), body),
+  });
+  const workerOptions = {
+    connection: connection(config.redisUrl),
+    prefix: config.queuePrefix,
+    stalledInterval: config.stalledIntervalMs,
+    lockDuration: Math.max(config.stalledIntervalMs, 2000),
+  };
+  // Matching numbers events per subscription in change order, so one batch at a time across all processes.
+  await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
+  const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.process(job.data.changes)), { ...workerOptions, concurrency: 1 });
+  const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), {
+    ...workerOptions,
+    concurrency: config.deliveryConcurrency,
+  });
+  for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
+  const relay = new Relay(deps.db, queues, config.relayPollMs, deps.databaseUrl);
+  await relay.start();
+  const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs);
+  ticker.start();
+  return {
+    matcher,
+    relay,
+    queues,
+    async stop() {
+      ticker.stop();
+      await relay.stop();
+      await Promise.allSettled([matchWorker.close(), deliveryWorker.close()]);
+      await queues.close();
+      publisher.disconnect();
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import type { Resource, Subscription } from '@medplum/fhirtypes';
+import type { Db } from '../server/store/db.js';
+import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
+import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/matcher.js';
+import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
+import type { SearchEngine } from '../server/search/search.js';
+import { DELIVERY_JOB_OPTIONS, type DeliveryJob, type Queues } from './queues.js';
+
+const FULL_RELOAD_MS = 30_000;
+type Key = `${string}/${string}/${number}`;
+const key = (type: string, id: string, version: number): Key => `${type}/${id}/${version}`;
+
+/** Subscriptions that still collect events (an `error` one keeps them for $events; `off` does not). */
+export function collecting(sub: SubscriptionModel, now = Date.now()): boolean {
+  return (sub.status === 'active' || sub.status === 'requested' || sub.status === 'error') && !(sub.end && sub.end.getTime() <= now);
+}
+
+/**
+ * The match step: for each batch of changes, in seq order, which subscriptions it is an event for.
+ * Numbers and stores those events (one transaction), then asks for their delivery. Keeps the
+ * subscription cache in step with the change log: Subscription changes are applied in order, so a
+ * write after a subscription's creation is matched against it.
+ */
+export class Matcher {
+  readonly index: SubscriptionIndex;
+  private lastFullLoad = 0;
+
+  constructor(
+    private readonly db: Db,
+    search: SearchEngine,
+    private readonly events: EventStore,
+    private readonly queues: Queues,
+  ) {
+    this.index = new SubscriptionIndex(search);
+  }
+
+  /** Every stored Subscription into the cache; the change-log position first, so nothing slips between. */
+  async load(): Promise<void> {
+    const [{ max }] = await this.db.query<{ max: number }>('SELECT COALESCE(max(seq), 0) AS max FROM change_log');
+    const rows = await this.db.query<{ content: string }>("SELECT content FROM resources WHERE resource_type = 'Subscription' AND NOT deleted");
+    for (const id of this.index.all().map((s) => s.id)) this.index.remove(id);
+    for (const r of rows) this.apply(JSON.parse(r.content) as Subscription & { id: string });
+    this.index.loadedThroughSeq = Math.max(this.index.loadedThroughSeq, Number(max));
+    this.lastFullLoad = Date.now();
+  }
+
+  private apply(sub: (Subscription & { id: string }) | undefined, id?: string): SubscriptionModel | undefined {
+    if (!sub) {
+      if (id) this.index.remove(id);
+      return undefined;
+    }
+    const model = toModel(sub);
+    this.index.upsert(model);
+    return model;
+  }
+
+  async process(changes: Change[]): Promise<SubscriptionEvent[]> {
+    if (!changes.length) return [];
+    if (Date.now() - this.lastFullLoad > FULL_RELOAD_MS) await this.load();
+    await this.catchUp(changes[0].seq);
+    const resources = await this.loadVersions(changes);
+    const matches: { change: Change; subscriptionIds: string[] }[] = [];
+    const lifecycle: DeliveryJob[] = [];
+    for (const change of changes) {
+      const current = resources.get(key(change.resourceType, change.id, change.versionId));
+      if (change.resourceType === 'Subscription') {
+        const model = this.apply(current as (Subscription & { id: string }) | undefined, change.id);
+        if (model) lifecycle.push(...(await this.onSubscriptionChange(model, change)));
+        continue;
+      }
+      const previous = change.versionId > 1 ? resources.get(key(change.resourceType, change.id, change.versionId - 1)) : undefined;
+      const ctx: ChangeContext = { change, current, previous };
+      const now = Date.now();
+      const ids = this.index.match(ctx).filter((s) => collecting(s, now)).map((s) => s.id);
+      if (ids.length) matches.push({ change, subscriptionIds: ids });
+    }
+    this.index.loadedThroughSeq = Math.max(this.index.loadedThroughSeq, changes[changes.length - 1].seq);
+    const events = matches.length ? await this.events.recordEvents(matches) : [];
+    await this.requestDelivery(events, lifecycle);
+    return events;
+  }
+
+  /** Subscription changes that another worker process matched since this one last looked. */
+  private async catchUp(beforeSeq: number): Promise<void> {
+    const rows = await this.db.query<{ id: string; version_id: number; seq: number }>(
+      "SELECT id, version_id, seq FROM change_log WHERE resource_type = 'Subscription' AND seq > $1 AND seq < $2 ORDER BY seq",
+      [this.index.loadedThroughSeq, beforeSeq],
+    );
+    if (!rows.length) return;
+    const versions = await this.loadVersions(rows.map((r) => ({ resourceType: 'Subscription', id: r.id, versionId: r.version_id }) as Change));
+    for (const r of rows) this.apply(versions.get(key('Subscription', r.id, r.version_id)) as (Subscription & { id: string }) | undefined, r.id);
+  }
+
+  /** Only the versions some subscription could care about: each change's own and the one before it. */
+  private async loadVersions(changes: Pick<Change, 'resourceType' | 'id' | 'versionId'>[]): Promise<Map<Key, Resource>> {
+    const wanted: [string, string, number][] = [];
+    for (const c of changes) {
+      if (c.resourceType !== 'Subscription' && !this.index.watches(c.resourceType)) continue;
+      wanted.push([c.resourceType, c.id, c.versionId]);
+      if (c.versionId > 1) wanted.push([c.resourceType, c.id, c.versionId - 1]);
+    }
+    const found = new Map<Key, Resource>();
+    if (!wanted.length) return found;
+    const rows = await this.db.query<{ resource_type: string; id: string; version_id: number; content: string | null }>(
+      `SELECT h.resource_type, h.id, h.version_id, h.content FROM resource_history h
+       JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(t, i, v) ON h.resource_type = w.t AND h.id = w.i AND h.version_id = w.v`,
+      [wanted.map((w) => w[0]), wanted.map((w) => w[1]), wanted.map((w) => w[2])],
+    );
+    for (const r of rows) if (r.content) found.set(key(r.resource_type, r.id, r.version_id), JSON.parse(r.content) as Resource);
+    return found;
+  }
+
+  /** requested -> handshake (which activates it); active again (e.g. after error) -> resume delivery. */
+  private async onSubscriptionChange(model: SubscriptionModel, change: Change): Promise<DeliveryJob[]> {
+    await this.events.ensureState(model.id);
+    if (model.status === 'requested') return [{ kind: 'handshake', subscriptionId: model.id, versionId: change.versionId }];
+    if (model.status === 'active') {
+      await this.events.resetFailures(model.id);
+      const state = await this.events.state(model.id);
+      if (state && state.eventsSinceStart > state.deliveredThrough) {
+        return [{ kind: 'events', subscriptionId: model.id, eventNumber: state.deliveredThrough + 1 }];
+      }
+    }
+    return [];
+  }
+
+  /**
+   * One job per subscription per batch, for its highest new event: the job delivers everything
+   * pending, in order. Ids derive from subscription and event number, so a re-run batch adds nothing.
+   */
+  private async requestDelivery(events: SubscriptionEvent[], lifecycle: DeliveryJob[]): Promise<void> {
+    const highest = new Map<string, number>();
+    for (const e of events) {
+      const sub = this.index.get(e.subscriptionId);
+      if (sub?.status !== 'active') continue; // requested: the handshake job delivers afterwards; error: waits for the client
+      highest.set(e.subscriptionId, Math.max(highest.get(e.subscriptionId) ?? 0, e.eventNumber));
+    }
+    const jobs = [...highest].map(([subscriptionId, eventNumber]) => ({
+      name: 'events',
+      data: { kind: 'events' as const, subscriptionId, eventNumber },
+      opts: { ...DELIVERY_JOB_OPTIONS, jobId: `deliver_${subscriptionId}_${eventNumber}` },
+    }));
+    for (const job of lifecycle) {
+      const id = job.kind === 'handshake' ? `handshake_${job.subscriptionId}_${job.versionId}` : `resume_${job.subscriptionId}_${Date.now()}`;
+      jobs.push({ name: job.kind, data: job as never, opts: { ...DELIVERY_JOB_OPTIONS, jobId: id } });
+    }
+    if (jobs.length) await this.queues.deliveries.addBulk(jobs);
+  }
+}

@@ -1,0 +1,113 @@
+import pg from 'pg';
+import type { Db } from '../server/store/db.js';
+import type { Change } from '../subscriptions/matcher.js';
+import { CHANGES_JOB_OPTIONS, within, type Queues } from './queues.js';
+
+// Any constant; the same in every process, so one relay at a time moves rows and batches stay in seq order.
+const RELAY_LOCK = 5_213_447_019;
+const BATCH = 500;
+
+interface Row {
+  seq: number;
+  resource_type: string;
+  id: string;
+  version_id: number;
+  interaction: Change['interaction'];
+  changed_at: Date;
+}
+
+/**
+ * Moves committed change-log rows (the outbox) to the `changes` queue and stamps them relayed.
+ * The rows are locked (FOR UPDATE SKIP LOCKED, under an advisory lock) while the job is added, so
+ * several relays never relay a row twice; the job id derives from the seqs, so a relay that dies
+ * after adding but before committing re-adds the same id, which BullMQ ignores. While Redis is down
+ * the add fails fast, nothing is stamped, and the rows wait: no change is lost.
+ */
+export class Relay {
+  private timer?: NodeJS.Timeout;
+  private listener?: pg.Client;
+  private running = false;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly queues: Queues,
+    private readonly pollMs: number,
+    private readonly databaseUrl?: string,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.databaseUrl) await this.listen(this.databaseUrl).catch(() => undefined);
+    // PGlite has no LISTEN across our Db seam: poll briskly (an in-process query of an empty partial index is cheap).
+    const every = this.db.kind === 'pglite' ? Math.min(this.pollMs, 10) : this.pollMs;
+    this.timer = setInterval(() => this.wake(), every);
+    this.wake();
+  }
+
+  private async listen(url: string): Promise<void> {
+    const client = new pg.Client(url);
+    client.on('error', () => undefined); // a lost listener only slows the relay to its poll interval
+    await client.connect();
+    await client.query('LISTEN change_log');
+    client.on('notification', () => this.wake());
+    this.listener = client;
+  }
+
+  /** Runs relay passes until the outbox is empty; coalesces wake-ups that arrive meanwhile. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          while (!this.stopped && (await this.relayOnce()) === BATCH);
+        } while (this.again && !this.stopped);
+      } catch {
+        // Redis or the database is away: leave the rows, try on the next tick.
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  /** One batch; returns how many rows it relayed. */
+  async relayOnce(): Promise<number> {
+    const pending = await this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1');
+    if (!pending.length) return 0;
+    return this.db.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
+      if (!lock.locked) return 0;
+      const rows = await tx.query<Row>(
+        `SELECT seq, resource_type, id, version_id, interaction, changed_at FROM change_log
+         WHERE relayed_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+      );
+      if (!rows.length) return 0;
+      const changes: Change[] = rows.map((r) => ({
+        seq: Number(r.seq),
+        resourceType: r.resource_type,
+        id: r.id,
+        versionId: r.version_id,
+        interaction: r.interaction,
+        changedAt: new Date(r.changed_at).toISOString(),
+      }));
+      const first = changes[0].seq;
+      const last = changes[changes.length - 1].seq;
+      await within(3000, this.queues.changes.add('changes', { changes }, { ...CHANGES_JOB_OPTIONS, jobId: `changes_${first}_${last}` }));
+      await tx.query('UPDATE change_log SET relayed_at = now() WHERE seq = ANY($1::bigint[])', [changes.map((c) => c.seq)]);
+      return rows.length;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.listener?.end().catch(() => undefined);
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+}

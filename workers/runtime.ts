@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import type { SearchEngine } from '../server/search/search.js';
+import type { Db } from '../server/store/db.js';
+import type { Store } from '../server/store/store.js';
+import type { SubscriptionConfig } from '../subscriptions/config.js';
+import { configureSubscriptions } from '../subscriptions/settings.js';
+import { publishTopics } from '../subscriptions/topic-resources.js';
+import { attachWebsocket } from '../subscriptions/websocket-channel.js';
+import { startWorkers, type RunningWorkers } from './index.js';
+import { connection, Queues } from './queues.js';
+
+export interface SubscriptionRuntime {
+  workers?: RunningWorkers;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything subscriptions add to an API process: settings for the write checks, the built-in
+ * topics as resources, the websocket endpoint, and (unless RUN_WORKERS=false) the workers.
+ * Without a Redis URL only the REST side runs: subscriptions are stored and checked, and their
+ * changes wait in the change log for a worker.
+ */
+export async function startSubscriptionRuntime(deps: {
+  http: Server;
+  db: Db;
+  store: Store;
+  search: SearchEngine;
+  subscriptions: SubscriptionConfig;
+  databaseUrl?: string;
+  baseUrl: () => string;
+}): Promise<SubscriptionRuntime> {
+  const config = deps.subscriptions;
+  configureSubscriptions(config);
+  await publishTopics(deps.store);
+  if (!config.redisUrl) return { stop: async () => undefined };
+  const queues = new Queues(config);
+  const ws = attachWebsocket(deps.http, {
+    db: deps.db,
+    store: deps.store,
+    redis: connection(config.redisUrl) as never,
+    prefix: config.queuePrefix,
+    baseUrl: deps.baseUrl,
+    kick: async (id) => {
+      const rows = await deps.db.query<{ delivered_through: number }>('SELECT delivered_through FROM subscription_state WHERE subscription_id = $1', [id]);
+      await queues.kick(id, Number(rows[0]?.delivered_through ?? 0) + 1, `_ws${Date.now()}`);
+    },
+  });
+  const workers = config.runWorkers ? await startWorkers({ ...deps }) : undefined;
+  return {
+    workers,
+    async stop() {
+      await ws.close();
+      await workers?.stop();
+      await queues.close();
+    },
+  };
+}
