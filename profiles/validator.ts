@@ -3,6 +3,7 @@ import { invalid, issue } from '../server/errors';
 import { buildFieldTables } from './element-index';
 import { ElementWalker } from './element-walk';
 import { invariantIssues } from './invariants';
+import { compileAllProfiles, issuesAgainstProfiles } from './profile-registry';
 import { loadR4Definitions } from './r4-definitions';
 import { compileStructureValidators, structureIssues } from './structure';
 
@@ -19,6 +20,12 @@ export function initValidator(): void {
   compileStructureValidators(definitions.resourceTypes);
   walker = new ElementWalker(buildFieldTables(definitions));
   resourceTypes = definitions.resourceTypes;
+  compileAllProfiles();
+}
+
+/** Profiles to check beyond those the resource claims in meta.profile (required by configuration, or asked for by $validate). */
+export interface ValidationOptions {
+  profiles?: readonly string[];
 }
 
 export function isKnownResourceType(type: string): boolean {
@@ -27,16 +34,17 @@ export function isKnownResourceType(type: string): boolean {
 }
 
 /** Same checks as validateResource but returns the issues instead of throwing (for $validate). Empty array = valid. */
-export function validationIssues(value: unknown): OperationOutcomeIssue[] {
-  return check(value)?.issues ?? [];
+export function validationIssues(value: unknown, options: ValidationOptions = {}): OperationOutcomeIssue[] {
+  return check(value, options)?.issues ?? [];
 }
 
 /**
  * Validates a resource body for a write. Throws FhirError (400 for unparseable/structurally invalid input,
  * 422 for failed invariants, bindings or profiles) with one OperationOutcome issue per problem.
+ * Profiles claimed in meta.profile are checked; an unknown one is a 422 naming it.
  */
-export function validateResource(value: unknown): Resource {
-  const failure = check(value);
+export function validateResource(value: unknown, options: ValidationOptions = {}): Resource {
+  const failure = check(value, options);
   if (failure) throw invalid(failure.status, failure.issues);
   return value as Resource;
 }
@@ -46,7 +54,7 @@ interface Failure {
   issues: OperationOutcomeIssue[];
 }
 
-function check(value: unknown): Failure | undefined {
+function check(value: unknown, options: ValidationOptions): Failure | undefined {
   initValidator();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { status: 400, issues: [issue('invalid', 'A resource must be a JSON object', '$this')] };
@@ -64,5 +72,9 @@ function check(value: unknown): Failure | undefined {
   const invariants = invariantIssues(resource as unknown as Resource);
   if (invariants.length) return { status: 422, issues: invariants };
   if (walked.bindings.length) return { status: 422, issues: walked.bindings };
+  const claimed = ((resource.meta as { profile?: unknown } | undefined)?.profile as string[] | undefined) ?? [];
+  const profiles = [...new Set([...claimed, ...(options.profiles ?? [])])];
+  const profileProblems = profiles.length ? issuesAgainstProfiles(resource as unknown as Resource, profiles) : [];
+  if (profileProblems.length) return { status: 422, issues: profileProblems };
   return undefined;
 }

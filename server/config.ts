@@ -26,6 +26,8 @@ export interface Config {
   metricsToken?: string;
   /** How long SIGTERM waits for in-flight requests and jobs before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Resource type → profiles every resource of that type must conform to on write (REQUIRED_PROFILES). */
+  requiredProfiles: Record<string, string[]>;
   /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
   subscriptions: SubscriptionConfig;
 }
@@ -86,6 +88,20 @@ export const SETTINGS: Setting[] = [
   },
   { env: 'METRICS_TOKEN', default: '', help: 'bearer token for /metrics; empty = loopback clients only', secret: true, parse: (raw) => ({ metricsToken: raw || undefined }) },
   { env: 'SHUTDOWN_TIMEOUT_MS', default: '10000', help: 'how long SIGTERM waits for in-flight work', parse: whole('shutdownTimeoutMs') },
+  {
+    env: 'REQUIRED_PROFILES',
+    default: '',
+    help: 'profiles enforced on write, e.g. CareTeam=https://fhir.neighbourhood-hub.example/StructureDefinition/NeighbourhoodCareTeam (comma-separated Type=url)',
+    parse: (raw) => {
+      const requiredProfiles: Record<string, string[]> = {};
+      for (const entry of raw.split(/[,\s]+/).filter(Boolean)) {
+        const m = /^([A-Z][A-Za-z]+)=(\S+)$/.exec(entry);
+        if (!m) throw new Error(`entries are Type=canonical-url; got '${entry}'`);
+        (requiredProfiles[m[1]] ??= []).push(m[2]);
+      }
+      return { requiredProfiles };
+    },
+  },
 ];
 
 /**

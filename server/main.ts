@@ -4,6 +4,7 @@ import { loadConfig, settingsHelp, type Config } from './config.js';
 import { createApp } from './http/app.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
+import { seedNeighbourhood } from '../scripts/seed.js';
 import { startSubscriptionRuntime } from '../workers/runtime.js';
 import { startPrivateRedis } from '../scripts/redis.js';
 
@@ -79,7 +80,9 @@ if (require.main === module) {
       if (redis) config.subscriptions.redisUrl = redis.url;
       return startServer(config);
     })
-    .then((s) => {
+    .then(async (s) => {
+      // `npm start -- --seed` loads the neighbourhood fixtures (scripts/seed.ts) through the validating store.
+      if (process.argv.includes('--seed')) logger.info({ resources: await seedNeighbourhood(s.services.store) }, 'seeded the neighbourhood fixtures');
       logger.info({ baseUrl: config.baseUrl, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` }, `FHIR R4 API at ${config.baseUrl}`);
       const shutdown = (signal: string): void => {
         logger.info({ signal }, 'shutting down: no new requests; finishing in-flight work');

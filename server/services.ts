@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { installConformance } from '../profiles/install.js';
 import { initValidator } from '../profiles/validator.js';
+import { guardStore } from '../profiles/write-guard.js';
 import type { Config } from './config.js';
 import type { ReadinessCheck } from './http/operational.js';
 import { logger } from './logger.js';
@@ -38,7 +40,9 @@ export async function openServices(config: Config): Promise<Services> {
   });
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
-  const store = new SqlStore(db, search);
+  // Required profiles and business rules that read other resources run on every write through the store.
+  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {});
+  await installConformance(store);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);
   return {

