@@ -16,6 +16,9 @@ export interface Receiver {
   url: string;
   received: Received[];
   failWith?: number;
+  /** While set, requests are recorded in `held` and never answered (a receiver stuck mid-delivery). */
+  hold?: boolean;
+  held: Received[];
   /** Notifications that carry events (not handshakes/heartbeats). */
   events(): Received[];
   waitFor(predicate: (r: Received[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -27,6 +30,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
   const receiver: Receiver = {
     url: '',
     received,
+    held: [],
     events: () => received.filter((r) => !['handshake', 'heartbeat'].includes(notificationType(r) ?? '')),
     async waitFor(predicate, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
@@ -44,6 +48,10 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (receiver.hold) {
+        receiver.held.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        return;
+      }
       if (receiver.failWith) {
         res.writeHead(receiver.failWith).end();
         return;
