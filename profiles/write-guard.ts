@@ -65,13 +65,3 @@ function readerOf(store: Store): ReadResource {
   };
 }
 
-/** Parses `CareTeam=url,CareTeam=url2,Patient=url3` (the REQUIRED_PROFILES setting). */
-export function parseRequiredProfiles(text: string | undefined): RequiredProfiles {
-  const result: Record<string, string[]> = {};
-  for (const entry of (text ?? '').split(/[,\s]+/).filter(Boolean)) {
-    const at = entry.indexOf('=');
-    if (at <= 0 || at === entry.length - 1) throw new Error(`REQUIRED_PROFILES: '${entry}' is not Type=canonical-url`);
-    (result[entry.slice(0, at)] ??= []).push(entry.slice(at + 1));
-  }
-  return result;
-}
