@@ -37,7 +37,7 @@ export function createApp(services: AppServices): express.Express {
   });
   mountOperational(app, config, log, services.readiness ?? {});
 
-  app.use('/fhir', express.raw({ type: () => true, limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
+  app.use('/fhir', express.raw({ type: (req) => req.method !== 'GET' && req.method !== 'HEAD', limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
     try {
       const url = new URL(req.originalUrl, 'http://local');
       const query = url.searchParams;
