@@ -1,9 +1,11 @@
 // `npm run bench [-- scenario...]`: runs the named scenarios (all by default) and prints Markdown tables.
 import os from 'node:os';
 import { runRestBenchmark } from './rest.js';
+import { runValidationBenchmark } from './validation.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   rest: () => runRestBenchmark(),
+  validation: () => runValidationBenchmark(),
 };
 
 async function main(): Promise<void> {

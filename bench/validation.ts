@@ -1,0 +1,42 @@
+// Validation time per resource, per profile (`npm run bench validation`, or `npx tsx bench/validation.ts`).
+// Reports the profile stage alone (the rules a profile adds) and the whole write validator
+// (base R4 schema, primitives, invariants, bindings, then claimed profiles).
+import { performance } from 'node:perf_hooks';
+import type { Resource } from '@medplum/fhirtypes';
+import { issuesAgainstProfiles } from '../profiles/profile-registry';
+import { initValidator, validationIssues } from '../profiles/validator';
+import { neighbourhoodFixtures } from '../scripts/seed';
+
+const ITERATIONS = 5_000;
+
+function timePerCall(fn: () => unknown): number {
+  for (let i = 0; i < 500; i++) fn(); // warm up the JIT and FHIRPath caches
+  const start = performance.now();
+  for (let i = 0; i < ITERATIONS; i++) fn();
+  return ((performance.now() - start) / ITERATIONS) * 1000;
+}
+
+export async function runValidationBenchmark(): Promise<void> {
+  const t0 = performance.now();
+  initValidator();
+  console.log(`\n## Validation per resource (initValidator ${Math.round(performance.now() - t0)} ms, ${ITERATIONS} runs each)\n`);
+  console.log('| profile | fixture | profile rules µs | whole validator µs |');
+  console.log('| --- | --- | ---: | ---: |');
+  const seen = new Set<string>();
+  for (const resource of neighbourhoodFixtures()) {
+    const profile = resource.meta?.profile?.[0];
+    if (!profile || seen.has(profile)) continue;
+    seen.add(profile);
+    const r = resource as Resource;
+    const profileOnly = timePerCall(() => issuesAgainstProfiles(r, [profile]));
+    const whole = timePerCall(() => validationIssues(r));
+    console.log(`| ${profile.split('/').pop()} | ${r.resourceType}/${r.id} | ${profileOnly.toFixed(1)} | ${whole.toFixed(1)} |`);
+  }
+}
+
+if (require.main === module) {
+  runValidationBenchmark().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
