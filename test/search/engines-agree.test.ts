@@ -85,6 +85,12 @@ describe('one semantics, two engines: the in-memory matcher agrees with the SQL 
       const sameType = unique.filter((u) => u.type === a.type);
       queries.push({ type: a.type, q: `${a.q}&${sameType[Math.floor(next() * sameType.length)].q}` });
     }
+    queries.push(
+      { type: 'Patient', q: 'gender=http://hl7.org/fhir/administrative-gender|male' },
+      { type: 'Patient', q: 'gender=http://hl7.org/fhir/administrative-gender|' },
+      { type: 'Patient', q: 'gender:not=http://snomed.info/sct|male' },
+      { type: 'MedicationRequest', q: 'status=http://hl7.org/fhir/CodeSystem/medicationrequest-status|active,|stopped' },
+    );
     queries.push({ type: 'Patient', q: 'family=smith,zoell' }, { type: 'Observation', q: 'component-code-value-quantity=http://loinc.org|8480-6$gt110' });
   });
   after(() => h.db.close());

@@ -42,6 +42,19 @@ describe('search: string and token parameters (https://hl7.org/fhir/R4/search.ht
     expect(await h.ids('Patient', 'identifier=RR8-4471')).to.deep.equal(['pat-jane']);
   });
 
+  it('token on a code element: "the system is the one the binding implies" (gender: http://hl7.org/fhir/administrative-gender)', async () => {
+    expect(await h.ids('Patient', 'gender=http://hl7.org/fhir/administrative-gender|male')).to.deep.equal(['pat-emile', 'pat-richard']);
+    expect(await h.ids('Patient', 'gender=http://hl7.org/fhir/administrative-gender|')).to.have.length(4);
+    expect(await h.ids('Patient', 'gender=http://snomed.info/sct|male')).to.deep.equal([]);
+    // |code: "the Coding/Identifier has no system property", and a code element states none of its own
+    expect(await h.ids('Patient', 'gender=|male')).to.deep.equal(['pat-emile', 'pat-richard']);
+    expect(await h.ids('Patient', 'gender:not=http://hl7.org/fhir/administrative-gender|male')).to.deep.equal(['pat-anon', 'pat-jane']);
+    expect(await h.ids('MedicationRequest', 'status=http://hl7.org/fhir/CodeSystem/medicationrequest-status|active')).to.have.length(2);
+    const male = (await h.search('Patient', '_id=pat-richard')).entry![0].resource!;
+    expect(h.engine.matches(male, new URLSearchParams('gender=http://hl7.org/fhir/administrative-gender|male'))).to.equal(true);
+    expect(h.engine.matches(male, new URLSearchParams('gender=http://snomed.info/sct|male'))).to.equal(false);
+  });
+
   it('token: codes are case-sensitive', async () => {
     expect(await h.ids('Patient', 'gender=MALE')).to.deep.equal([]);
   });
@@ -76,7 +89,9 @@ describe('search: string and token parameters (https://hl7.org/fhir/R4/search.ht
   it(':in and :not-in test the code against a ValueSet held by the server', async () => {
     const vs = 'https://neighbourhood.example.org/fhir/ValueSet/coordinator-roles';
     expect(await h.ids('CareTeam', `participant-role:in=${vs}`)).to.deep.equal(['ct-jane', 'ct-richard', 'ct-richard-old']);
-    expect(await h.ids('Patient', 'gender:in=http://hl7.org/fhir/ValueSet/administrative-gender')).to.have.length(0); // codes carry no system here
+    // gender codes carry the system their binding implies, so the R4 ValueSet's expansion applies
+    expect(await h.ids('Patient', 'gender:in=http://hl7.org/fhir/ValueSet/administrative-gender')).to.have.length(4);
+    expect(await h.ids('Patient', `gender:in=${vs}`)).to.have.length(0);
     expect(await h.ids('Observation', `code:not-in=${vs}`)).to.have.length(3);
   });
 
