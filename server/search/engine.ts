@@ -5,6 +5,7 @@ import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
 import { extractRows } from './extract.js';
+import { CustomParameters } from './custom-parameters.js';
 import { findIncludes } from './include.js';
 import { deleteRows, writeRows } from './index-writer.js';
 import { Matcher } from './matcher.js';
@@ -13,7 +14,6 @@ import { ParamError, pairRanges, parseFilter, reportOrThrow } from './parse.js';
 import type { Row } from './query.js';
 import { SearchQuery } from './query.js';
 import { SearchRegistry } from './registry.js';
-import { registerSearchParameter } from './reindex.js';
 import type { Compartment, SearchContext, SearchEngine } from './search.js';
 import { ValueSetExpander } from './valuesets.js';
 
@@ -37,17 +37,19 @@ class SqlSearchEngine implements SearchEngine {
   private readonly registry = new SearchRegistry();
   private readonly expander = new ValueSetExpander();
   private readonly matcher = new Matcher(this.registry);
-  private customLoaded?: Promise<void>;
+  private readonly custom = new CustomParameters(this.registry);
 
   constructor(private readonly options: SearchEngineOptions) {}
 
   async index(tx: Queryable, resource: Resource): Promise<void> {
-    await this.loadCustom(tx);
-    if (resource.resourceType === 'SearchParameter') await registerSearchParameter(tx, this.registry, resource as SearchParameter);
+    await this.custom.sync(tx, false);
+    if (resource.resourceType === 'SearchParameter') await this.custom.put(tx, resource as SearchParameter & { id: string });
     await writeRows(tx, resource.resourceType, resource.id!, extractRows(this.registry, resource));
   }
 
   async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {
+    await this.custom.sync(tx, false);
+    if (resourceType === 'SearchParameter') await this.custom.delete(tx, id);
     await deleteRows(tx, resourceType, id);
   }
 
@@ -56,7 +58,7 @@ class SqlSearchEngine implements SearchEngine {
   }
 
   async matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number): Promise<string[]> {
-    await this.loadCustom(sql);
+    await this.custom.sync(sql);
     if (!this.registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type '${resourceType}'`, resourceType);
     const filters: Filter[] = [];
     for (const [name, value] of criteria) {
@@ -72,7 +74,7 @@ class SqlSearchEngine implements SearchEngine {
   }
 
   async search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> {
-    await this.loadCustom(ctx.sql);
+    await this.custom.sync(ctx.sql);
     const issues: OperationOutcomeIssue[] = [];
     const types = await this.searchedTypes(ctx, resourceType, params, compartment, issues);
     const controls: Controls = { count: Math.min(this.options.defaultCount, this.options.maxCount), sort: [], include: [], revinclude: [] };
@@ -150,19 +152,6 @@ class SqlSearchEngine implements SearchEngine {
       `WITH RECURSIVE t AS (SELECT min(resource_type) AS t FROM resources UNION ALL SELECT (SELECT min(resource_type) FROM resources WHERE resource_type > t.t) FROM t WHERE t.t IS NOT NULL) SELECT t FROM t WHERE t IS NOT NULL`,
     );
     return rows.map((r) => r.t).filter((t) => this.registry.isResourceType(t));
-  }
-
-  private loadCustom(sql: Queryable): Promise<void> {
-    this.customLoaded ??= sql
-      .query<{ content: string }>(`SELECT content FROM resources WHERE resource_type = 'SearchParameter' AND NOT deleted`)
-      .then((rows) => {
-        for (const row of rows) this.registry.register(JSON.parse(row.content) as SearchParameter);
-      })
-      .catch((err) => {
-        this.customLoaded = undefined; // try again on the next call
-        throw err;
-      });
-    return this.customLoaded;
   }
 }
 

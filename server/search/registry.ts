@@ -38,6 +38,9 @@ export class SearchRegistry {
   private readonly byUrl = new Map<string, SearchParameter>();
   /** Patient compartment: resource type -> the reference parameters that put a resource in a patient's compartment. */
   readonly patientCompartment = new Map<string, string[]>();
+  /** The official and shipped definitions, restored when a custom parameter that replaced one is removed. */
+  private readonly builtin = new Map<string, Map<string, SearchParamDef>>();
+  private readonly builtinUrls = new Map<string, SearchParameter>();
 
   constructor() {
     const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
@@ -56,6 +59,8 @@ export class SearchRegistry {
     // Composites refer to their components by URL, so register plain parameters first.
     for (const sp of all.filter((s) => s.type !== 'composite')) this.register(sp);
     for (const sp of all.filter((s) => s.type === 'composite')) this.register(sp);
+    for (const [type, defs] of this.byType) this.builtin.set(type, new Map(defs));
+    for (const [url, sp] of this.byUrl) this.builtinUrls.set(url, sp);
 
     const compartment = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
     for (const entry of compartment.resource ?? []) {
@@ -66,13 +71,31 @@ export class SearchRegistry {
   /** Adds (or replaces) a SearchParameter; returns the resource types it applies to. */
   register(sp: SearchParameter): string[] {
     if (sp.url) this.byUrl.set(sp.url, sp);
-    const bases = sp.base.flatMap((b) => (ABSTRACT_BASES.has(b) ? this.resourceTypes : [b])).filter((b) => this.byType.has(b));
+    const bases = this.basesOf(sp);
     for (const resourceType of bases) {
       const def = this.define(sp, resourceType);
       if (def) this.byType.get(resourceType)!.set(sp.code, def);
     }
     // @medplum/core keeps its own index, used by its FHIRPath helpers.
     indexSearchParameter(sp);
+    return bases;
+  }
+
+  /** Removes a custom parameter (restoring an official one it replaced); returns the resource types it applied to. */
+  unregister(sp: SearchParameter): string[] {
+    const bases = this.basesOf(sp);
+    for (const type of bases) {
+      const defs = this.byType.get(type)!;
+      if (defs.get(sp.code)?.url !== sp.url) continue; // replaced by another definition since
+      const builtin = this.builtin.get(type)?.get(sp.code);
+      if (builtin) defs.set(sp.code, builtin);
+      else defs.delete(sp.code);
+    }
+    if (sp.url && this.byUrl.get(sp.url) === sp) {
+      const builtin = this.builtinUrls.get(sp.url);
+      if (builtin) this.byUrl.set(sp.url, builtin);
+      else this.byUrl.delete(sp.url);
+    }
     return bases;
   }
 
@@ -86,6 +109,10 @@ export class SearchRegistry {
 
   isResourceType(type: string): boolean {
     return this.byType.has(type);
+  }
+
+  private basesOf(sp: SearchParameter): string[] {
+    return (sp.base ?? []).flatMap((b) => (ABSTRACT_BASES.has(b) ? this.resourceTypes : [b])).filter((b) => this.byType.has(b));
   }
 
   private define(sp: SearchParameter, resourceType: string): SearchParamDef | undefined {

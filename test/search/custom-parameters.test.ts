@@ -43,4 +43,51 @@ describe('search: custom SearchParameters', () => {
     expect((err as FhirError).outcome.issue?.[0].expression).to.deep.equal(['SearchParameter.expression']);
     expect(await h.ids('SearchParameter', 'url=urn:bad')).to.deep.equal([]);
   });
+
+  const unknown = async (type: string, query: string): Promise<boolean> => !!(await h.search(type, query)).entry?.some((e) => e.search?.mode === 'outcome');
+  const pharmacyParam = (code: string): SearchParameter => ({
+    resourceType: 'SearchParameter',
+    url: `https://neighbourhood.example.org/fhir/SearchParameter/${code}`,
+    name: code,
+    status: 'active',
+    description: 'The dispensing pharmacy',
+    code,
+    base: ['MedicationRequest'],
+    type: 'reference',
+    target: ['Organization'],
+    expression: 'MedicationRequest.performer',
+  });
+
+  it('deleting a SearchParameter unregisters it: the parameter is unknown again and its index rows are gone', async () => {
+    const sp = await h.create(pharmacyParam('pharmacy-deleted'));
+    expect(await h.ids('MedicationRequest', 'pharmacy-deleted=org-pharmacy')).to.deep.equal(['mr-amox', 'mr-richard']);
+    await h.store.delete('SearchParameter', sp.id);
+    expect(await unknown('MedicationRequest', 'pharmacy-deleted=org-pharmacy')).to.equal(true);
+    const [{ n }] = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM search_reference WHERE param = 'pharmacy-deleted'`);
+    expect(n).to.equal(0);
+  });
+
+  it('a SearchParameter created in a transaction that rolls back is not left registered', async () => {
+    const failed = await h.store
+      .transaction(async (tx) => {
+        await tx.create(pharmacyParam('pharmacy-rolled-back'));
+        throw new Error('a later entry of the transaction failed');
+      })
+      .catch((e: unknown) => e);
+    expect(failed).to.be.instanceOf(Error);
+    expect(await unknown('MedicationRequest', 'pharmacy-rolled-back=org-pharmacy')).to.equal(true);
+    const r = (await h.search('MedicationRequest', '_id=mr-amox')).entry![0].resource!;
+    expect(() => h.engine.matches(r, new URLSearchParams('pharmacy-rolled-back=org-pharmacy'))).to.throw();
+  });
+
+  it('a SearchParameter deleted in a transaction that rolls back stays registered', async () => {
+    const sp = await h.create(pharmacyParam('pharmacy-kept'));
+    await h.store
+      .transaction(async (tx) => {
+        await tx.delete('SearchParameter', sp.id);
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    expect(await h.ids('MedicationRequest', 'pharmacy-kept=org-pharmacy')).to.deep.equal(['mr-amox', 'mr-richard']);
+  });
 });
