@@ -101,6 +101,13 @@ describeEachDatabase('transaction (http.html#transaction)', (server) => {
     }
   });
 
+  it('a HEAD entry answers like GET, with status and etag but no resource', async () => {
+    await server().fhir('PUT', 'Patient/head-entry', { body: { resourceType: 'Patient', id: 'head-entry' } });
+    const res = await post(server(), transaction([{ request: { method: 'HEAD', url: 'Patient/head-entry' } }]));
+    expect(res.body.entry[0].response).to.include({ status: '200 OK', etag: 'W/"1"' });
+    expect(res.body.entry[0].resource).to.equal(undefined);
+  });
+
   it('an empty transaction succeeds with an empty transaction-response', async () => {
     const res = await post(server(), { resourceType: 'Bundle', type: 'transaction' } as Bundle);
     expect(res.status).to.equal(200);
@@ -115,7 +122,7 @@ describeEachDatabase('transaction (http.html#transaction)', (server) => {
     expect(doc).to.match(/waits/).and.match(/409/);
   });
 
-  it('a transaction may create a patient and update it in a later request by the same NHS number? no: two entries writing one resource fail', async () => {
+  it('a conditional create (ifNoneExist) matching the resource another entry creates is a 400 naming it', async () => {
     const res = await post(server(), transaction([
       { fullUrl: 'urn:uuid:11111111-2222-4333-8444-555555555555', resource: { resourceType: 'Patient', identifier: [{ system: NHS, value: '9000000009' }] }, request: { method: 'POST', url: 'Patient' } },
       { resource: { resourceType: 'Patient', identifier: [{ system: NHS, value: '9000000009' }] }, request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS}|9000000009` } },

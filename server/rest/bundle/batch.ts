@@ -18,7 +18,7 @@ export async function runBatch(bundle: Bundle, ctx: FhirContext, prefer: PreferR
     try {
       const parsed = parseEntry(entry, index, ctx.baseUrl);
       label = parsed.label;
-      responses.push(responseEntry(await route(parsed.request, ctx), prefer, ctx.baseUrl));
+      responses.push(responseEntry(await route(parsed.request, ctx), prefer, ctx.baseUrl, parsed.request.method === 'HEAD'));
     } catch (err) {
       const anchored = atEntry(err, { index, label }, entry.resource?.resourceType);
       if (anchored instanceof FhirError) responses.push(errorEntry(anchored.status, anchored.outcome));

@@ -89,7 +89,7 @@ export const statusLine = (status: number): string => `${status} ${STATUS_CODES[
  * Bundle.entry.response of an interaction: status, location, etag, lastModified, and the body as
  * resource or outcome, with Prefer: return= applied to writes (https://hl7.org/fhir/R4/http.html#ops).
  */
-export function responseEntry(res: FhirResponse, prefer: PreferReturn, fullUrlBase: string): BundleEntry {
+export function responseEntry(res: FhirResponse, prefer: PreferReturn, fullUrlBase: string, head = false): BundleEntry {
   const h = res.headers ?? {};
   const response: BundleEntryResponse = { status: statusLine(res.status) };
   const location = h.Location ?? h['Content-Location'];
@@ -101,7 +101,9 @@ export function responseEntry(res: FhirResponse, prefer: PreferReturn, fullUrlBa
     if (prefer === 'OperationOutcome') response.outcome = outcome(issue('informational', `${res.status === 201 ? 'Created' : 'Updated'} ${location ?? ''}`.trim(), undefined, 'information'));
     return { response };
   }
-  const body = typeof res.body === 'string' ? (JSON.parse(res.body) as Resource) : res.body;
+  // HEAD answers like GET without the body (https://hl7.org/fhir/R4/http.html#head).
+  const raw = head ? undefined : res.body;
+  const body = typeof raw === 'string' ? (JSON.parse(raw) as Resource) : raw;
   if (body?.resourceType === 'OperationOutcome') response.outcome = body as OperationOutcome;
   else if (body) {
     if (body.meta?.lastUpdated) response.lastModified = body.meta.lastUpdated;

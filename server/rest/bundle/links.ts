@@ -58,15 +58,15 @@ class ConditionalResolver {
       for (const id of await this.ctx.search.matchIds(this.ctx.store.sql, type, criteria, limit)) {
         if (!this.deleted.has(`${type}/${id}`)) ids.add(id);
       }
-      for (const e of this.entries) {
-        const body = e.request.body as Resource | undefined;
-        if ((e.phase === 'POST' || e.phase === 'PUT') && e.target?.type === type && body?.resourceType === type && this.ctx.search.matches(body, criteria)) {
-          ids.add(e.target.id);
-        }
-      }
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       throw badRequest(`${site.path()}: the conditional reference ${ref} is not a valid search: ${err.message}`, site.path());
+    }
+    for (const e of this.entries) {
+      const body = e.request.body as Resource | undefined;
+      if ((e.phase === 'POST' || e.phase === 'PUT') && e.target?.type === type && body?.resourceType === type && this.matchesInMemory(body, criteria)) {
+        ids.add(e.target.id);
+      }
     }
     if (ids.size !== 1) {
       throw preconditionFailed(`${site.path()}: the conditional reference ${ref} matches ${ids.size ? 'more than one resource' : 'no resource'}; it must match exactly one`, site.path());
@@ -74,5 +74,14 @@ class ConditionalResolver {
     const resolved = `${type}/${[...ids][0]}`;
     this.cache.set(ref, resolved);
     return resolved;
+  }
+
+  /** Criteria the in-memory matcher cannot evaluate (chains, _has) can only match stored resources. */
+  private matchesInMemory(resource: Resource, criteria: URLSearchParams): boolean {
+    try {
+      return this.ctx.search.matches(resource, criteria);
+    } catch {
+      return false;
+    }
   }
 }

@@ -28,7 +28,7 @@ export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: P
       const out: BundleEntry[] = new Array(planned.length);
       for (const phase of PHASES) {
         for (const e of planned) {
-          if (e.phase === phase) out[e.index] = responseEntry(await execute(e, tctx), prefer, ctx.baseUrl);
+          if (e.phase === phase) out[e.index] = responseEntry(await execute(e, tctx), prefer, ctx.baseUrl, e.request.method === 'HEAD');
         }
       }
       return out;
