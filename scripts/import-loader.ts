@@ -97,7 +97,7 @@ export async function loadChunk(target: Target, chunk: Chunk): Promise<{ loaded:
   (batch.body as Bundle).entry?.forEach((e, i) => {
     const status = Number(e.response?.status?.split(' ')[0]);
     if (status >= 200 && status < 300) loaded++;
-    else rejected.push({ origin: chunk.origins[i] ?? `${chunk.file} chunk ${chunk.index} entry ${i}`, reason: `${e.response?.status}: ${reasonOf(e.response?.outcome as OperationOutcome)}` });
+    else rejected.push({ origin: chunk.origins[i] ?? `${chunk.file} chunk ${chunk.index} entry ${i}`, reason: `${e.response?.status}: ${reasonOf(e.response?.outcome as OperationOutcome, true)}` });
   });
   return { loaded, rejected };
 }
@@ -117,8 +117,9 @@ async function sendWithRetry(target: Target, bundle: Bundle): Promise<Awaited<Re
   }
 }
 
-/** The diagnostics of an OperationOutcome, entry prefixes dropped (the origin says where). */
-export function reasonOf(oo: OperationOutcome | undefined): string {
+/** The diagnostics of an OperationOutcome; for one entry of a chunk, without the entry number (the origin says where; it varies with --chunk). */
+export function reasonOf(oo: OperationOutcome | undefined, ofEntry = false): string {
   const text = (oo?.issue ?? []).map((i) => `${i.diagnostics ?? i.code}${i.expression?.length ? ` [${i.expression.join(', ')}]` : ''}`).join('; ');
-  return text.replace(/Bundle\.entry\[\d+\] \([^)]*\): /g, '') || 'no reason given';
+  if (!ofEntry) return text || 'no reason given';
+  return text.replace(/Bundle\.entry\[\d+\] \([^)]*\): /g, '').replace(/Bundle\.entry\[\d+\]\.resource/g, 'resource') || 'no reason given';
 }
