@@ -77,6 +77,9 @@ class SqlSearchEngine implements SearchEngine {
     await this.custom.sync(ctx.sql);
     const issues: OperationOutcomeIssue[] = [];
     const types = await this.searchedTypes(ctx, resourceType, params, compartment, issues);
+    if (!types.length) {
+      return searchsetBundle({ matches: [], included: [], issues, total: 0, links: [{ relation: 'self', url: ctx.baseUrl }], baseUrl: ctx.baseUrl, controls: { count: 0, sort: [], include: [], revinclude: [] } });
+    }
     const controls: Controls = { count: Math.min(this.options.defaultCount, this.options.maxCount), sort: [], include: [], revinclude: [] };
     const filters = new Map<string, Filter[]>(types.map((t) => [t, []]));
     const accepted: [string, string][] = [];
@@ -126,8 +129,12 @@ class SqlSearchEngine implements SearchEngine {
   private async total(sql: Queryable, query: SearchQuery, controls: Controls, page: { rows: Row[]; more: boolean }, countOnly: boolean): Promise<number | undefined> {
     const mode = controls.total ?? 'accurate';
     if (mode === 'none' && !countOnly) return undefined;
-    if (!countOnly && !controls.cursor && !page.more && mode === 'accurate') return page.rows.length;
-    return query.total(sql, mode === 'estimate' ? 'estimate' : 'accurate');
+    // A first page that holds everything is its own count, for an estimate too.
+    if (!countOnly && !controls.cursor && !page.more) return page.rows.length;
+    if (mode !== 'estimate') return query.total(sql, 'accurate');
+    // The planner's guess, but never below what this page has already shown to exist.
+    const seen = controls.cursor ? 0 : page.rows.length + Number(page.more);
+    return Math.max(await query.total(sql, 'estimate'), seen);
   }
 
   /** The resource types one search covers: the type, the compartment's, _type, or every type holding data. */
@@ -147,6 +154,8 @@ class SqlSearchEngine implements SearchEngine {
       return false;
     });
     if (known.length) return known;
+    // _type named only unknown types: the client asked for those, not for everything.
+    if (typeParam.length) return [];
     // Every type with data: a loose index scan over the primary key, not a scan of the table.
     const rows = await ctx.sql.query<{ t: string }>(
       `WITH RECURSIVE t AS (SELECT min(resource_type) AS t FROM resources UNION ALL SELECT (SELECT min(resource_type) FROM resources WHERE resource_type > t.t) FROM t WHERE t.t IS NOT NULL) SELECT t FROM t WHERE t IS NOT NULL`,

@@ -138,4 +138,18 @@ describe('search: result parameters (https://hl7.org/fhir/R4/search.html#return)
     const next = await h.search(undefined, query(link(all, 'next')!));
     expect(matches(next)).to.have.length(2);
   });
+
+  it('_total=estimate: a first page holding every match is its own count, and an estimate is never below what the page shows', async () => {
+    expect((await h.search('Patient', '_total=estimate')).total).to.equal(4);
+    expect((await h.search('Patient', '_total=estimate&_count=2')).total).to.be.at.least(3);
+  });
+
+  it('system search whose _type names only unknown types matches nothing (lenient, with the outcome) or is a 400 (strict)', async () => {
+    const b = await h.search(undefined, '_type=Foo');
+    expect(matches(b)).to.deep.equal([]);
+    expect(b.total).to.equal(0);
+    expect(b.entry?.some((e) => e.search?.mode === 'outcome')).to.equal(true);
+    const err = await h.search(undefined, '_type=Foo', true).catch((e: unknown) => e);
+    expect((err as FhirError).status).to.equal(400);
+  });
 });
