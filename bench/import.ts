@@ -25,16 +25,20 @@ function cpuSeconds(pid: number): number {
     return 0; // the process ended
   }
 }
-function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+/** CPU seconds of one PostgreSQL: its postmaster (found by the port on its command line) and its children. */
+function postgresCpuSeconds(port: string): number {
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  const read = (pid: string, file: string): string => {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(pid));
+      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
     } catch {
-      // gone
+      return ''; // gone
     }
-  }
-  return total;
+  };
+  const postmaster = pids.find((pid) => read(pid, 'comm').trim() === 'postgres' && `${read(pid, 'cmdline').split('\0').join(' ')} `.includes(`-p ${port} `));
+  if (!postmaster) return NaN; // not on this machine
+  const children = pids.filter((pid) => /PPid:\s+(\d+)/.exec(read(pid, 'status'))?.[1] === postmaster);
+  return [postmaster, ...children].reduce((n, pid) => n + cpuSeconds(Number(pid)), 0);
 }
 const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
   Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -106,7 +110,8 @@ async function main(): Promise<void> {
       if (i > 300) throw new Error('server did not start');
       await new Promise((r) => setTimeout(r, 200));
     }
-    const pgCpu0 = postgresCpuSeconds();
+    const pgPort = new URL(database.url).port || '5432';
+    const pgCpu0 = postgresCpuSeconds(pgPort);
     const serverCpu0 = cpuSeconds(server.pid!);
     const clientCpu0 = process.cpuUsage();
     const started = Date.now();
@@ -153,7 +158,9 @@ async function main(): Promise<void> {
       { measure: 'server RSS peak (sampled 1/s)', value: `${Math.round(peakRss)} MB` },
       { measure: 'server RSS high-water mark (VmHWM)', value: `${Math.round(rssMb(server.pid!, 'VmHWM'))} MB` },
       { measure: 'server CPU', value: `${(cpuSeconds(server.pid!) - serverCpu0).toFixed(1)} s (${Math.round((100 * (cpuSeconds(server.pid!) - serverCpu0)) / seconds)}% of a core)` },
-      { measure: 'PostgreSQL CPU (all backends)', value: `${(postgresCpuSeconds() - pgCpu0).toFixed(1)} s (${Math.round((100 * (postgresCpuSeconds() - pgCpu0)) / seconds)}% of a core)` },
+      { measure: 'PostgreSQL CPU (its postmaster and backends)', value: `${(postgresCpuSeconds(pgPort) - pgCpu0).toFixed(1)} s (${Math.round((100 * (postgresCpuSeconds(pgPort) - pgCpu0)) / seconds)}% of a core)` },
+      { measure: 'CPU ms per resource: server + PostgreSQL', value: `${((1000 * (cpuSeconds(server.pid!) - serverCpu0)) / loaded).toFixed(2)} + ${((1000 * (postgresCpuSeconds(pgPort) - pgCpu0)) / loaded).toFixed(2)}` },
+      { measure: 'machine load average at the end (shared machine?)', value: os.loadavg().map((l) => l.toFixed(1)).join(' ') },
       { measure: 'benchmark client CPU', value: `${((client.user + client.system) / 1e6).toFixed(1)} s` },
     ];
     printTable(`Import: transaction bundles of 500 resources, ${inFlight} in flight, local PostgreSQL`, rows);
