@@ -1,10 +1,12 @@
 // `npm run bench [-- scenario...]`: runs the named scenarios (all by default) and prints Markdown tables.
 import os from 'node:os';
+import { runNotifyBenchmark } from './notify.js';
 import { runRestBenchmark } from './rest.js';
 import { runSearchBenchmark } from './search.js';
 import { runValidationBenchmark } from './validation.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
+  notify: () => runNotifyBenchmark(),
   rest: () => runRestBenchmark(),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),
   validation: () => runValidationBenchmark(),

@@ -30,7 +30,7 @@ export async function checkSubscription(sub: Subscription, ctx: CheckContext): P
     issues.push(issue(code, diagnostics, expression));
   };
   if (!CLIENT_STATUSES.includes(sub.status)) problem(`Unknown status '${sub.status}'`, 'Subscription.status', 'value');
-  if (isTopicBased(sub)) checkTopic(sub, ctx, problem);
+  if (isTopicBased(sub)) checkTopic(sub, problem);
   else await checkCriteria(sub, ctx, problem);
   await checkChannel(sub, ctx, problem);
   if (issues.length) throw invalid(422, issues);
@@ -38,7 +38,7 @@ export async function checkSubscription(sub: Subscription, ctx: CheckContext): P
 
 type Problem = (diagnostics: string, expression: string, code?: OperationOutcomeIssue['code']) => void;
 
-function checkTopic(sub: Subscription, ctx: CheckContext, problem: Problem): void {
+function checkTopic(sub: Subscription, problem: Problem): void {
   const topic = findTopic(sub.criteria ?? '');
   if (!topic) {
     problem(`Unknown subscription topic '${sub.criteria}'; see GET [base]/Basic?code=SubscriptionTopic for those offered`, 'Subscription.criteria', 'not-supported');
@@ -61,7 +61,6 @@ function checkTopic(sub: Subscription, ctx: CheckContext, problem: Problem): voi
   if (content !== undefined && !CONTENTS.includes(content as PayloadContent)) {
     problem(`Unknown payload content '${content}'; use empty, id-only or full-resource`, 'Subscription.channel.payload.extension', 'value');
   }
-  void ctx;
 }
 
 async function checkCriteria(sub: Subscription, ctx: CheckContext, problem: Problem): Promise<void> {

@@ -1,0 +1,149 @@
+import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import { startPrivatePostgres } from '../test/support/postgres.js';
+import { startPrivateRedis } from '../test/support/redis.js';
+import { startChild } from './support.js';
+
+/**
+ * Notification scenario: 1,000 active subscriptions (half R4 criteria with the resource as payload,
+ * half Backport topic id-only), 100 patients, so each Appointment write matches 10 subscriptions.
+ * Writes at a steady rate; receivers on loopback record arrival. Latency runs from the written
+ * version's meta.lastUpdated (stamped inside the write transaction, before commit) to receipt.
+ */
+export async function runNotifyBenchmark(options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number } = {}): Promise<void> {
+  const subscriptions = options.subscriptions ?? 1000;
+  const patients = options.patients ?? 100;
+  const rate = options.writesPerSecond ?? 200;
+  const seconds = options.seconds ?? 20;
+  const pg = await startPrivatePostgres();
+  const redis = await startPrivateRedis();
+  const receivers: Server[] = [];
+  const written = new Map<string, number>(); // resource id -> lastUpdated ms
+  const latencies: number[] = [];
+  let received = 0;
+  let failedWrites = 0;
+  let lastReceipt = 0;
+  const receiverUrls: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(200).end();
+        const now = Date.now();
+        const body = Buffer.concat(chunks).toString();
+        if (!body) return;
+        const json = JSON.parse(body);
+        const id: string | undefined = json.resourceType === 'Appointment' ? json.id : json.entry?.[1]?.fullUrl?.split('/').pop();
+        if (!id) return; // handshake
+        received++;
+        lastReceipt = now;
+        const at = written.get(id);
+        if (at) latencies.push(now - at);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    receivers.push(server);
+    receiverUrls.push(`http://127.0.0.1:${(server.address() as { port: number }).port}/hook`);
+  }
+  const api = await startChild(
+    'server/main.ts',
+    {
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      SUBSCRIPTION_ENDPOINT_ALLOW: '127.0.0.1',
+      SUBSCRIPTION_DELIVERY_CONCURRENCY: '100',
+      DB_POOL_SIZE: '40',
+      LOG_LEVEL: 'warn',
+    },
+    '/fhir/metadata',
+  );
+  process.once('exit', () => api.process.kill('SIGKILL'));
+  const base = `${api.url}/fhir`;
+  const post = async (path: string, body: unknown): Promise<any> => {
+    const res = await fetch(`${base}/${path}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  try {
+    for (let i = 0; i < subscriptions; i++) {
+      const patient = `Patient/bench-${i % patients}`;
+      const endpoint = receiverUrls[i % receiverUrls.length];
+      const sub =
+        i % 2 === 0
+          ? { resourceType: 'Subscription', status: 'requested', reason: 'bench', criteria: `Appointment?patient=${patient}`, channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json' } }
+          : {
+              resourceType: 'Subscription',
+              status: 'requested',
+              reason: 'bench',
+              criteria: 'http://neighbourhood-hub.example/fhir/SubscriptionTopic/appointment-booked-changed-cancelled',
+              _criteria: { extension: [{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria', valueString: `Appointment?patient=${patient}` }] },
+              channel: {
+                type: 'rest-hook',
+                endpoint,
+                payload: 'application/fhir+json',
+                _payload: { extension: [{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content', valueCode: 'id-only' }] },
+              },
+            };
+      await post('Subscription', sub);
+    }
+    // Wait for every subscription to be active (handshakes done).
+    for (;;) {
+      const res = await fetch(`${base}/Subscription?status=active&_summary=count`);
+      const total = ((await res.json()) as { total?: number }).total ?? 0;
+      if (total >= subscriptions) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const writes = rate * seconds;
+    const started = Date.now();
+    const inflight: Promise<void>[] = [];
+    for (let n = 0; n < writes; n++) {
+      const due = started + (n * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const patient = `Patient/bench-${n % patients}`;
+      inflight.push(
+        post('Appointment', {
+          resourceType: 'Appointment',
+          status: 'booked',
+          start: '2030-01-01T09:00:00Z',
+          end: '2030-01-01T09:15:00Z',
+          participant: [{ actor: { reference: patient }, status: 'accepted' }],
+        }).then(
+          (a) => void written.set(a.id, Date.parse(a.meta.lastUpdated)),
+          () => void failedWrites++,
+        ),
+      );
+    }
+    await Promise.all(inflight);
+    const writeSeconds = (Date.now() - started) / 1000;
+    const expected = (writes - failedWrites) * (subscriptions / patients);
+    const until = Date.now() + 60_000;
+    while (received < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+    const span = (lastReceipt - started) / 1000;
+    console.log(`\n## Notifications (${os.cpus().length} vCPU; API + workers in one process, PostgreSQL and Redis local)\n`);
+    console.log('| subscriptions | writes/s offered | writes/s achieved | failed writes | notifications expected | received | commit→receipt p50 | p99 | notifications/s |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log(
+      `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
+    );
+  } finally {
+    await api.stop();
+    for (const r of receivers) r.close();
+    redis.stop();
+    pg.stop();
+  }
+}
+
+if (require.main === module) {
+  const arg = (name: string): number | undefined => {
+    const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+    return a ? Number(a.split('=')[1]) : undefined;
+  };
+  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds') }).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
