@@ -12,6 +12,7 @@ import type { SearchEngine } from './search/search.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { SqlStore } from './store/resource-store.js';
+import { configureBundles } from './rest/bundle.js';
 import type { Store } from './store/store.js';
 import './rest/operations/index.js';
 
@@ -30,6 +31,7 @@ export interface Services {
 
 export async function openServices(config: Config): Promise<Services> {
   initValidator();
+  configureBundles({ maxEntries: config.maxBundleEntries, maxBytes: config.maxBundleBytes });
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
