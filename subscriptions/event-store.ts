@@ -121,7 +121,7 @@ export class EventStore {
   async acquireLease(subscriptionId: string, owner: string, leaseMs: number): Promise<{ deliveredThrough: number; failures: number } | undefined> {
     const rows = await this.db.query<{ delivered_through: number; failures: number }>(
       `UPDATE subscription_state SET lease_owner = $2, lease_until = now() + ($3 || ' milliseconds')::interval
-       WHERE subscription_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2)
+       WHERE subscription_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2 OR lease_owner IS NULL)
          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
        RETURNING delivered_through, failures`,
       [subscriptionId, owner, String(leaseMs)],

@@ -37,17 +37,19 @@ export function backoffMs(config: SubscriptionConfig, failures: number): number 
  * subscription honours the same back-off; after maxAttempts the subscription goes to `error`.
  */
 export class Deliverer {
-  private readonly owner = randomUUID();
+  /** Lease owners are per process and job: two jobs of one process must not share a lease (that would double-deliver). */
+  private readonly processId = randomUUID();
 
   constructor(private readonly deps: DelivererDeps) {}
 
   async handle(job: Job<DeliveryJob>, token?: string): Promise<void> {
+    const owner = `${this.processId}:${job.id}`;
     const sub = await this.subscription(job.data.subscriptionId);
     if (!sub) return;
     if (job.data.kind === 'heartbeat') return this.heartbeat(sub);
-    if (job.data.kind === 'handshake') return this.withLease(job, token, sub, 0, () => this.handshake(sub));
+    if (job.data.kind === 'handshake') return this.withLease(owner, job, token, sub, 0, () => this.handshake(owner, sub));
     if (sub.status !== 'active' || (sub.end && sub.end.getTime() <= Date.now())) return;
-    return this.withLease(job, token, sub, job.data.eventNumber, (through) => this.deliverPending(sub, through));
+    return this.withLease(owner, job, token, sub, job.data.eventNumber, (through) => this.deliverPending(owner, sub, through));
   }
 
   private async subscription(id: string): Promise<SubscriptionModel | undefined> {
@@ -60,8 +62,8 @@ export class Deliverer {
   }
 
   /** Runs fn under the subscription's lease; if busy or backing off, this job waits (DelayedError) rather than failing. */
-  private async withLease(job: Job<DeliveryJob>, token: string | undefined, sub: SubscriptionModel, eventNumber: number, fn: (through: number) => Promise<'done' | 'retry' | 'gave-up'>): Promise<void> {
-    const lease = await this.deps.events.acquireLease(sub.id, this.owner, this.leaseMs);
+  private async withLease(owner: string, job: Job<DeliveryJob>, token: string | undefined, sub: SubscriptionModel, eventNumber: number, fn: (through: number) => Promise<'done' | 'retry' | 'gave-up'>): Promise<void> {
+    const lease = await this.deps.events.acquireLease(sub.id, owner, this.leaseMs);
     if (!lease) {
       const state = await this.deps.events.state(sub.id);
       if (eventNumber && state && state.deliveredThrough >= eventNumber) return; // someone else delivered it
@@ -73,7 +75,7 @@ export class Deliverer {
     try {
       outcome = await fn(lease.deliveredThrough);
     } finally {
-      if (outcome === 'done') await this.deps.events.releaseLease(sub.id, this.owner);
+      if (outcome === 'done') await this.deps.events.releaseLease(sub.id, owner);
     }
     if (outcome === 'retry') {
       const state = await this.deps.events.state(sub.id);
@@ -83,18 +85,18 @@ export class Deliverer {
   }
 
   /** Backport: a handshake Bundle; success activates the subscription (R4 criteria and websocket: activate at once). */
-  private async handshake(sub: SubscriptionModel): Promise<'done' | 'retry' | 'gave-up'> {
+  private async handshake(owner: string, sub: SubscriptionModel): Promise<'done' | 'retry' | 'gave-up'> {
     if (sub.status !== 'requested') return 'done';
     if (sub.topic && sub.channelType === 'rest-hook') {
       const state = await this.deps.events.state(sub.id);
       const result = await this.send(sub, 'handshake', [], state?.eventsSinceStart ?? 0, 'requested');
-      if (!result.ok) return this.failure(sub, result);
+      if (!result.ok) return this.failure(owner, sub, result);
     }
     await setStatus(this.deps.store, sub.id, 'active', ['requested']);
     return 'done';
   }
 
-  private async deliverPending(sub: SubscriptionModel, deliveredThrough: number): Promise<'done' | 'retry' | 'gave-up'> {
+  private async deliverPending(owner: string, sub: SubscriptionModel, deliveredThrough: number): Promise<'done' | 'retry' | 'gave-up'> {
     let through = deliveredThrough;
     const batch = sub.topic ? Math.max(1, sub.maxCount) : 1; // an R4 payload carries one resource
     for (;;) {
@@ -104,16 +106,16 @@ export class Deliverer {
       const loaded = await this.load(sub, pending);
       const result = await this.send(sub, 'event-notification', loaded, state?.eventsSinceStart ?? pending[pending.length - 1].eventNumber, 'active');
       if (result.ok === 'nobody') return 'done'; // websocket with no one bound: events wait for a bind (then $events)
-      if (!result.ok) return this.failure(sub, result);
+      if (!result.ok) return this.failure(owner, sub, result);
       through = pending[pending.length - 1].eventNumber;
-      await this.deps.events.delivered(sub.id, this.owner, through, this.leaseMs);
+      await this.deps.events.delivered(sub.id, owner, through, this.leaseMs);
     }
   }
 
-  private async failure(sub: SubscriptionModel, result: { error?: string }): Promise<'retry' | 'gave-up'> {
+  private async failure(owner: string, sub: SubscriptionModel, result: { error?: string }): Promise<'retry' | 'gave-up'> {
     const state = await this.deps.events.state(sub.id);
     const failures = (state?.failures ?? 0) + 1;
-    const n = await this.deps.events.failed(sub.id, this.owner, result.error ?? 'failed', backoffMs(this.deps.config, failures));
+    const n = await this.deps.events.failed(sub.id, owner, result.error ?? 'failed', backoffMs(this.deps.config, failures));
     if (n < this.deps.config.maxAttempts) return 'retry';
     const reason = `Delivery to ${sub.endpoint} failed ${n} times; last error: ${result.error ?? 'unknown'}`;
     await setStatus(this.deps.store, sub.id, 'error', ['active', 'requested'], reason);
