@@ -27,7 +27,7 @@ function guard(store: Store, required: RequiredProfiles): Store {
   // A Proxy forwards whatever the Store seam grows to hold; only the writes and transaction are wrapped.
   const guarded: Store = new Proxy(store, {
     get(target, prop) {
-      if (prop === 'create') return async (resource: Resource) => target.create(await checked(guarded, resource));
+      if (prop === 'create') return async (resource: Resource, id?: string) => target.create(await checked(guarded, resource), id);
       if (prop === 'update') return async (resource: Resource & { id: string }, ifMatch?: number) => target.update(await checked(guarded, resource), ifMatch);
       if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(guard(tx, required)));
       const value = Reflect.get(target, prop, target);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import { preconditionFailed } from '../errors.js';
+import { conflict, preconditionFailed } from '../errors.js';
 import type { Db, Queryable } from './db.js';
 import { historyPage } from './history.js';
 import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
@@ -56,10 +56,10 @@ export class SqlStore implements Store {
     return rows[0] && toVersion(rows[0]);
   }
 
-  create(resource: Resource): Promise<WriteResult> {
+  create(resource: Resource, id: string = randomUUID()): Promise<WriteResult> {
     return this.transaction(async (store) => {
-      const created = await (store as SqlStore).insert({ ...resource, id: randomUUID() });
-      if (!created) throw new Error('a fresh UUID collided'); // unreachable in practice
+      const created = await (store as SqlStore).insert({ ...resource, id });
+      if (!created) throw conflict(`${resource.resourceType}/${id} already exists`);
       return created;
     });
   }
@@ -77,7 +77,7 @@ export class SqlStore implements Store {
           if (created) return created;
           continue; // another transaction created the same id first; its row is committed now, so lock it and update.
         }
-        return self.writeVersion(resource, current.version_id + 1, 'update', false);
+        return (await self.writeVersion(resource, current.version_id + 1, 'update')) as WriteResult;
       }
     });
   }
@@ -92,11 +92,7 @@ export class SqlStore implements Store {
       if (!current || current.deleted) return undefined;
       const versionId = current.version_id + 1;
       const now = new Date();
-      await self.sql.query(
-        'UPDATE resources SET version_id = $3, last_updated = $4, deleted = true, content = NULL WHERE resource_type = $1 AND id = $2',
-        [resourceType, id, versionId, now],
-      );
-      await self.recordVersion(resourceType, id, versionId, now, 'delete', null);
+      await self.writeRow('delete', resourceType, id, versionId, now, null);
       await self.indexer.remove(self.sql, resourceType, id);
       return { resourceType, id, versionId, lastUpdated: now, deleted: true };
     });
@@ -116,48 +112,43 @@ export class SqlStore implements Store {
 
   /** First version of a resource. With onConflictSkip, returns undefined if the id was taken concurrently. */
   private async insert(resource: Resource & { id: string }, onConflictSkip = false): Promise<WriteResult | undefined> {
-    const now = new Date();
-    const stored = stamp(resource, 1, now);
-    const content = JSON.stringify(stored);
-    const rows = await this.sql.query(
-      `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES ($1, $2, 1, $3, false, $4)
-       ${onConflictSkip ? 'ON CONFLICT DO NOTHING' : ''} RETURNING id`,
-      [resource.resourceType, resource.id, now, content],
-    );
-    if (!rows.length) return undefined;
-    return this.afterWrite(stored, content, now, 'create', true);
+    return this.writeVersion(resource, 1, onConflictSkip ? 'create-or-skip' : 'create');
   }
 
-  private async writeVersion(resource: Resource & { id: string }, versionId: number, interaction: Interaction, created: boolean): Promise<WriteResult> {
+  private async writeVersion(resource: Resource & { id: string }, versionId: number, kind: RowWrite): Promise<WriteResult | undefined> {
     const now = new Date();
     const stored = stamp(resource, versionId, now);
     const content = JSON.stringify(stored);
-    await this.sql.query(
-      'UPDATE resources SET version_id = $3, last_updated = $4, deleted = false, content = $5 WHERE resource_type = $1 AND id = $2',
-      [resource.resourceType, resource.id, versionId, now, content],
-    );
-    return this.afterWrite(stored, content, now, interaction, created);
-  }
-
-  private async afterWrite(stored: Resource & { id: string }, content: string, now: Date, interaction: Interaction, created: boolean): Promise<WriteResult> {
-    const versionId = Number(stored.meta?.versionId);
-    await this.recordVersion(stored.resourceType, stored.id, versionId, now, interaction, content);
+    if (!(await this.writeRow(kind, stored.resourceType, stored.id, versionId, now, content))) return undefined;
     await this.indexer.index(this.sql, stored);
-    return { resourceType: stored.resourceType, id: stored.id, versionId, lastUpdated: now, deleted: false, content, created, resource: stored };
+    return { resourceType: stored.resourceType, id: stored.id, versionId, lastUpdated: now, deleted: false, content, created: kind !== 'update', resource: stored };
   }
 
-  /** The history row and the change-log (outbox) row, in the caller's transaction. */
-  private async recordVersion(resourceType: string, id: string, versionId: number, now: Date, interaction: Interaction, content: string | null): Promise<void> {
-    await this.sql.query(
-      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [resourceType, id, versionId, now, content === null, interaction, content],
+  /**
+   * The current row, the history row and the change-log (outbox) row in ONE statement (data-modifying
+   * CTEs), so a write costs one round trip before its index rows. Returns false when a
+   * create-or-skip found the id taken.
+   */
+  private async writeRow(kind: RowWrite, resourceType: string, id: string, versionId: number, now: Date, content: string | null): Promise<boolean> {
+    const interaction: Interaction = kind === 'delete' ? 'delete' : kind === 'update' ? 'update' : 'create';
+    const current =
+      kind === 'update' || kind === 'delete'
+        ? `UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6 WHERE resource_type = $1 AND id = $2 RETURNING id`
+        : `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES ($1, $2, $3, $4, $5, $6)
+           ${kind === 'create-or-skip' ? 'ON CONFLICT DO NOTHING' : ''} RETURNING id`;
+    const rows = await this.sql.query(
+      `WITH r AS (${current}),
+       h AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) SELECT $1, $2, $3, $4, $5, $7, $6 FROM r),
+       c AS (INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) SELECT $1, $2, $3, $7, $4 FROM r)
+       SELECT id FROM r`,
+      [resourceType, id, versionId, now, content === null, content, interaction],
     );
-    await this.sql.query(
-      'INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) VALUES ($1, $2, $3, $4, $5)',
-      [resourceType, id, versionId, interaction, now],
-    );
+    return rows.length > 0;
   }
 }
+
+/** How a version reaches the current-row table. */
+type RowWrite = 'create' | 'create-or-skip' | 'update' | 'delete';
 
 /** Sets meta.versionId and meta.lastUpdated, keeping the rest of meta (profile, tag, security, source). */
 function stamp(resource: Resource & { id: string }, versionId: number, now: Date): Resource & { id: string } {

@@ -55,8 +55,11 @@ export interface Store {
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined>;
   /** One version: https://hl7.org/fhir/R4/http.html#vread */
   vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined>;
-  /** Server-assigned id: https://hl7.org/fhir/R4/http.html#create */
-  create(resource: Resource): Promise<WriteResult>;
+  /**
+   * Server-assigned id: https://hl7.org/fhir/R4/http.html#create. A caller that chose a fresh id
+   * up front (a transaction rewriting urn:uuid references) passes it; it must be unused.
+   */
+  create(resource: Resource, id?: string): Promise<WriteResult>;
   /** Update, or update-as-create for a new id; ifMatch is the expected current version: https://hl7.org/fhir/R4/http.html#update */
   update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult>;
   /** Returns the deletion version, or undefined if there was nothing to delete: https://hl7.org/fhir/R4/http.html#delete */

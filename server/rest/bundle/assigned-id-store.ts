@@ -6,8 +6,7 @@ import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult } f
  * The transaction's store, except that `create` uses an id chosen before any entry ran. A
  * transaction must know every new id up front to rewrite urn:uuid references, circular ones
  * included (https://hl7.org/fhir/R4/http.html#trules), so the create interaction runs unchanged
- * and lands on that id as an update-as-create (a fresh UUID cannot exist yet: 201, history
- * interaction `create`).
+ * and lands on that id.
  */
 export class AssignedIdStore implements Store {
   constructor(
@@ -20,7 +19,7 @@ export class AssignedIdStore implements Store {
   }
 
   create(resource: Resource): Promise<WriteResult> {
-    return this.inner.update({ ...resource, id: this.id });
+    return this.inner.create(resource, this.id);
   }
 
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
