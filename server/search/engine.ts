@@ -44,7 +44,7 @@ class SqlSearchEngine implements SearchEngine {
   async index(tx: Queryable, resource: Resource): Promise<void> {
     await this.custom.sync(tx, false);
     if (resource.resourceType === 'SearchParameter') await this.custom.put(tx, resource as SearchParameter & { id: string });
-    await writeRows(tx, resource.resourceType, resource.id!, extractRows(this.registry, resource));
+    await writeRows(tx, resource.resourceType, resource.id!, extractRows(this.registry, resource), resource.meta?.versionId === '1');
   }
 
   async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {

@@ -34,9 +34,10 @@ export function timestamp(ms: number): string {
  * rows and insert the new ones (unnest of one array per column), so a write costs one round trip
  * whatever the number of parameters.
  */
-export async function writeRows(sql: Queryable, resourceType: string, id: string, rows: IndexRows): Promise<void> {
+export async function writeRows(sql: Queryable, resourceType: string, id: string, rows: IndexRows, firstVersion = false): Promise<void> {
   const params: unknown[] = [resourceType, id];
-  const ctes = INDEX_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
+  // A first version has no rows to replace: skipping the deletes saves seven index probes per create.
+  const ctes = firstVersion ? [] : INDEX_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
   for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const spec = TABLES[kind] as { table: string; columns: [string, string][]; values: (row: unknown) => unknown[] };
     const list = rows[kind] as { param: string; grp: number | null }[];
@@ -53,7 +54,7 @@ export async function writeRows(sql: Queryable, resourceType: string, id: string
         `SELECT $1, $2, * FROM unnest(${args.join(', ')}))`,
     );
   }
-  await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+  if (ctes.length) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
 }
 
 export async function deleteRows(sql: Queryable, resourceType: string, id: string): Promise<void> {
