@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadConfig, settingsHelp, type Config } from './config.js';
+import { startExportRuntime } from './export/runtime.js';
 import { createApp } from './http/app.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
@@ -19,7 +20,20 @@ export interface RunningServer {
 /** Opens the services and serves the FHIR API; `port: 0` picks a free port (tests). */
 export async function startServer(config: Config): Promise<RunningServer> {
   const services = await openServices(config);
-  const app = createApp({ config, fhir: { store: services.store, search: services.search }, readiness: services.readiness });
+  // Bulk export: kick-offs go to the BullMQ export queue with a Redis URL, run in this process without one.
+  const exports = startExportRuntime({
+    sql: services.db,
+    search: services.search,
+    redisUrl: config.subscriptions.redisUrl,
+    queuePrefix: config.subscriptions.queuePrefix,
+    baseUrl: () => services.config.baseUrl,
+  });
+  const app = createApp({
+    config,
+    fhir: { store: services.store, search: services.search, exports: exports.dispatcher },
+    readiness: services.readiness,
+    mountRoutes: [exports.mount],
+  });
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });
@@ -45,6 +59,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await Promise.race([closed, deadline]);
       http.closeAllConnections();
       await subscriptions.stop();
+      await exports.stop();
       await services.close();
     },
   };

@@ -8,6 +8,7 @@ import { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
 import { EventStore } from '../subscriptions/event-store.js';
 import { wsChannel } from '../subscriptions/websocket-channel.js';
 import { Deliverer } from './deliver.js';
+import { startExportWorker } from './export.js';
 import { Matcher } from './match.js';
 import { CHANGES_QUEUE, connection, DELIVERY_QUEUE, Queues, type ChangesJob, type DeliveryJob } from './queues.js';
 import { Relay } from './relay.js';
@@ -62,6 +63,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     concurrency: config.deliveryConcurrency,
   });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
+  // Bulk $export jobs (workers/export.ts) share the Redis, prefix and stall settings of the subscription workers.
+  const exportWorker = startExportWorker({
+    db: deps.db,
+    search: deps.search,
+    redisUrl: config.redisUrl,
+    queuePrefix: config.queuePrefix,
+    baseUrl: deps.baseUrl,
+    stalledIntervalMs: config.stalledIntervalMs,
+  });
   const relay = new Relay(deps.db, queues, config.relayPollMs, deps.databaseUrl);
   await relay.start();
   const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs);
@@ -73,7 +83,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     async stop() {
       ticker.stop();
       await relay.stop();
-      await Promise.allSettled([matchWorker.close(), deliveryWorker.close()]);
+      await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop()]);
       await queues.close();
       publisher.disconnect();
     },

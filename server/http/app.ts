@@ -16,6 +16,8 @@ export interface AppServices {
   /** What /readyz checks (database, migrations, Redis). */
   readiness?: Record<string, ReadinessCheck>;
   log?: Logger;
+  /** Plain (non-FHIR) routes mounted before the FHIR handler, e.g. the bulk export status and file URLs. */
+  mountRoutes?: Array<(app: express.Express) => void>;
 }
 
 const REMOVED_FROM_QUERY = ['_format', '_pretty'];
@@ -36,6 +38,7 @@ export function createApp(services: AppServices): express.Express {
     next();
   });
   mountOperational(app, config, log, services.readiness ?? {});
+  for (const mount of services.mountRoutes ?? []) mount(app);
 
   app.use('/fhir', express.raw({ type: (req) => req.method !== 'GET' && req.method !== 'HEAD', limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -62,6 +65,7 @@ export function createApp(services: AppServices): express.Express {
           requestId: req.header('x-request-id'),
           strict: prefer.strict,
           preferReturn: prefer.return,
+          respondAsync: prefer.respondAsync,
         },
       };
       const result = await route(fhirReq, { ...services.fhir, baseUrl: config.baseUrl });

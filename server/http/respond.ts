@@ -8,15 +8,18 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 export interface Preferences {
   return?: 'minimal' | 'representation' | 'OperationOutcome';
   strict: boolean;
+  /** Prefer: respond-async (https://hl7.org/fhir/uv/bulkdata/export.html#headers). */
+  respondAsync: boolean;
 }
 
 /** Prefer header: https://hl7.org/fhir/R4/http.html#ops and search.html#errors (handling). */
 export function parsePrefer(header: string | undefined): Preferences {
-  const prefs: Preferences = { strict: false };
+  const prefs: Preferences = { strict: false, respondAsync: false };
   for (const token of (header ?? '').split(/[,;]/)) {
     const [k, v] = token.split('=').map((s) => s?.trim().replace(/^"|"$/g, ''));
     if (k === 'return' && (v === 'minimal' || v === 'representation' || v === 'OperationOutcome')) prefs.return = v;
     if (k === 'handling') prefs.strict = v === 'strict';
+    if (k === 'respond-async') prefs.respondAsync = true;
   }
   return prefs;
 }

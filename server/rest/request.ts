@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { ExportDispatcher } from '../export/dispatcher.js';
 import type { SearchEngine } from '../search/search.js';
 import type { Store } from '../store/store.js';
 
@@ -22,6 +23,8 @@ export interface FhirRequest {
     strict?: boolean;
     /** Prefer: return= (https://hl7.org/fhir/R4/http.html#ops); batch/transaction apply it to each entry. */
     preferReturn?: 'minimal' | 'representation' | 'OperationOutcome';
+    /** Prefer: respond-async (Bulk Data $export kick-off). */
+    respondAsync?: boolean;
   };
   contentType?: string;
   body?: unknown;
@@ -41,6 +44,8 @@ export interface FhirContext {
   store: Store;
   search: SearchEngine;
   baseUrl: string;
+  /** Where $export kick-offs hand their jobs (server/export); absent where bulk export is not wired. */
+  exports?: ExportDispatcher;
 }
 
 export type Handler = (req: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;

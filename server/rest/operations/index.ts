@@ -10,3 +10,4 @@ import './subscription-ws-token.js';
 import './process-message.js';
 import './validate.js';
 import './terminology.js';
+import './export.js';
