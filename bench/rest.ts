@@ -1,4 +1,4 @@
-import { benchPostgres, load, printTable, startChild, type LoadResult } from './support.js';
+import { benchPostgres, load, printTable, startChild, type Child, type LoadResult } from './support.js';
 
 const patient = (i: number) => ({
   resourceType: 'Patient',
@@ -7,59 +7,85 @@ const patient = (i: number) => ({
   gender: 'female',
   birthDate: '1956-03-14',
 });
+const json = { 'content-type': 'application/fhir+json' };
 
-/**
- * Issue 2 benchmark: create, read and update at 16 connections against a local PostgreSQL, with a bare
- * Express handler returning the same JSON measured in the same run so the ratio is visible.
- */
-export async function runRestBenchmark(seconds = 10): Promise<void> {
-  const pg = await benchPostgres();
-  const server = await startChild('server/main.ts', { DATABASE_URL: pg.url }, '/fhir/metadata');
-  const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
-  const json = { 'content-type': 'application/fhir+json' };
+/** One scenario spread over the API processes: 16 connections in all, split between them, results summed. */
+async function spreadLoad(name: string, servers: Child[], seconds: number, options: (server: Child, n: () => number) => Parameters<typeof load>[1]): Promise<LoadResult> {
+  let n = 0;
+  const parts = await Promise.all(servers.map((s) => load(name, { duration: seconds, ...options(s, () => n++), connections: Math.max(1, Math.round(16 / servers.length)) })));
+  return {
+    name,
+    rps: parts.reduce((a, p) => a + p.rps, 0),
+    p50: Math.max(...parts.map((p) => p.p50)),
+    p99: Math.max(...parts.map((p) => p.p99)),
+    errors: parts.reduce((a, p) => a + p.errors, 0),
+    non2xx: parts.reduce((a, p) => a + p.non2xx, 0),
+  };
+}
+
+async function runLayout(databaseUrl: string, processes: number, seconds: number): Promise<{ results: LoadResult[]; rss: number }> {
+  // Workers stay out of the API processes, as in the production layout (npm run worker beside them).
+  const servers = await Promise.all(Array.from({ length: processes }, () => startChild('server/main.ts', { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn' }, '/fhir/metadata')));
   try {
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const res = await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: json, body: JSON.stringify(patient(i)) });
+      const res = await fetch(`${servers[0].url}/fhir/Patient`, { method: 'POST', headers: json, body: JSON.stringify(patient(i)) });
       ids.push(((await res.json()) as { id: string }).id);
     }
-    let n = 0;
-    const results: LoadResult[] = [];
-    results.push(await load('create (POST Patient)', { url: `${server.url}/fhir/Patient`, duration: seconds, method: 'POST', headers: json, body: JSON.stringify(patient(1)) }));
-    results.push(
-      await load('read (GET Patient/id)', {
-        url: server.url,
-        duration: seconds,
-        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${ids[n++ % ids.length]}` }) }],
-      }),
-    );
-    results.push(
-      await load('update (PUT Patient/id)', {
-        url: server.url,
-        duration: seconds,
+    const results = [
+      await spreadLoad('create (POST Patient)', servers, seconds, (s) => ({ url: `${s.url}/fhir/Patient`, method: 'POST', headers: json, body: JSON.stringify(patient(1)) })),
+      await spreadLoad('read (GET Patient/id)', servers, seconds, (s, n) => ({
+        url: s.url,
+        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${ids[n() % ids.length]}` }) }],
+      })),
+      await spreadLoad('update (PUT Patient/id)', servers, seconds, (s, n) => ({
+        url: s.url,
         requests: [
           {
             method: 'PUT',
             headers: json,
             setupRequest: (r) => {
-              const id = ids[n++ % ids.length];
-              return { ...r, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...patient(n), id }) };
+              const i = n();
+              const id = ids[i % ids.length];
+              return { ...r, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...patient(i), id }) };
             },
           },
         ],
-      }),
-    );
-    const bareRead = await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds });
-    results.push(bareRead);
-    const read = results[1];
-    printTable(
-      'REST core, 16 connections, local PostgreSQL',
-      results.map((r) => ({ scenario: r.name, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'errors+non2xx': r.errors + r.non2xx })),
-    );
-    console.log(`\nread / bare Express: ${Math.round((100 * read.rps) / bareRead.rps)}%   API process peak RSS: ${Math.round(server.peakRssMb())} MB`);
+      })),
+    ];
+    return { results, rss: Math.max(...servers.map((s) => s.peakRssMb())) };
   } finally {
-    await server.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+/**
+ * Issue 2 benchmark: create, read and update at 16 connections against a local PostgreSQL, with a bare
+ * Express handler returning the same JSON measured in the same run so the ratio is visible.
+ * With `processes` > 1 (issue 9) the same load is spread over that many API processes and compared
+ * with one process.
+ */
+export async function runRestBenchmark(options: { seconds?: number; processes?: number } = {}): Promise<void> {
+  const seconds = options.seconds ?? 10;
+  const processes = options.processes ?? 1;
+  const pg = await benchPostgres();
+  try {
+    const single = await runLayout(pg.url, 1, seconds);
+    const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
+    const bareRead = await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds });
     await bare.stop();
+    const rows = (r: LoadResult[]) => r.map((x) => ({ scenario: x.name, 'req/s': x.rps, 'p50 ms': x.p50, 'p99 ms': x.p99, 'errors+non2xx': x.errors + x.non2xx }));
+    printTable('REST core, one API process, 16 connections, local PostgreSQL', rows([...single.results, bareRead]));
+    console.log(`\nread / bare Express: ${Math.round((100 * single.results[1].rps) / bareRead.rps)}%   API process peak RSS: ${Math.round(single.rss)} MB`);
+    if (processes > 1) {
+      const multi = await runLayout(pg.url, processes, seconds);
+      printTable(
+        `REST core, ${processes} API processes, 16 connections in all`,
+        multi.results.map((x, i) => ({ scenario: x.name, 'req/s': x.rps, 'vs one process': `${(x.rps / single.results[i].rps).toFixed(2)}×`, 'p50 ms': x.p50, 'p99 ms': x.p99, 'errors+non2xx': x.errors + x.non2xx })),
+      );
+      console.log(`\npeak RSS per API process: ${Math.round(multi.rss)} MB`);
+    }
+  } finally {
     pg.stop();
   }
 }

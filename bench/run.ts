@@ -7,13 +7,21 @@ import { runValidationBenchmark } from './validation.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   notify: () => runNotifyBenchmark(),
-  rest: () => runRestBenchmark(),
+  rest: () => runRestBenchmark({ processes: processesFlag() }),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),
   validation: () => runValidationBenchmark(),
 };
 
+/** `--processes N`: also run the REST load over N API processes (the scale-out layout). */
+function processesFlag(): number {
+  const i = process.argv.indexOf('--processes');
+  const value = i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--processes='))?.split('=')[1];
+  return value ? Number(value) : 1;
+}
+
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const args = process.argv.slice(2);
+  const wanted = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--processes');
   const names = wanted.length ? wanted : Object.keys(scenarios);
   console.log(`# Benchmarks (${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version})`);
   for (const name of names) {

