@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
 import { startPrivatePostgres } from '../test/support/postgres.js';
 import { startPrivateRedis } from '../test/support/redis.js';
 import { startChild } from './support.js';
@@ -10,7 +13,9 @@ import { startChild } from './support.js';
  * Writes at a steady rate; receivers on loopback record arrival. Latency runs from the written
  * version's meta.lastUpdated (stamped inside the write transaction, before commit) to receipt.
  */
-export async function runNotifyBenchmark(options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number } = {}): Promise<void> {
+export async function runNotifyBenchmark(
+  options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number; trace?: string } = {},
+): Promise<void> {
   const subscriptions = options.subscriptions ?? 1000;
   const patients = options.patients ?? 100;
   const rate = options.writesPerSecond ?? 200;
@@ -18,9 +23,12 @@ export async function runNotifyBenchmark(options: { subscriptions?: number; pati
   const pg = await startPrivatePostgres();
   const redis = await startPrivateRedis();
   const receivers: Server[] = [];
+  let traceReport: (() => void) | undefined;
   const written = new Map<string, number>(); // resource id -> lastUpdated ms
   const latencies: number[] = [];
   let received = 0;
+  let duplicates = 0;
+  const seen = new Set<string>(); // X-Notification-Id: the same on every attempt of one notification
   let failedWrites = 0;
   let lastReceipt = 0;
   const receiverUrls: string[] = [];
@@ -36,6 +44,12 @@ export async function runNotifyBenchmark(options: { subscriptions?: number; pati
         const json = JSON.parse(body);
         const id: string | undefined = json.resourceType === 'Appointment' ? json.id : json.entry?.[1]?.fullUrl?.split('/').pop();
         if (!id) return; // handshake
+        const notificationId = String(req.headers['x-notification-id']);
+        if (seen.has(notificationId)) {
+          duplicates++;
+          return;
+        }
+        seen.add(notificationId);
         received++;
         lastReceipt = now;
         const at = written.get(id);
@@ -46,9 +60,21 @@ export async function runNotifyBenchmark(options: { subscriptions?: number; pati
     receivers.push(server);
     receiverUrls.push(`http://127.0.0.1:${(server.address() as { port: number }).port}/hook`);
   }
+  // --trace=DIR: a CPU profile of the server child, its SQL statements by text (bench/notify-trace.cjs),
+  // and Redis commands (INFO commandstats) over the write phase, to see where a notification's time goes.
+  const trace = options.trace ? path.resolve(options.trace) : undefined;
+  const traceEnv: Record<string, string> = trace
+    ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'notify-trace.cjs')}`, NOTIFY_TRACE_DIR: trace }
+    : {};
+  const redisStats = new Redis(redis.url);
+  const commandStats = async (): Promise<Map<string, number>> => {
+    const info = await redisStats.info('commandstats');
+    return new Map([...info.matchAll(/cmdstat_(\w+[|\w]*):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  };
   const api = await startChild(
     'server/main.ts',
     {
+      ...traceEnv,
       DATABASE_URL: pg.url,
       REDIS_URL: redis.url,
       SUBSCRIPTION_ENDPOINT_ALLOW: '127.0.0.1',
@@ -95,6 +121,7 @@ export async function runNotifyBenchmark(options: { subscriptions?: number; pati
       await new Promise((r) => setTimeout(r, 250));
     }
     const writes = rate * seconds;
+    const statsBefore = await commandStats();
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
@@ -120,21 +147,38 @@ export async function runNotifyBenchmark(options: { subscriptions?: number; pati
     const expected = (writes - failedWrites) * (subscriptions / patients);
     const until = Date.now() + 60_000;
     while (received < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1000)); // late repeats still count as duplicates
+    const statsAfter = await commandStats();
     latencies.sort((a, b) => a - b);
     const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
     const span = (lastReceipt - started) / 1000;
     console.log(`\n## Notifications (${os.cpus().length} vCPU; API + workers in one process, PostgreSQL and Redis local)\n`);
-    console.log('| subscriptions | writes/s offered | writes/s achieved | failed writes | notifications expected | received | commit→receipt p50 | p99 | notifications/s |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| subscriptions | writes/s offered | writes/s achieved | failed writes | notifications expected | received (distinct) | duplicates | commit→receipt p50 | p99 | notifications/s |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(
-      `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
+      `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
+    const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
+    const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');
+    console.log(`\nRedis commands per notification: ${perNotification(redisCalls.reduce((a, [, n]) => a + n, 0))} (${redisCalls.map(([c, n]) => `${c} ${perNotification(n)}`).join(', ')})`);
+    if (trace) traceReport = () => printSql(trace, received, writes - failedWrites);
   } finally {
+    redisStats.disconnect();
     await api.stop();
+    traceReport?.();
     for (const r of receivers) r.close();
     redis.stop();
     pg.stop();
   }
+}
+
+/** SQL statements the server sent over the whole run (set-up included), per write and per notification. */
+function printSql(dir: string, notifications: number, writes: number): void {
+  const rows = JSON.parse(readFileSync(path.join(dir, 'sql.json'), 'utf8')) as { n: number; sql: string }[];
+  const total = rows.reduce((a, r) => a + r.n, 0);
+  console.log(`\nSQL statements: ${total} (${(total / writes).toFixed(1)} per write, ${(total / Math.max(1, notifications)).toFixed(2)} per notification, set-up included)`);
+  for (const r of rows.slice(0, 25)) console.log(`${String(r.n).padStart(8)}  ${r.sql}`);
+  console.log(`CPU profile: ${readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).join(', ')}`);
 }
 
 if (require.main === module) {
@@ -142,7 +186,8 @@ if (require.main === module) {
     const a = process.argv.find((x) => x.startsWith(`--${name}=`));
     return a ? Number(a.split('=')[1]) : undefined;
   };
-  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds') }).catch((err) => {
+  const trace = process.argv.find((x) => x.startsWith('--trace='))?.split('=')[1];
+  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds'), trace }).catch((err) => {
     console.error(err);
     process.exit(1);
   });
