@@ -90,7 +90,14 @@ if (require.main === module) {
     process.exit(2);
   }
   // Subscriptions need Redis: without REDIS_URL, a private redis-server runs beside the server.
-  (config.subscriptions.redisUrl ? Promise.resolve(undefined) : startPrivateRedis(config.dataDir === 'memory://' ? 'data' : config.dataDir))
+  // If it cannot run, the API still serves: changes wait in the change log until a worker with Redis reads them.
+  (config.subscriptions.redisUrl
+    ? Promise.resolve(undefined)
+    : startPrivateRedis(config.dataDir === 'memory://' ? 'data' : config.dataDir).catch((err: Error) => {
+        logger.warn({ err: err.message }, 'no Redis: serving the API without subscription workers; notifications wait in the change log');
+        return undefined;
+      })
+  )
     .then((redis) => {
       if (redis) config.subscriptions.redisUrl = redis.url;
       return startServer(config);
