@@ -1,6 +1,7 @@
 import { getResourceTypes } from '@medplum/core';
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../../profiles/validator.js';
+import type { SearchEngine } from '../search/search.js';
 import { allOperations } from './operations.js';
 
 const SOFTWARE_VERSION = '0.1.0';
@@ -14,7 +15,7 @@ export function contributeToCapabilityStatement(c: Contributor): void {
 }
 
 /** What this server does, truthfully: https://hl7.org/fhir/R4/capabilitystatement.html */
-export function capabilityStatement(baseUrl: string): CapabilityStatement {
+export function capabilityStatement(baseUrl: string, search: SearchEngine): CapabilityStatement {
   const operations = allOperations();
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',
@@ -44,6 +45,9 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
             conditionalRead: 'full-support',
             conditionalUpdate: true,
             conditionalDelete: 'single',
+            searchInclude: ['*'],
+            searchRevInclude: ['*'],
+            searchParam: search.parametersOf(type).map((p) => ({ name: p.name, type: p.type as 'string', ...(p.definition ? { definition: p.definition } : {}) })),
             operation: operations
               .filter((op) => (op.type || op.instance) && (!op.resourceTypes || op.resourceTypes.includes(type)))
               .map((op) => ({ name: op.name, definition: op.definition })),

@@ -30,7 +30,7 @@ export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
     if (m === 'POST' && bundleHandler) return bundleHandler(req, ctx, {});
     throw notSupported(405, `${m} is not supported on the base URL`);
   }
-  if (first === 'metadata' && segments.length === 1 && read_) return { status: 200, body: capabilityStatement(ctx.baseUrl) };
+  if (first === 'metadata' && segments.length === 1 && read_) return { status: 200, body: capabilityStatement(ctx.baseUrl, ctx.search) };
   if (first === '_history' && segments.length === 1 && read_) return history(req, ctx, {});
   if (first.startsWith('$') && segments.length === 1) return operation(req, ctx, first);
 

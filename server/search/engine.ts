@@ -53,6 +53,13 @@ class SqlSearchEngine implements SearchEngine {
     await deleteRows(tx, resourceType, id);
   }
 
+  parametersOf(resourceType: string): Array<{ name: string; type: string; definition?: string }> {
+    return this.registry
+      .params(resourceType)
+      .map((d) => ({ name: d.code, type: d.type, ...(d.url ? { definition: d.url } : {}) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   matches(resource: Resource, criteria: URLSearchParams): boolean {
     return this.matcher.matches(resource, criteria);
   }

@@ -29,4 +29,6 @@ export interface SearchEngine extends ResourceIndexer {
   matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number): Promise<string[]>;
   /** In-memory: does this resource match the criteria? Agrees with the SQL search (subscription criteria). */
   matches(resource: Resource, criteria: URLSearchParams): boolean;
+  /** The search parameters of a type, as the CapabilityStatement lists them. */
+  parametersOf(resourceType: string): Array<{ name: string; type: string; definition?: string }>;
 }

@@ -10,6 +10,11 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
     const types = res.body.rest[0].resource.map((r: { type: string }) => r.type);
     expect(types).to.include.members(['Patient', 'CareTeam', 'MedicationRequest', 'Appointment']);
     expect(types).to.not.include('AccessPolicy');
+    const patient = res.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
+    const params = patient.searchParam.map((p: { name: string }) => p.name);
+    expect(params).to.include.members(['identifier', 'family', 'birthdate', '_id', '_lastUpdated']);
+    const careTeam = res.body.rest[0].resource.find((r: { type: string }) => r.type === 'CareTeam');
+    expect(careTeam.searchParam.map((p: { name: string }) => p.name)).to.include('participant-role');
   });
 
   it('asking for XML (Accept or _format) is 406 with an OperationOutcome', async () => {
