@@ -40,7 +40,7 @@ export function loadSubscriptionConfig(env: NodeJS.ProcessEnv = process.env): Su
   return {
     redisUrl: env.REDIS_URL || undefined,
     runWorkers: env.RUN_WORKERS !== 'false',
-    endpointAllowList: (env.SUBSCRIPTION_ENDPOINT_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    endpointAllowList: endpointAllowList(env.SUBSCRIPTION_ENDPOINT_ALLOW),
     maxAttempts: int(env, 'SUBSCRIPTION_MAX_ATTEMPTS', 10),
     backoffBaseMs: int(env, 'SUBSCRIPTION_BACKOFF_BASE_MS', 1000),
     backoffMaxMs: int(env, 'SUBSCRIPTION_BACKOFF_MAX_MS', 10 * 60_000),
@@ -52,4 +52,14 @@ export function loadSubscriptionConfig(env: NodeJS.ProcessEnv = process.env): Su
     wsTokenTtlSeconds: int(env, 'SUBSCRIPTION_WS_TOKEN_TTL', 300),
     queuePrefix: env.QUEUE_PREFIX || 'hub',
   };
+}
+
+/**
+ * Unset: loopback only, so receivers on this machine work for tests and development over plain
+ * http; private and link-local networks stay refused. `none` refuses loopback too (production).
+ */
+export const DEFAULT_ENDPOINT_ALLOW = '127.0.0.0/8,::1,localhost';
+function endpointAllowList(raw: string | undefined): string[] {
+  const value = raw === undefined || raw === '' ? DEFAULT_ENDPOINT_ALLOW : raw === 'none' ? '' : raw;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }

@@ -45,8 +45,9 @@ export class EndpointPolicy {
     }
     if (url.username || url.password) return 'The endpoint may not carry credentials in the URL; use channel.header';
     if (byName) return undefined;
+    // A name that does not resolve now may later; connectionLookup refuses private addresses at every delivery.
     const addresses = await resolveAll(url.hostname.replace(/^\[|\]$/g, '')).catch(() => undefined);
-    if (!addresses?.length) return `The endpoint host ${url.hostname} does not resolve`;
+    if (!addresses?.length) return undefined;
     const bad = addresses.find((a) => !this.addressAllowed(a.address, a.family));
     return bad ? `The endpoint host ${url.hostname} resolves to ${bad.address}, a private, loopback or link-local address; not allowed unless on the allow-list` : undefined;
   }
