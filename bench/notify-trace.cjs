@@ -1,6 +1,7 @@
 // Preloaded into the server child by `bench/notify.ts --trace=DIR` (node --require; --cpu-prof is
 // not allowed in NODE_OPTIONS): a CPU profile through the in-process inspector, and a count of the
-// SQL statements every pg client sends, by statement text; both written to DIR at exit.
+// SQL statements every pg client sends, by statement text; both written to DIR at exit, covering
+// what happened after the last SIGUSR2.
 // Plain CommonJS so it loads before tsx and patches the one `pg` the server requires.
 const { writeFileSync } = require('node:fs');
 const path = require('node:path');
@@ -24,6 +25,12 @@ session.connect();
 session.post('Profiler.enable');
 session.post('Profiler.setSamplingInterval', { interval: 1000 });
 session.post('Profiler.start');
+
+// The benchmark sends SIGUSR2 when its writes start: profile and count the write phase only.
+process.on('SIGUSR2', () => {
+  counts.clear();
+  session.post('Profiler.stop', () => session.post('Profiler.start'));
+});
 
 process.on('exit', () => {
   if (!dir) return;

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { Client as PgClient } from 'pg';
 import { startPrivatePostgres } from '../test/support/postgres.js';
 import { startPrivateRedis } from '../test/support/redis.js';
 import { startChild } from './support.js';
@@ -122,6 +123,7 @@ export async function runNotifyBenchmark(
     }
     const writes = rate * seconds;
     const statsBefore = await commandStats();
+    if (trace) api.process.kill('SIGUSR2'); // profile and count from here on
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
@@ -162,6 +164,12 @@ export async function runNotifyBenchmark(
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');
     console.log(`\nRedis commands per notification: ${perNotification(redisCalls.reduce((a, [, n]) => a + n, 0))} (${redisCalls.map(([c, n]) => `${c} ${perNotification(n)}`).join(', ')})`);
     if (trace) traceReport = () => printSql(trace, received, writes - failedWrites);
+    // Failed attempts explain repeats: a notification that failed (or seemed to) is sent again.
+    const db = new PgClient(pg.url);
+    await db.connect();
+    const failed = await db.query("SELECT coalesce(error, 'HTTP ' || http_status) AS reason, count(*)::int AS n FROM subscription_delivery WHERE NOT ok GROUP BY 1 ORDER BY 2 DESC LIMIT 5");
+    await db.end();
+    console.log(`Failed delivery attempts: ${failed.rows.map((r) => `${r.n} × ${r.reason}`).join('; ') || 'none'}`);
   } finally {
     redisStats.disconnect();
     await api.stop();
@@ -172,11 +180,11 @@ export async function runNotifyBenchmark(
   }
 }
 
-/** SQL statements the server sent over the whole run (set-up included), per write and per notification. */
+/** SQL statements the server sent from the first write on, per write and per notification. */
 function printSql(dir: string, notifications: number, writes: number): void {
   const rows = JSON.parse(readFileSync(path.join(dir, 'sql.json'), 'utf8')) as { n: number; sql: string }[];
   const total = rows.reduce((a, r) => a + r.n, 0);
-  console.log(`\nSQL statements: ${total} (${(total / writes).toFixed(1)} per write, ${(total / Math.max(1, notifications)).toFixed(2)} per notification, set-up included)`);
+  console.log(`\nSQL statements from the first write on: ${total} (${(total / writes).toFixed(1)} per write, ${(total / Math.max(1, notifications)).toFixed(2)} per notification)`);
   for (const r of rows.slice(0, 25)) console.log(`${String(r.n).padStart(8)}  ${r.sql}`);
   console.log(`CPU profile: ${readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).join(', ')}`);
 }

@@ -16,8 +16,10 @@ export interface SubscriptionConfig {
   backoffMaxMs: number;
   /** Per-request timeout when the Subscription gives none (backport-timeout). */
   deliveryTimeoutMs: number;
-  /** Parallel deliveries per worker process (different subscriptions; one subscription is always in order). */
+  /** Requests in flight per worker process (different subscriptions; one subscription is always in order). */
   deliveryConcurrency: number;
+  /** Requests in flight per receiver host (host:port), so one slow receiver cannot take every slot. */
+  hostConcurrency: number;
   /** How often the relay polls when no LISTEN wake-up arrives, and the heartbeat/sweep tick. */
   relayPollMs: number;
   tickMs: number;
@@ -45,7 +47,8 @@ export function loadSubscriptionConfig(env: NodeJS.ProcessEnv = process.env): Su
     backoffBaseMs: int(env, 'SUBSCRIPTION_BACKOFF_BASE_MS', 1000),
     backoffMaxMs: int(env, 'SUBSCRIPTION_BACKOFF_MAX_MS', 10 * 60_000),
     deliveryTimeoutMs: int(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000),
-    deliveryConcurrency: int(env, 'SUBSCRIPTION_DELIVERY_CONCURRENCY', 50),
+    deliveryConcurrency: int(env, 'SUBSCRIPTION_DELIVERY_CONCURRENCY', 256),
+    hostConcurrency: int(env, 'SUBSCRIPTION_HOST_CONCURRENCY', 32),
     relayPollMs: int(env, 'SUBSCRIPTION_RELAY_POLL_MS', 250),
     tickMs: int(env, 'SUBSCRIPTION_TICK_MS', 1000),
     stalledIntervalMs: int(env, 'SUBSCRIPTION_STALLED_MS', 10_000),

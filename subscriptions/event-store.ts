@@ -45,7 +45,7 @@ const toEvent = (r: EventRow): SubscriptionEvent => ({
   occurredAt: new Date(r.occurred_at),
 });
 
-/** The subscription tables (migration 010): event numbers, the delivery cursor and lease, the attempt log. */
+/** The subscription tables (migration 010): event numbers and their replay, delivery state, the attempt log. Leases and cursor moves: delivery-cursors.ts. */
 export class EventStore {
   constructor(readonly db: Db) {}
 
@@ -59,36 +59,57 @@ export class EventStore {
   }
 
   /**
-   * Numbers and stores the events of one batch of changes, in one transaction, in change order.
-   * The counter row update locks it, so numbers per subscription are gap-free and strictly increasing;
-   * a change already numbered for a subscription (a re-run job) keeps its number.
+   * Numbers and stores the events of one batch of changes in ONE statement (no transaction needed):
+   * per subscription, events are numbered in change order after its counter, which the upsert bumps
+   * by the batch's count and locks (rows in id order, so concurrent batches cannot deadlock), so
+   * numbers are gap-free and strictly increasing. A (subscription, change) already numbered (a re-run
+   * batch) keeps its number and is returned as it is; the last SELECT sees the table as it was before
+   * this statement, so it returns exactly those.
    */
-  recordEvents(matches: { change: Change; subscriptionIds: string[] }[]): Promise<SubscriptionEvent[]> {
-    return this.db.transaction(async (tx) => {
-      const events: SubscriptionEvent[] = [];
-      for (const { change, subscriptionIds } of matches) {
-        if (!subscriptionIds.length) continue;
-        const rows = await tx.query<EventRow>(
-          `WITH fresh AS (
-             SELECT s FROM unnest($1::text[]) AS s
-             WHERE NOT EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = s AND e.change_seq = $2)
-           ), numbered AS (
-             INSERT INTO subscription_state AS st (subscription_id, events_since_start)
-             SELECT s, 1 FROM fresh ORDER BY s
-             ON CONFLICT (subscription_id) DO UPDATE SET events_since_start = st.events_since_start + 1
-             RETURNING subscription_id, events_since_start
-           )
-           INSERT INTO subscription_event (subscription_id, event_number, change_seq, resource_type, resource_id, version_id, interaction, occurred_at)
-           SELECT subscription_id, events_since_start, $2, $3, $4, $5, $6, $7 FROM numbered
-           RETURNING *`,
-          [subscriptionIds, change.seq, change.resourceType, change.id, change.versionId, change.interaction, change.changedAt],
-        );
-        const already = await tx.query<EventRow>('SELECT * FROM subscription_event WHERE change_seq = $1 AND subscription_id = ANY($2::text[])', [change.seq, subscriptionIds]);
-        const fresh = new Set(rows.map((r) => r.subscription_id));
-        events.push(...rows.map(toEvent), ...already.filter((r) => !fresh.has(r.subscription_id)).map(toEvent));
+  async recordEvents(matches: { change: Change; subscriptionIds: string[] }[]): Promise<SubscriptionEvent[]> {
+    const subs: string[] = [];
+    const seqs: number[] = [];
+    for (const { change, subscriptionIds } of matches) {
+      for (const id of subscriptionIds) {
+        subs.push(id);
+        seqs.push(change.seq);
       }
-      return events;
-    });
+    }
+    if (!subs.length) return [];
+    const changes = matches.map((m) => m.change);
+    const rows = await this.db.query<EventRow>(
+      `WITH m AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS m(subscription_id, change_seq)),
+       c AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[], $8::timestamptz[])
+             AS c(seq, resource_type, resource_id, version_id, interaction, occurred_at)),
+       fresh AS (SELECT m.* FROM m WHERE NOT EXISTS
+                 (SELECT 1 FROM subscription_event e WHERE e.subscription_id = m.subscription_id AND e.change_seq = m.change_seq)),
+       counts AS (SELECT subscription_id, count(*) AS n FROM fresh GROUP BY subscription_id),
+       bumped AS (
+         INSERT INTO subscription_state AS st (subscription_id, events_since_start)
+         SELECT subscription_id, n FROM counts ORDER BY subscription_id
+         ON CONFLICT (subscription_id) DO UPDATE SET events_since_start = st.events_since_start + EXCLUDED.events_since_start
+         RETURNING subscription_id, events_since_start),
+       inserted AS (
+         INSERT INTO subscription_event (subscription_id, event_number, change_seq, resource_type, resource_id, version_id, interaction, occurred_at)
+         SELECT f.subscription_id, b.events_since_start - k.n + row_number() OVER (PARTITION BY f.subscription_id ORDER BY f.change_seq),
+                f.change_seq, c.resource_type, c.resource_id, c.version_id, c.interaction, c.occurred_at
+         FROM fresh f JOIN counts k USING (subscription_id) JOIN bumped b USING (subscription_id) JOIN c ON c.seq = f.change_seq
+         RETURNING *)
+       SELECT * FROM inserted
+       UNION ALL
+       SELECT e.* FROM subscription_event e JOIN m ON e.subscription_id = m.subscription_id AND e.change_seq = m.change_seq`,
+      [
+        subs,
+        seqs,
+        changes.map((c) => c.seq),
+        changes.map((c) => c.resourceType),
+        changes.map((c) => c.id),
+        changes.map((c) => c.versionId),
+        changes.map((c) => c.interaction),
+        changes.map((c) => c.changedAt),
+      ],
+    );
+    return rows.map(toEvent).sort((a, b) => a.changeSeq - b.changeSeq || (a.subscriptionId < b.subscriptionId ? -1 : 1));
   }
 
   async events(subscriptionId: string, from: number, to: number, limit: number, sql: Queryable = this.db): Promise<SubscriptionEvent[]> {
@@ -112,46 +133,6 @@ export class EventStore {
       lastError: (r.last_error as string | null) ?? undefined,
       lastSentAt: r.last_sent_at ? new Date(r.last_sent_at as string) : undefined,
     };
-  }
-
-  /**
-   * Takes the subscription's delivery lease (one deliverer per subscription keeps events in order).
-   * Undefined when someone else holds it or the back-off has not elapsed; otherwise the cursor.
-   */
-  async acquireLease(subscriptionId: string, owner: string, leaseMs: number): Promise<{ deliveredThrough: number; failures: number } | undefined> {
-    const rows = await this.db.query<{ delivered_through: number; failures: number }>(
-      `UPDATE subscription_state SET lease_owner = $2, lease_until = now() + ($3 || ' milliseconds')::interval
-       WHERE subscription_id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $2 OR lease_owner IS NULL)
-         AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-       RETURNING delivered_through, failures`,
-      [subscriptionId, owner, String(leaseMs)],
-    );
-    return rows[0] ? { deliveredThrough: Number(rows[0].delivered_through), failures: rows[0].failures } : undefined;
-  }
-
-  async releaseLease(subscriptionId: string, owner: string): Promise<void> {
-    await this.db.query('UPDATE subscription_state SET lease_owner = NULL, lease_until = NULL WHERE subscription_id = $1 AND lease_owner = $2', [subscriptionId, owner]);
-  }
-
-  /** After a successful delivery: move the cursor, clear failures, renew the lease. */
-  async delivered(subscriptionId: string, owner: string, through: number, leaseMs: number): Promise<void> {
-    await this.db.query(
-      `UPDATE subscription_state SET delivered_through = GREATEST(delivered_through, $3), failures = 0, next_attempt_at = NULL, last_error = NULL,
-         last_sent_at = now(), lease_until = now() + ($4 || ' milliseconds')::interval
-       WHERE subscription_id = $1 AND lease_owner = $2`,
-      [subscriptionId, owner, through, String(leaseMs)],
-    );
-  }
-
-  /** After a failed attempt: count it, set when the next may start, give up the lease. Returns the failure count. */
-  async failed(subscriptionId: string, owner: string, error: string, retryInMs: number): Promise<number> {
-    const rows = await this.db.query<{ failures: number }>(
-      `UPDATE subscription_state SET failures = failures + 1, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval,
-         lease_owner = NULL, lease_until = NULL
-       WHERE subscription_id = $1 AND lease_owner = $2 RETURNING failures`,
-      [subscriptionId, owner, error, String(retryInMs)],
-    );
-    return rows[0]?.failures ?? 0;
   }
 
   /** When the client sets a subscription back to active: retry at once. */

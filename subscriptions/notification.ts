@@ -93,15 +93,24 @@ function requestOf(event: SubscriptionEvent): BundleEntry['request'] {
   return { method: event.interaction === 'delete' ? 'DELETE' : 'PUT', url: `${event.resourceType}/${event.resourceId}` };
 }
 
+/** What goes over the wire for one notification: method, URL, body and its type. */
+export interface NotificationRequest {
+  method: 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  body: string;
+  contentType?: string;
+}
+
 /**
- * The HTTP body of a notification. R4 criteria subscriptions (subscription.html#channels): no payload
- * = an empty POST (a ping: "go and look"); a payload mime type = the resource itself. Topic-based
- * (Backport) subscriptions: the notification Bundle.
+ * The HTTP request of a notification. Topic-based (Backport) subscriptions: POST the notification
+ * Bundle to the endpoint. R4 criteria subscriptions (https://hl7.org/fhir/R4/subscription.html#channels):
+ * no payload = an empty POST (a ping: "go and look"); a payload mime type = the resource itself.
  */
-export function notificationBody(input: NotificationInput): { body: string; contentType?: string } {
+export function notificationRequest(input: NotificationInput): NotificationRequest {
   const { sub } = input;
-  if (sub.topic) return { body: JSON.stringify(notificationBundle(input)), contentType: 'application/fhir+json' };
-  if (!sub.payload || input.type !== 'event-notification') return { body: '' };
+  const endpoint = sub.endpoint ?? '';
+  if (sub.topic) return { method: 'POST', url: endpoint, body: JSON.stringify(notificationBundle(input)), contentType: 'application/fhir+json' };
   const resource = input.events[0]?.resource;
-  return resource ? { body: JSON.stringify(resource), contentType: sub.payload } : { body: '' };
+  if (!sub.payload || input.type !== 'event-notification' || !resource) return { method: 'POST', url: endpoint, body: '' };
+  return { method: 'POST', url: endpoint, body: JSON.stringify(resource), contentType: sub.payload };
 }

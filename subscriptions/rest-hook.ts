@@ -4,8 +4,9 @@ import https from 'node:https';
 import type { EndpointPolicy } from './endpoint-policy.js';
 
 // Keep-alive: a busy receiver gets a stream of notifications; a new TCP (and TLS) handshake each is waste.
-const HTTP_AGENT = new http.Agent({ keepAlive: true, maxSockets: 32 });
-const HTTPS_AGENT = new https.Agent({ keepAlive: true, maxSockets: 32 });
+// maxSockets bounds what one receiver host can take; requests beyond it queue in the agent.
+const HTTP_AGENT = new http.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' });
+const HTTPS_AGENT = new https.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' });
 
 /** Header carrying the HMAC-SHA256 of the raw body, keyed by the subscription's signing secret. */
 export const SIGNATURE_HEADER = 'X-Hub-Signature-256';
@@ -25,11 +26,12 @@ export interface PostResult {
 }
 
 /**
- * One rest-hook POST. Node's http client rather than fetch so the connection's DNS answer passes
- * through the endpoint policy (no SSRF by rebinding). 2xx is success; anything else, a timeout or a
- * refused connection is a failure the caller retries.
+ * One rest-hook request (POST of a notification, or PUT/DELETE of an R4 payload). Node's http client
+ * rather than fetch so the connection's DNS answer passes through the endpoint policy (no SSRF by
+ * rebinding). 2xx is success; anything else, a timeout or a refused connection is a failure the
+ * caller retries.
  */
-export function post(endpoint: string, body: string, headers: Record<string, string>, timeoutMs: number, policy: EndpointPolicy): Promise<PostResult> {
+export function send(method: string, endpoint: string, body: string, headers: Record<string, string>, timeoutMs: number, policy: EndpointPolicy): Promise<PostResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     let url: URL;
@@ -44,7 +46,7 @@ export function post(endpoint: string, body: string, headers: Record<string, str
     const req = client.request(
       url,
       {
-        method: 'POST',
+        method,
         headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
         lookup: policy.connectionLookup(url.hostname) as never,
         timeout: timeoutMs,

@@ -1,26 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
-import type { Resource, Subscription } from '@medplum/fhirtypes';
+import type { Db } from '../server/store/db.js';
 import type { Store } from '../server/store/store.js';
 import type { SubscriptionConfig } from '../subscriptions/config.js';
-import type { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
+import { DeliveryCursors, type CursorMove, type DeliveryAttempt } from '../subscriptions/delivery-cursors.js';
 import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
 import { setStatus } from '../subscriptions/lifecycle.js';
-import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
-import { notificationBody, type LoadedEvent, type NotificationType } from '../subscriptions/notification.js';
-import { NOTIFICATION_ID_HEADER, post, signature, SIGNATURE_HEADER, type PostResult } from '../subscriptions/rest-hook.js';
-import type { DeliveryJob } from './queues.js';
+import type { SubscriptionModel } from '../subscriptions/model.js';
+import type { LoadedEvent } from '../subscriptions/notification.js';
+import type { DeliveryJob, Queues } from './queues.js';
+import { sendNotification, type SendDeps } from './send.js';
+import type { SubscriptionCache } from './subscription-cache.js';
+import { loadVersions, versionKey } from './versions.js';
 
-/** Sends a websocket notification to the API processes holding bound sockets; returns how many listened. */
-export type WsPublish = (subscriptionId: string, body: string) => Promise<number>;
-
-export interface DelivererDeps {
+export interface DelivererDeps extends SendDeps {
+  db: Db;
   store: Store;
   events: EventStore;
-  policy: EndpointPolicy;
+  cache: SubscriptionCache;
+  queues: Queues;
   config: SubscriptionConfig;
-  baseUrl: () => string;
-  publish: WsPublish;
+  /** How often cursor moves, lease releases and the attempt log are written (one statement each time). */
+  flushMs?: number;
 }
 
 /** Retry n waits base * 2^(n-1), capped, times a jitter in [0.5, 1) so failed receivers are not hit in lock-step. */
@@ -29,139 +30,320 @@ export function backoffMs(config: SubscriptionConfig, failures: number): number 
   return Math.round(raw * (0.5 + Math.random() * 0.5));
 }
 
+/** One subscription this process holds the lease of, with what it knows is pending. */
+interface Lane {
+  id: string;
+  /** Delivered through this number; the database learns it at the next flush. */
+  cursor: number;
+  failures: number;
+  /** Highest event number seen: events-since-subscription-start in notifications. */
+  highest: number;
+  queue: Map<number, LoadedEvent>;
+  /** Read what is pending from the database (a kick, a gap, a page left over). */
+  fromDb: boolean;
+  handshake: boolean;
+  running: boolean;
+  /** 'asked': release at the next flush unless work comes; 'flushing': that flush is under way. */
+  release: 'no' | 'asked' | 'flushing';
+  /** Left the map (failed, lost its lease): its loop must stop. */
+  gone: boolean;
+}
+
+const DB_PAGE = 500;
+
 /**
- * The delivery step. Per subscription, one worker at a time holds a lease (subscription_state) and
- * sends pending events in number order; the cursor moves only after a 2xx, so a worker killed
- * mid-delivery leaves the event pending and the next lease holder sends it again (at-least-once,
- * same notification id). Failures back off in the database, not in the job, so every job for the
- * subscription honours the same back-off; after maxAttempts the subscription goes to `error`.
+ * The delivery step. A process takes a subscription's lease (subscription_state) when it has events
+ * for it and keeps it while it has more, so one process at a time delivers for a subscription, in
+ * number order, one request in flight. Batch jobs only hand events to these per-subscription lanes
+ * and complete: a slow receiver holds up its own lane, never a job slot. The cursor moves in memory
+ * after a 2xx and in the database at the next flush, with lease renewals and releases and the
+ * attempt log, one statement for all. A process that dies leaves its leases to expire; the ticker's
+ * sweep then re-kicks what is pending, and it is sent again with the same notification id
+ * (at-least-once). Failures back off in the database, so every process honours the same back-off;
+ * after maxAttempts the subscription goes to `error`.
  */
 export class Deliverer {
-  /** Lease owners are per process and job: two jobs of one process must not share a lease (that would double-deliver). */
-  private readonly processId = randomUUID();
+  readonly cursors: DeliveryCursors;
+  private readonly lanes = new Map<string, Lane>();
+  private moves = new Map<string, number>();
+  private attempts: DeliveryAttempt[] = [];
+  private flushing?: Promise<void>;
+  private acquiring: Promise<unknown> = Promise.resolve();
+  private lastRenew = Date.now();
+  private timer?: NodeJS.Timeout;
+  private stopping = false;
 
-  constructor(private readonly deps: DelivererDeps) {}
+  constructor(private readonly deps: DelivererDeps) {
+    this.cursors = new DeliveryCursors(deps.db, randomUUID(), deps.config.deliveryTimeoutMs + 2000);
+    this.timer = setInterval(() => void this.flush(), deps.flushMs ?? 50);
+  }
 
   async handle(job: Job<DeliveryJob>, token?: string): Promise<void> {
-    const owner = `${this.processId}:${job.id}`;
-    const sub = await this.subscription(job.data.subscriptionId);
+    const data = job.data;
+    if (data.kind === 'batch') return this.onBatch(data);
+    if (data.kind === 'heartbeat') return this.heartbeat(data.subscriptionId);
+    const id = data.subscriptionId;
+    await this.deps.cache.atLeast([[id, data.kind === 'handshake' ? data.versionId : (data.versionId ?? 0)]]);
+    const sub = this.deps.cache.get(id);
     if (!sub) return;
-    if (job.data.kind === 'heartbeat') return this.heartbeat(sub);
-    if (job.data.kind === 'handshake') return this.withLease(owner, job, token, sub, 0, () => this.handshake(owner, sub));
-    if (sub.status !== 'active' || (sub.end && sub.end.getTime() <= Date.now())) return;
-    return this.withLease(owner, job, token, sub, job.data.eventNumber, (through) => this.deliverPending(owner, sub, through));
-  }
-
-  private async subscription(id: string): Promise<SubscriptionModel | undefined> {
-    const v = await this.deps.store.read('Subscription', id);
-    return v?.content && !v.deleted ? toModel(JSON.parse(v.content) as Subscription & { id: string }) : undefined;
-  }
-
-  private get leaseMs(): number {
-    return this.deps.config.deliveryTimeoutMs + 2000;
-  }
-
-  /** Runs fn under the subscription's lease; if busy or backing off, this job waits (DelayedError) rather than failing. */
-  private async withLease(owner: string, job: Job<DeliveryJob>, token: string | undefined, sub: SubscriptionModel, eventNumber: number, fn: (through: number) => Promise<'done' | 'retry' | 'gave-up'>): Promise<void> {
-    const lease = await this.deps.events.acquireLease(sub.id, owner, this.leaseMs);
-    if (!lease) {
-      const state = await this.deps.events.state(sub.id);
-      if (eventNumber && state && state.deliveredThrough >= eventNumber) return; // someone else delivered it
-      const until = Math.max(state?.nextAttemptAt?.getTime() ?? 0, Date.now() + 20 + Math.random() * 30);
+    if (data.kind === 'events' && (sub.status !== 'active' || ended(sub))) return;
+    const lane = (await this.lanesFor([id])).get(id);
+    if (!lane) {
+      // Another process holds the lease, or the subscription is backing off: look again later.
+      const state = await this.deps.events.state(id);
+      if (data.kind === 'events' && state && state.deliveredThrough >= data.eventNumber) return;
+      const until = Math.max(state?.nextAttemptAt?.getTime() ?? 0, Date.now() + 50 + Math.random() * 50);
       await job.moveToDelayed(until, token);
       throw new DelayedError();
     }
-    let outcome: 'done' | 'retry' | 'gave-up' = 'done';
-    try {
-      outcome = await fn(lease.deliveredThrough);
-    } finally {
-      if (outcome === 'done') await this.deps.events.releaseLease(sub.id, owner);
+    if (data.kind === 'handshake') lane.handshake = true;
+    else lane.fromDb = true;
+    this.run(lane);
+  }
+
+  /** A match batch: its events go to their subscriptions' lanes, payload resources read once for all. */
+  private async onBatch(data: Extract<DeliveryJob, { kind: 'batch' }>): Promise<void> {
+    await this.deps.cache.atLeast(Object.entries(data.versions));
+    const changes = new Map(data.changes.map((c) => [c.seq, c]));
+    const bySub = new Map<string, SubscriptionEvent[]>();
+    for (const [subscriptionId, eventNumber, seq] of data.events) {
+      const c = changes.get(seq)!;
+      const event: SubscriptionEvent = { subscriptionId, eventNumber, changeSeq: seq, resourceType: c.resourceType, resourceId: c.id, versionId: c.versionId, interaction: c.interaction, occurredAt: new Date(c.changedAt) };
+      bySub.set(subscriptionId, [...(bySub.get(subscriptionId) ?? []), event]);
     }
-    if (outcome === 'retry') {
-      const state = await this.deps.events.state(sub.id);
-      await job.moveToDelayed(state?.nextAttemptAt?.getTime() ?? Date.now() + 1000, token);
-      throw new DelayedError();
+    // Resources first: between taking the lanes and queueing into them nothing may wait, or a lane
+    // could be released (and another started) under our feet.
+    const resources = await this.resources([...bySub.values()].flat());
+    const lanes = await this.lanesFor([...bySub.keys()]);
+    for (const [id, events] of bySub) {
+      const lane = lanes.get(id);
+      if (!lane) {
+        // Held by another process (or backing off): a kick retries until it is ours or delivered.
+        await this.deps.queues.kick(id, events[0].eventNumber, `_busy${Date.now()}`, 100);
+        continue;
+      }
+      for (const event of events) this.enqueue(lane, { event, resource: resources.get(versionKey(event.resourceType, event.resourceId, event.versionId)) });
+      this.run(lane);
     }
+  }
+
+  private enqueue(lane: Lane, loaded: LoadedEvent): void {
+    const n = loaded.event.eventNumber;
+    lane.highest = Math.max(lane.highest, n);
+    if (n > lane.cursor && !lane.queue.has(n)) lane.queue.set(n, loaded);
+  }
+
+  /**
+   * Lanes for these subscriptions: the ones held, plus the leases taken now in one statement. One
+   * call at a time per process: two jobs taking the same lease at once could otherwise each start
+   * a lane, one of them from a cursor the other has already moved past (a duplicate).
+   */
+  private lanesFor(ids: string[]): Promise<Map<string, Lane>> {
+    const result = this.acquiring.then(() => this.takeLanes(ids));
+    this.acquiring = result.catch(() => undefined);
+    return result;
+  }
+
+  private async takeLanes(ids: string[]): Promise<Map<string, Lane>> {
+    const result = new Map<string, Lane>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const lane = this.lanes.get(id);
+      if (lane && lane.release !== 'flushing') {
+        lane.release = 'no';
+        result.set(id, lane);
+      } else missing.push(id);
+    }
+    if (!missing.length || this.stopping) return result;
+    if (missing.some((id) => this.lanes.get(id)?.release === 'flushing')) await this.flushing;
+    const taken = await this.cursors.acquire(missing);
+    for (const [id, { deliveredThrough, failures }] of taken) {
+      const lane: Lane = {
+        id, cursor: deliveredThrough, failures, highest: deliveredThrough, queue: new Map(), fromDb: false, handshake: false, running: false, release: 'no', gone: false };
+      this.lanes.set(id, lane);
+      result.set(id, lane);
+    }
+    return result;
+  }
+
+  /** Starts the lane's loop unless it runs; when it ends with nothing left, the lease goes at the next flush. */
+  private run(lane: Lane): void {
+    if (lane.running || lane.gone || this.stopping) return;
+    lane.running = true;
+    void this.drain(lane)
+      .catch(() => {
+        // The database failed mid-way: hand the lease back; the kick (or the sweep) tries again.
+        lane.fromDb = true;
+        lane.queue.clear();
+        void this.deps.queues.kick(lane.id, lane.cursor + 1, `_error${Date.now()}`, 1000).catch(() => undefined);
+      })
+      .finally(() => {
+        lane.running = false;
+        if (lane.gone) return;
+        if (!this.stopping && (lane.handshake || lane.fromDb || lane.queue.has(lane.cursor + 1))) this.run(lane);
+        else lane.release = 'asked';
+      });
+  }
+
+  private async drain(lane: Lane): Promise<void> {
+    while (!this.stopping && !lane.gone) {
+      const sub = this.deps.cache.get(lane.id);
+      if (!sub) return void lane.queue.clear(); // deleted
+      if (lane.handshake) {
+        lane.handshake = false;
+        if (!(await this.handshake(lane, sub))) return;
+        continue;
+      }
+      if (sub.status !== 'active' || ended(sub)) {
+        // Events stay stored: delivery resumes when the subscription is active again.
+        lane.queue.clear();
+        lane.fromDb = false;
+        return;
+      }
+      const batch = await this.next(lane, sub);
+      if (!batch.length) return;
+      const last = batch[batch.length - 1].event.eventNumber;
+      const sent = await sendNotification(this.deps, sub, 'event-notification', batch, Math.max(lane.highest, last), 'active');
+      if (sent.ok === 'nobody') return void lane.queue.clear(); // websocket, nobody bound: a bind kicks delivery
+      if (sent.attempt) this.attempts.push(sent.attempt);
+      if (!sent.ok) return this.failure(lane, sub, sent.error);
+      for (const { event } of batch) lane.queue.delete(event.eventNumber);
+      lane.cursor = last;
+      lane.failures = 0;
+      this.moves.set(lane.id, last);
+    }
+  }
+
+  /** The next events in number order (several for a Backport max-count; one per R4 payload). */
+  private async next(lane: Lane, sub: SubscriptionModel): Promise<LoadedEvent[]> {
+    const max = sub.topic ? Math.max(1, sub.maxCount) : 1;
+    const from = lane.cursor + 1;
+    if (lane.fromDb || (lane.queue.size && !lane.queue.has(from))) {
+      const stored = await this.deps.events.events(lane.id, from, Number.MAX_SAFE_INTEGER, DB_PAGE);
+      lane.fromDb = stored.length === DB_PAGE;
+      const resources = await this.resources(stored.filter((e) => !lane.queue.has(e.eventNumber)));
+      for (const event of stored) this.enqueue(lane, { event, resource: resources.get(versionKey(event.resourceType, event.resourceId, event.versionId)) });
+      if (!lane.queue.has(from)) lane.queue.clear(); // nothing stored at the cursor: what is queued cannot go first
+    }
+    const batch: LoadedEvent[] = [];
+    for (let n = from; batch.length < max && lane.queue.has(n); n++) batch.push(lane.queue.get(n)!);
+    return batch;
+  }
+
+  /** The resource versions payloads carry (full-resource, or an R4 payload), in one query. */
+  private resources(events: SubscriptionEvent[]) {
+    const wanted = events.filter((e) => {
+      const sub = this.deps.cache.get(e.subscriptionId);
+      return e.interaction !== 'delete' && !!sub && (sub.topic ? sub.content === 'full-resource' : !!sub.payload);
+    });
+    return loadVersions(this.deps.db, [...new Set(wanted.map((e) => versionKey(e.resourceType, e.resourceId, e.versionId)))].map((k) => {
+      const [type, id, version] = k.split('/');
+      return [type, id, Number(version)] as [string, string, number];
+    }));
   }
 
   /** Backport: a handshake Bundle; success activates the subscription (R4 criteria and websocket: activate at once). */
-  private async handshake(owner: string, sub: SubscriptionModel): Promise<'done' | 'retry' | 'gave-up'> {
-    if (sub.status !== 'requested') return 'done';
+  private async handshake(lane: Lane, sub: SubscriptionModel): Promise<boolean> {
+    if (sub.status !== 'requested') return true;
     if (sub.topic && sub.channelType === 'rest-hook') {
-      const state = await this.deps.events.state(sub.id);
-      const result = await this.send(sub, 'handshake', [], state?.eventsSinceStart ?? 0, 'requested');
-      if (!result.ok) return this.failure(owner, sub, result);
+      const sent = await sendNotification(this.deps, sub, 'handshake', [], lane.highest, 'requested');
+      if (sent.attempt) this.attempts.push(sent.attempt);
+      if (!sent.ok) {
+        await this.failure(lane, sub, sent.error);
+        return false;
+      }
     }
     await setStatus(this.deps.store, sub.id, 'active', ['requested']);
-    return 'done';
+    await this.deps.cache.reload([sub.id]);
+    lane.fromDb = true; // events stored while it was requested
+    return true;
   }
 
-  private async deliverPending(owner: string, sub: SubscriptionModel, deliveredThrough: number): Promise<'done' | 'retry' | 'gave-up'> {
-    let through = deliveredThrough;
-    const batch = sub.topic ? Math.max(1, sub.maxCount) : 1; // an R4 payload carries one resource
-    for (;;) {
-      const pending = await this.deps.events.events(sub.id, through + 1, Number.MAX_SAFE_INTEGER, batch);
-      if (!pending.length) return 'done';
-      const state = await this.deps.events.state(sub.id);
-      const loaded = await this.load(sub, pending);
-      const result = await this.send(sub, 'event-notification', loaded, state?.eventsSinceStart ?? pending[pending.length - 1].eventNumber, 'active');
-      if (result.ok === 'nobody') return 'done'; // websocket with no one bound: events wait for a bind (then $events)
-      if (!result.ok) return this.failure(owner, sub, result);
-      through = pending[pending.length - 1].eventNumber;
-      await this.deps.events.delivered(sub.id, owner, through, this.leaseMs);
+  /** A failed attempt: keep the cursor, back off in the database, give up the lease; retry later or give up. */
+  private async failure(lane: Lane, sub: SubscriptionModel, error = 'failed'): Promise<void> {
+    const failures = lane.failures + 1;
+    const retryIn = backoffMs(this.deps.config, failures);
+    lane.gone = true;
+    this.lanes.delete(lane.id);
+    this.moves.delete(lane.id);
+    const n = await this.cursors.failed(lane.id, lane.cursor, error, retryIn);
+    if (!n) return; // the lease was no longer ours
+    if (n < this.deps.config.maxAttempts) {
+      // The sweep is the safety net if this kick is lost (Redis away).
+      await this.deps.queues.kick(lane.id, lane.cursor + 1, `_retry${n}_${Date.now()}`, retryIn).catch(() => undefined);
+      return;
     }
-  }
-
-  private async failure(owner: string, sub: SubscriptionModel, result: { error?: string }): Promise<'retry' | 'gave-up'> {
-    const state = await this.deps.events.state(sub.id);
-    const failures = (state?.failures ?? 0) + 1;
-    const n = await this.deps.events.failed(sub.id, owner, result.error ?? 'failed', backoffMs(this.deps.config, failures));
-    if (n < this.deps.config.maxAttempts) return 'retry';
-    const reason = `Delivery to ${sub.endpoint} failed ${n} times; last error: ${result.error ?? 'unknown'}`;
+    const reason = `Delivery to ${sub.endpoint} failed ${n} times; last error: ${error}`;
     await setStatus(this.deps.store, sub.id, 'error', ['active', 'requested'], reason);
-    return 'gave-up';
   }
 
-  private async heartbeat(sub: SubscriptionModel): Promise<void> {
-    if (sub.status !== 'active' || !sub.topic) return;
-    const state = await this.deps.events.state(sub.id);
-    await this.send(sub, 'heartbeat', [], state?.eventsSinceStart ?? 0, 'active');
-    await this.deps.events.markSent(sub.id);
+  private async heartbeat(id: string): Promise<void> {
+    const sub = this.deps.cache.get(id);
+    if (sub?.status !== 'active' || !sub.topic) return;
+    const state = await this.deps.events.state(id);
+    const sent = await sendNotification(this.deps, sub, 'heartbeat', [], state?.eventsSinceStart ?? 0, 'active');
+    if (sent.attempt) this.attempts.push(sent.attempt);
+    await this.deps.events.markSent(id);
   }
 
-  /** The resource versions a payload carries (full-resource, or an R4 payload). */
-  private async load(sub: SubscriptionModel, events: SubscriptionEvent[]): Promise<LoadedEvent[]> {
-    const wantsResource = sub.topic ? sub.content === 'full-resource' : !!sub.payload;
-    return Promise.all(
-      events.map(async (event) => {
-        if (!wantsResource || event.interaction === 'delete') return { event };
-        const v = await this.deps.store.vread(event.resourceType, event.resourceId, event.versionId);
-        return { event, resource: v?.content ? (JSON.parse(v.content) as Resource) : undefined };
-      }),
-    );
-  }
-
-  /** One notification on the subscription's channel; every attempt is logged for $status. */
-  private async send(sub: SubscriptionModel, type: NotificationType, events: LoadedEvent[], eventsSinceStart: number, status: string): Promise<{ ok: boolean | 'nobody'; error?: string }> {
-    // Stable per content: the same events (or the same handshake) always carry the same id, across retries and workers.
-    const notificationId = events.length ? `${sub.id}-${events[0].event.eventNumber}-${events[events.length - 1].event.eventNumber}` : `${sub.id}-${type}-${Date.now()}`;
-    const { body, contentType } = notificationBody({ sub, type, status, eventsSinceStart, events, baseUrl: this.deps.baseUrl(), notificationId });
-    const first = events[0]?.event.eventNumber;
-    const last = events[events.length - 1]?.event.eventNumber;
-    let result: PostResult;
-    if (sub.channelType === 'websocket') {
-      const started = performance.now();
-      const listeners = await this.deps.publish(sub.id, body);
-      if (!listeners) return { ok: 'nobody' };
-      result = { ok: true, durationMs: performance.now() - started };
-    } else {
-      const headers: Record<string, string> = { ...sub.headers, [NOTIFICATION_ID_HEADER]: notificationId };
-      if (contentType) headers['Content-Type'] = contentType;
-      if (sub.secret) headers[SIGNATURE_HEADER] = signature(sub.secret, body);
-      if (first !== undefined) headers['X-Subscription-Events'] = first === last ? String(first) : `${first}-${last}`;
-      result = await post(sub.endpoint!, body, headers, sub.timeoutMs ?? this.deps.config.deliveryTimeoutMs, this.deps.policy);
+  /**
+   * Writes cursor moves, renews the leases held (every third of their lifetime), releases idle
+   * lanes and logs attempts, in one statement. On failure everything waits for the next flush.
+   */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const renew = Date.now() - this.lastRenew > this.cursors.leaseMs / 3;
+    const rows = new Map<string, CursorMove>();
+    for (const [id, through] of this.moves) rows.set(id, { subscriptionId: id, through, release: false });
+    for (const lane of this.lanes.values()) {
+      if (lane.release === 'asked' && !lane.running) {
+        lane.release = 'flushing';
+        rows.set(lane.id, { subscriptionId: lane.id, through: rows.get(lane.id)?.through ?? 0, release: true });
+      } else if (renew && !rows.has(lane.id)) rows.set(lane.id, { subscriptionId: lane.id, through: 0, release: false });
     }
-    await this.deps.events.logAttempt({ subscriptionId: sub.id, notificationId, kind: type, firstEvent: first, lastEvent: last, durationMs: result.durationMs, ok: result.ok, httpStatus: result.status, error: result.error });
-    return { ok: result.ok, error: result.error };
+    const attempts = this.attempts;
+    if (!rows.size && !attempts.length) return Promise.resolve();
+    this.moves = new Map();
+    this.attempts = [];
+    const started = Date.now();
+    this.flushing = this.cursors
+      .flush([...rows.values()], attempts)
+      .then((kept) => {
+        if (renew) this.lastRenew = started;
+        for (const row of rows.values()) {
+          const lane = this.lanes.get(row.subscriptionId);
+          if (!lane) continue;
+          if (row.release && lane.release === 'flushing') {
+            lane.gone = true;
+            this.lanes.delete(lane.id);
+          } else if (!kept.has(lane.id)) {
+            // Our lease expired and someone took it: stop, they deliver from the database's cursor.
+            lane.gone = true;
+            this.lanes.delete(lane.id);
+          }
+        }
+      })
+      .catch(() => {
+        for (const row of rows.values()) if (row.through) this.moves.set(row.subscriptionId, Math.max(row.through, this.moves.get(row.subscriptionId) ?? 0));
+        for (const lane of this.lanes.values()) if (lane.release === 'flushing') lane.release = 'asked';
+        this.attempts = [...attempts, ...this.attempts].slice(-10_000); // a log, not a guarantee: bounded while the database is away
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  /** Lets lanes finish their request in flight, then writes cursors and releases every lease. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.stopping = true;
+    const until = Date.now() + timeoutMs;
+    while ([...this.lanes.values()].some((l) => l.running) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    clearInterval(this.timer);
+    for (const lane of this.lanes.values()) if (!lane.running) lane.release = 'asked';
+    await this.flushing;
+    await this.flush();
   }
 }
+
+const ended = (sub: SubscriptionModel): boolean => !!sub.end && sub.end.getTime() <= Date.now();

@@ -11,7 +11,9 @@ import { Deliverer } from './deliver.js';
 import { startExportWorker } from './export.js';
 import { Matcher } from './match.js';
 import { CHANGES_QUEUE, connection, DELIVERY_QUEUE, Queues, type ChangesJob, type DeliveryJob } from './queues.js';
+import { Limiter } from './limiter.js';
 import { Relay } from './relay.js';
+import { SubscriptionCache } from './subscription-cache.js';
 import { Ticker } from './ticker.js';
 
 export interface WorkerDeps {
@@ -41,13 +43,19 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   await matcher.load();
   const publisher = new Redis(connection(config.redisUrl) as never);
   publisher.on('error', () => undefined);
+  const cache = new SubscriptionCache(deps.db, 500);
+  await cache.start();
   const deliverer = new Deliverer({
+    db: deps.db,
     store: deps.store,
     events,
+    cache,
+    queues,
     policy: new EndpointPolicy(config.endpointAllowList),
     config,
     baseUrl: deps.baseUrl,
     publish: (id, body) => publisher.publish(wsChannel(config.queuePrefix, id), body),
+    limiter: new Limiter(config.deliveryConcurrency, config.hostConcurrency),
   });
   const workerOptions = {
     connection: connection(config.redisUrl),
@@ -58,10 +66,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   // Matching numbers events per subscription in change order, so one batch at a time across all processes.
   await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
   const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.process(job.data.changes)), { ...workerOptions, concurrency: 1 });
-  const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), {
-    ...workerOptions,
-    concurrency: config.deliveryConcurrency,
-  });
+  // Jobs only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up, and in batch order no lane sees a gap it must read from the database.
+  const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
   // Bulk $export jobs (workers/export.ts) share the Redis, prefix and stall settings of the subscription workers.
   const exportWorker = startExportWorker({
@@ -84,6 +90,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       ticker.stop();
       await relay.stop();
       await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop()]);
+      await deliverer.stop();
+      cache.stop();
       await queues.close();
       publisher.disconnect();
     },

@@ -1,14 +1,13 @@
-import type { Resource, Subscription } from '@medplum/fhirtypes';
+import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../server/store/db.js';
 import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
 import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/matcher.js';
 import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
 import type { SearchEngine } from '../server/search/search.js';
 import { DELIVERY_JOB_OPTIONS, type DeliveryJob, type Queues } from './queues.js';
+import { loadVersions, versionKey as key } from './versions.js';
 
 const FULL_RELOAD_MS = 30_000;
-type Key = `${string}/${string}/${number}`;
-const key = (type: string, id: string, version: number): Key => `${type}/${id}/${version}`;
 
 /** Subscriptions that still collect events (an `error` one keeps them for $events; `off` does not). */
 export function collecting(sub: SubscriptionModel, now = Date.now()): boolean {
@@ -76,7 +75,7 @@ export class Matcher {
     }
     this.index.loadedThroughSeq = Math.max(this.index.loadedThroughSeq, changes[changes.length - 1].seq);
     const events = matches.length ? await this.events.recordEvents(matches) : [];
-    await this.requestDelivery(events, lifecycle);
+    await this.requestDelivery(changes, events, lifecycle);
     return events;
   }
 
@@ -92,22 +91,14 @@ export class Matcher {
   }
 
   /** Only the versions some subscription could care about: each change's own and the one before it. */
-  private async loadVersions(changes: Pick<Change, 'resourceType' | 'id' | 'versionId'>[]): Promise<Map<Key, Resource>> {
+  private loadVersions(changes: Pick<Change, 'resourceType' | 'id' | 'versionId'>[]) {
     const wanted: [string, string, number][] = [];
     for (const c of changes) {
       if (c.resourceType !== 'Subscription' && !this.index.watches(c.resourceType)) continue;
       wanted.push([c.resourceType, c.id, c.versionId]);
       if (c.versionId > 1) wanted.push([c.resourceType, c.id, c.versionId - 1]);
     }
-    const found = new Map<Key, Resource>();
-    if (!wanted.length) return found;
-    const rows = await this.db.query<{ resource_type: string; id: string; version_id: number; content: string | null }>(
-      `SELECT h.resource_type, h.id, h.version_id, h.content FROM resource_history h
-       JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(t, i, v) ON h.resource_type = w.t AND h.id = w.i AND h.version_id = w.v`,
-      [wanted.map((w) => w[0]), wanted.map((w) => w[1]), wanted.map((w) => w[2])],
-    );
-    for (const r of rows) if (r.content) found.set(key(r.resource_type, r.id, r.version_id), JSON.parse(r.content) as Resource);
-    return found;
+    return loadVersions(this.db, wanted);
   }
 
   /** requested -> handshake (which activates it); active again (e.g. after error) -> resume delivery. */
@@ -118,31 +109,35 @@ export class Matcher {
       await this.events.resetFailures(model.id);
       const state = await this.events.state(model.id);
       if (state && state.eventsSinceStart > state.deliveredThrough) {
-        return [{ kind: 'events', subscriptionId: model.id, eventNumber: state.deliveredThrough + 1 }];
+        return [{ kind: 'events', subscriptionId: model.id, eventNumber: state.deliveredThrough + 1, versionId: change.versionId }];
       }
     }
     return [];
   }
 
   /**
-   * One job per subscription per batch, for its highest new event: the job delivers everything
-   * pending, in order. Ids derive from subscription and event number, so a re-run batch adds nothing.
+   * One delivery job for the whole batch, carrying its events (the deliverer fans them out per
+   * subscription and keeps each one's order). The id derives from the batch's seqs, so a re-run
+   * batch adds nothing. Events of a `requested` subscription wait for its handshake; those of an
+   * `error` one wait for the client to set it active again.
    */
-  private async requestDelivery(events: SubscriptionEvent[], lifecycle: DeliveryJob[]): Promise<void> {
-    const highest = new Map<string, number>();
-    for (const e of events) {
-      const sub = this.index.get(e.subscriptionId);
-      if (sub?.status !== 'active') continue; // requested: the handshake job delivers afterwards; error: waits for the client
-      highest.set(e.subscriptionId, Math.max(highest.get(e.subscriptionId) ?? 0, e.eventNumber));
+  private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[]): Promise<void> {
+    const deliverable = events.filter((e) => this.index.get(e.subscriptionId)?.status === 'active');
+    const jobs: { name: string; data: DeliveryJob; opts: typeof DELIVERY_JOB_OPTIONS }[] = [];
+    if (deliverable.length) {
+      const seqs = new Set(deliverable.map((e) => e.changeSeq));
+      const versions: Record<string, number> = {};
+      for (const e of deliverable) versions[e.subscriptionId] = this.index.get(e.subscriptionId)!.versionId;
+      jobs.push({
+        name: 'batch',
+        data: { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions },
+        opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` },
+      });
     }
-    const jobs = [...highest].map(([subscriptionId, eventNumber]) => ({
-      name: 'events',
-      data: { kind: 'events' as const, subscriptionId, eventNumber },
-      opts: { ...DELIVERY_JOB_OPTIONS, jobId: `deliver_${subscriptionId}_${eventNumber}` },
-    }));
     for (const job of lifecycle) {
+      if (job.kind === 'batch') continue;
       const id = job.kind === 'handshake' ? `handshake_${job.subscriptionId}_${job.versionId}` : `resume_${job.subscriptionId}_${Date.now()}`;
-      jobs.push({ name: job.kind, data: job as never, opts: { ...DELIVERY_JOB_OPTIONS, jobId: id } });
+      jobs.push({ name: job.kind, data: job, opts: { ...DELIVERY_JOB_OPTIONS, jobId: id } });
     }
     if (jobs.length) await this.queues.deliveries.addBulk(jobs);
   }

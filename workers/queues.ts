@@ -10,9 +10,19 @@ export interface ChangesJob {
   changes: Change[];
 }
 
-/** Work for one subscription: deliver what is pending, or a handshake / heartbeat. */
+/** An event as a batch job carries it: [subscription, event number, change seq]; the change itself is in `changes`. */
+export type BatchEvent = [subscriptionId: string, eventNumber: number, changeSeq: number];
+
+/**
+ * Delivery work. `batch`: every event one match batch numbered, for all its subscriptions (one job
+ * per batch, not one per subscription: the per-job cost of BullMQ was most of a notification's).
+ * `events`: deliver what is pending for one subscription (resume, sweep, retry, websocket bind).
+ * `versions` / `versionId`: the Subscription version the matcher saw, so a deliverer with an older
+ * cached copy reads it again first.
+ */
 export type DeliveryJob =
-  | { kind: 'events'; subscriptionId: string; eventNumber: number }
+  | { kind: 'batch'; changes: Change[]; events: BatchEvent[]; versions: Record<string, number> }
+  | { kind: 'events'; subscriptionId: string; eventNumber: number; versionId?: number }
   | { kind: 'handshake'; subscriptionId: string; versionId: number }
   | { kind: 'heartbeat'; subscriptionId: string };
 
@@ -52,8 +62,12 @@ export class Queues {
   }
 
   /** Kick delivery of a subscription's pending events; `tag` makes the job id unique per reason. */
-  async kick(subscriptionId: string, eventNumber: number, tag = ''): Promise<void> {
-    await this.deliveries.add('events', { kind: 'events', subscriptionId, eventNumber }, { ...DELIVERY_JOB_OPTIONS, jobId: `deliver_${subscriptionId}_${eventNumber}${tag}` });
+  async kick(subscriptionId: string, eventNumber: number, tag = '', delayMs = 0): Promise<void> {
+    await this.deliveries.add(
+      'events',
+      { kind: 'events', subscriptionId, eventNumber },
+      { ...DELIVERY_JOB_OPTIONS, jobId: `deliver_${subscriptionId}_${eventNumber}${tag}`, ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}) },
+    );
   }
 
   async close(): Promise<void> {

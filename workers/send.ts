@@ -1,0 +1,80 @@
+import type { SubscriptionConfig } from '../subscriptions/config.js';
+import type { DeliveryAttempt } from '../subscriptions/delivery-cursors.js';
+import type { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
+import type { SubscriptionModel } from '../subscriptions/model.js';
+import { notificationRequest, type LoadedEvent, type NotificationType } from '../subscriptions/notification.js';
+import { NOTIFICATION_ID_HEADER, send, signature, SIGNATURE_HEADER, type PostResult } from '../subscriptions/rest-hook.js';
+import type { Limiter } from './limiter.js';
+
+/** Sends a websocket notification to the API processes holding bound sockets; returns how many listened. */
+export type WsPublish = (subscriptionId: string, body: string) => Promise<number>;
+
+export interface SendDeps {
+  policy: EndpointPolicy;
+  config: SubscriptionConfig;
+  baseUrl: () => string;
+  publish: WsPublish;
+  limiter: Limiter;
+}
+
+export interface Sent {
+  /** 'nobody': a websocket subscription with no socket bound; its events wait for a bind. */
+  ok: boolean | 'nobody';
+  error?: string;
+  attempt?: DeliveryAttempt;
+}
+
+/**
+ * One notification on the subscription's channel, with the attempt to log. The notification id is
+ * stable per content: the same events (or the same handshake) carry the same id across retries and
+ * workers, so receivers can drop repeats.
+ */
+export async function sendNotification(
+  deps: SendDeps,
+  sub: SubscriptionModel,
+  type: NotificationType,
+  events: LoadedEvent[],
+  eventsSinceStart: number,
+  status: string,
+): Promise<Sent> {
+  const first = events[0]?.event.eventNumber;
+  const last = events[events.length - 1]?.event.eventNumber;
+  const notificationId = events.length ? `${sub.id}-${first}-${last}` : `${sub.id}-${type}-${Date.now()}`;
+  const request = notificationRequest({ sub, type, status, eventsSinceStart, events, baseUrl: deps.baseUrl(), notificationId });
+  const attemptedAt = new Date();
+  let result: PostResult;
+  if (sub.channelType === 'websocket') {
+    const started = performance.now();
+    const listeners = await deps.publish(sub.id, request.body);
+    if (!listeners) return { ok: 'nobody' };
+    result = { ok: true, durationMs: performance.now() - started };
+  } else {
+    const headers: Record<string, string> = { ...sub.headers, [NOTIFICATION_ID_HEADER]: notificationId };
+    if (request.contentType) headers['Content-Type'] = request.contentType;
+    if (sub.secret) headers[SIGNATURE_HEADER] = signature(sub.secret, request.body);
+    if (first !== undefined) headers['X-Subscription-Events'] = first === last ? String(first) : `${first}-${last}`;
+    const timeout = sub.timeoutMs ?? deps.config.deliveryTimeoutMs;
+    result = await deps.limiter.run(hostOf(request.url), () => send(request.method, request.url, request.body, headers, timeout, deps.policy));
+  }
+  const attempt: DeliveryAttempt = {
+    subscriptionId: sub.id,
+    notificationId,
+    kind: type,
+    firstEvent: first,
+    lastEvent: last,
+    attemptedAt,
+    durationMs: result.durationMs,
+    ok: result.ok,
+    httpStatus: result.status,
+    error: result.error,
+  };
+  return { ok: result.ok, error: result.error, attempt };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
