@@ -7,7 +7,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../server/store/db.js';
-import { openDb } from '../server/store/db.js';
+import { openDb } from '../server/store/open-db.js';
 import { migrate } from '../server/store/migrate.js';
 import { SqlStore } from '../server/store/resource-store.js';
 import { createSearchEngine } from '../server/search/engine.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { openDb } from '../server/store/db.js';
+import { openDb } from '../server/store/open-db.js';
 import { migrate } from '../server/store/migrate.js';
 import { createSearchEngine } from '../server/search/engine.js';
 import { generateNeighbourhood } from './search-data.js';

@@ -1,6 +1,3 @@
-import { openPostgres } from './pg-db.js';
-import { openPglite } from './pglite-db.js';
-
 /**
  * The database seam: the same parameterised SQL runs on PostgreSQL (pg) and on PGlite (embedded).
  * Nothing above the store sees which one it is.
@@ -28,11 +25,4 @@ export interface DbOptions {
   /** Called for statements slower than slowQueryMs (0 = never). */
   slowQueryMs?: number;
   onSlowQuery?(sql: string, ms: number): void;
-}
-
-export async function openDb(options: DbOptions): Promise<Db> {
-  if (options.databaseUrl) {
-    return openPostgres(options.databaseUrl, options);
-  }
-  return openPglite(options.dataDir, options);
 }

@@ -1,6 +1,6 @@
 import { badRequest } from '../errors.js';
 import type { Queryable } from './db.js';
-import { toVersion } from './resource-store.js';
+import { toVersion } from './rows.js';
 import type { HistoryPage, HistoryQuery } from './store.js';
 
 /**

@@ -3,27 +3,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { conflict, preconditionFailed } from '../errors.js';
 import type { Db, Queryable } from './db.js';
 import { historyPage } from './history.js';
+import { toVersion, type Row } from './rows.js';
 import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
-
-interface Row {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  last_updated: Date;
-  deleted: boolean;
-  content: string | null;
-}
-
-export function toVersion(row: Row): ResourceVersion {
-  return {
-    resourceType: row.resource_type,
-    id: row.id,
-    versionId: row.version_id,
-    lastUpdated: new Date(row.last_updated),
-    deleted: row.deleted,
-    ...(row.content !== null ? { content: row.content } : {}),
-  };
-}
 
 /** The Store on PostgreSQL or PGlite: same SQL for both. */
 export class SqlStore implements Store {
@@ -154,14 +135,4 @@ type RowWrite = 'create' | 'create-or-skip' | 'update' | 'delete';
 function stamp(resource: Resource & { id: string }, versionId: number, now: Date): Resource & { id: string } {
   const { resourceType, id, meta, ...rest } = resource;
   return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: now.toISOString() }, ...rest } as Resource & { id: string };
-}
-
-/** Current, non-deleted versions of several resources in one query (missing ones are left out). */
-export async function readMany(sql: Queryable, refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
-  if (!refs.length) return [];
-  const rows = await sql.query<Row>(
-    `SELECT r.* FROM resources r JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i WHERE NOT r.deleted`,
-    [refs.map((r) => r.resourceType), refs.map((r) => r.id)],
-  );
-  return rows.map(toVersion);
 }

@@ -1,7 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { fixture } from '../support/examples.js';
 import type { Db } from '../../server/store/db.js';
-import { openDb } from '../../server/store/db.js';
+import { openDb } from '../../server/store/open-db.js';
 import { migrate } from '../../server/store/migrate.js';
 import { SqlStore } from '../../server/store/resource-store.js';
 import { createSearchEngine } from '../../server/search/engine.js';

@@ -3,7 +3,7 @@ import { withinCareDates } from '../../care/care-dates.js';
 import { patientCompartment } from '../../care/compartment-walk.js';
 import { referencedResources } from '../../care/references.js';
 import { badRequest, notFound } from '../../errors.js';
-import { readMany } from '../../store/resource-store.js';
+import { readMany } from '../../store/rows.js';
 import { registerOperation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';

@@ -1,7 +1,7 @@
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { candidateSearches, scoreCandidate, type ScoredMatch } from '../../care/patient-match.js';
 import { badRequest } from '../../errors.js';
-import { readMany } from '../../store/resource-store.js';
+import { readMany } from '../../store/rows.js';
 import { registerOperation } from '../operations.js';
 import { parseContent } from '../versioning.js';
 import { validateResource } from '../../../profiles/validator.js';
