@@ -1,18 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import path from 'node:path';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+import { freePort, waitForPort } from './net.js';
 
 /**
  * `npm start` without REDIS_URL: a private redis-server (Debian package redis-server) on a free
@@ -27,16 +16,8 @@ export async function startPrivateRedis(dataDir: string): Promise<{ url: string;
   const failed = new Promise<never>((_, reject) =>
     child.once('error', (err) => reject(new Error(`could not start redis-server (apt-get install redis-server, or set REDIS_URL): ${err.message}`))),
   );
-  const until = Date.now() + 10_000;
-  const ready = new Promise<void>((resolve, reject) => {
-    const attempt = (): void => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve();
-      });
-      s.on('error', () => (Date.now() > until ? reject(new Error('redis-server did not start')) : setTimeout(attempt, 50)));
-    };
-    attempt();
+  const ready = waitForPort(port).catch(() => {
+    throw new Error('redis-server did not start');
   });
   await Promise.race([ready, failed]);
   process.once('exit', () => child.kill('SIGTERM'));

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
-import { freePort } from './postgres.js';
+import { freePort, waitForPort } from '../../scripts/net.js';
 
 export interface PrivateRedis {
   url: string;
@@ -9,20 +8,6 @@ export interface PrivateRedis {
   /** Stops and starts the same server (tests of Redis outages). */
   kill(): Promise<void>;
   start(): Promise<void>;
-}
-
-function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve();
-      });
-      s.on('error', () => (Date.now() > until ? reject(new Error(`nothing listening on ${port}`)) : setTimeout(attempt, 50)));
-    };
-    attempt();
-  });
 }
 
 /** A private redis-server on a free port, without persistence. */
