@@ -30,6 +30,7 @@ export async function runNotifyBenchmark(
   let received = 0;
   let duplicates = 0;
   const seen = new Set<string>(); // X-Notification-Id: the same on every attempt of one notification
+  const repeated: string[] = [];
   let failedWrites = 0;
   let lastReceipt = 0;
   const receiverUrls: string[] = [];
@@ -48,6 +49,7 @@ export async function runNotifyBenchmark(
         const notificationId = String(req.headers['x-notification-id']);
         if (seen.has(notificationId)) {
           duplicates++;
+          if (repeated.length < 5) repeated.push(notificationId);
           return;
         }
         seen.add(notificationId);
@@ -168,6 +170,10 @@ export async function runNotifyBenchmark(
     const db = new PgClient(pg.url);
     await db.connect();
     const failed = await db.query("SELECT coalesce(error, 'HTTP ' || http_status) AS reason, count(*)::int AS n FROM subscription_delivery WHERE NOT ok GROUP BY 1 ORDER BY 2 DESC LIMIT 5");
+    for (const id of repeated) {
+      const attempts = await db.query('SELECT attempted_at, ok, http_status, error, duration_ms FROM subscription_delivery WHERE notification_id = $1 ORDER BY id', [id]);
+      console.log(`repeated ${id}: ${JSON.stringify(attempts.rows)}`);
+    }
     await db.end();
     console.log(`Failed delivery attempts: ${failed.rows.map((r) => `${r.n} × ${r.reason}`).join('; ') || 'none'}`);
   } finally {
