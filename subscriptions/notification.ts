@@ -103,14 +103,20 @@ export interface NotificationRequest {
 
 /**
  * The HTTP request of a notification. Topic-based (Backport) subscriptions: POST the notification
- * Bundle to the endpoint. R4 criteria subscriptions (https://hl7.org/fhir/R4/subscription.html#channels):
- * no payload = an empty POST (a ping: "go and look"); a payload mime type = the resource itself.
+ * Bundle to the endpoint. R4 criteria subscriptions (https://hl7.org/fhir/R4/subscription.html#channels,
+ * "REST Hook"): no payload = an empty POST to the endpoint (a ping: "go and look"); with a payload,
+ * a copy of the resource goes "to the nominated server as an Update operation using the nominated
+ * URL as the service base": PUT [endpoint]/[type]/[id]. A deleted resource has no copy to send; the
+ * change is forwarded as DELETE [endpoint]/[type]/[id] (R4 is silent on deletes; this mirrors them).
  */
 export function notificationRequest(input: NotificationInput): NotificationRequest {
   const { sub } = input;
   const endpoint = sub.endpoint ?? '';
   if (sub.topic) return { method: 'POST', url: endpoint, body: JSON.stringify(notificationBundle(input)), contentType: 'application/fhir+json' };
-  const resource = input.events[0]?.resource;
-  if (!sub.payload || input.type !== 'event-notification' || !resource) return { method: 'POST', url: endpoint, body: '' };
-  return { method: 'POST', url: endpoint, body: JSON.stringify(resource), contentType: sub.payload };
+  const loaded = input.events[0];
+  if (!sub.payload || input.type !== 'event-notification' || !loaded) return { method: 'POST', url: endpoint, body: '' };
+  const url = `${endpoint.replace(/\/+$/, '')}/${loaded.event.resourceType}/${encodeURIComponent(loaded.event.resourceId)}`;
+  if (loaded.event.interaction === 'delete') return { method: 'DELETE', url, body: '' };
+  if (!loaded.resource) return { method: 'POST', url: endpoint, body: '' }; // the version is gone: a ping is all that is left
+  return { method: 'PUT', url, body: JSON.stringify(loaded.resource), contentType: sub.payload };
 }

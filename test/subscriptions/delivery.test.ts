@@ -42,12 +42,24 @@ describe('Subscription delivery (rest-hook, real Redis, loopback receivers)', fu
     expect(receiver.received[0].headers['x-notification-id']).to.be.a('string');
   });
 
-  it('R4 criteria with payload application/fhir+json: the resource is the body', async () => {
+  it('R4 criteria with payload application/fhir+json: an Update of the resource with the endpoint as the service base (PUT [endpoint]/[type]/[id])', async () => {
     await subscribe(server, 'r4-appointment-criteria-payload.json', receiver);
     const created = await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
     await receiver.waitFor((r) => r.length >= 1);
-    expect(receiver.received[0].headers['content-type']).to.equal('application/fhir+json');
-    expect(receiver.received[0].json).to.include({ resourceType: 'Appointment', id: created.body.id });
+    const n = receiver.received[0];
+    expect(n.method).to.equal('PUT');
+    expect(n.path).to.equal(`/hook/Appointment/${created.body.id}`);
+    expect(n.headers['content-type']).to.equal('application/fhir+json');
+    expect(n.json).to.include({ resourceType: 'Appointment', id: created.body.id });
+  });
+
+  it('R4 criteria without payload: an empty POST to the endpoint itself', async () => {
+    await subscribe(server, 'r4-appointment-criteria-payload.json', receiver, (s) => delete s.channel.payload);
+    await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
+    await receiver.waitFor((r) => r.length >= 1);
+    expect(receiver.received[0].method).to.equal('POST');
+    expect(receiver.received[0].path).to.equal('/hook');
+    expect(receiver.received[0].body).to.equal('');
   });
 
   it('backport: handshake first, then an id-only history Bundle whose first entry is the SubscriptionStatus, signed with HMAC-SHA256', async () => {
@@ -57,6 +69,8 @@ describe('Subscription delivery (rest-hook, real Redis, loopback receivers)', fu
     const created = await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
     await receiver.waitFor(() => receiver.events().length >= 1);
     const n = receiver.events()[0];
+    expect(n.method, 'Backport notifications are POSTed to the endpoint').to.equal('POST');
+    expect(n.path).to.equal('/hook');
     expect(n.json.type).to.equal('history');
     expect(n.json.entry[0].resource.resourceType).to.equal('Parameters');
     expect(statusParam(n.json, 'subscription').valueReference.reference).to.equal(`${server.base}/Subscription/${id}`);

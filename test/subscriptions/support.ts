@@ -5,6 +5,9 @@ import { loadSubscriptionConfig, type SubscriptionConfig } from '../../subscript
 import { startTestServer, type DbKind, type TestServer } from '../support/server.js';
 
 export interface Received {
+  method?: string;
+  /** Path and query as requested (an R4 payload goes to [endpoint]/[type]/[id]). */
+  path?: string;
   headers: IncomingHttpHeaders;
   body: string;
   json?: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- notification bodies are read loosely
@@ -63,7 +66,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       } catch {
         json = undefined;
       }
-      received.push({ headers: req.headers, body, json, at: Date.now() });
+      received.push({ method: req.method, path: req.url, headers: req.headers, body, json, at: Date.now() });
       res.writeHead(200).end();
     });
   });
