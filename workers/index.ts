@@ -65,7 +65,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   };
   // Matching numbers events per subscription in change order, so one batch at a time across all processes.
   await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
-  const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.process(job.data.changes)), { ...workerOptions, concurrency: 1 });
+  let stopping = false;
+  const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.processUntilDone(job.data.changes, () => stopping)), { ...workerOptions, concurrency: 1 });
   // Jobs only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up, and in batch order no lane sees a gap it must read from the database.
   const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
@@ -87,6 +88,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     relay,
     queues,
     async stop() {
+      stopping = true;
       ticker.stop();
       await relay.stop();
       await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop()]);

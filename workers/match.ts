@@ -53,6 +53,23 @@ export class Matcher {
     return model;
   }
 
+  /**
+   * A batch, retried here (not by BullMQ) until it is done: a failed job would go back to the queue
+   * with a back-off and free the global slot, so the next batch could be numbered first and event
+   * numbers would no longer follow change order. A re-run is harmless (events keep their numbers,
+   * job ids repeat). Gives up only when the worker stops; the job then returns to the queue.
+   */
+  async processUntilDone(changes: Change[], stopping: () => boolean = () => false): Promise<SubscriptionEvent[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.process(changes);
+      } catch (err) {
+        if (stopping()) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 50 * 2 ** Math.min(attempt, 7))));
+      }
+    }
+  }
+
   async process(changes: Change[]): Promise<SubscriptionEvent[]> {
     if (!changes.length) return [];
     if (Date.now() - this.lastFullLoad > FULL_RELOAD_MS) await this.load();
