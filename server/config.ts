@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadSubscriptionConfig, type SubscriptionConfig } from '../subscriptions/config.js';
+import { loadSubscriptionConfig, SUBSCRIPTION_SETTINGS, type SubscriptionConfig } from '../subscriptions/config.js';
 
 /** Every setting of the server, read from the environment (and optionally a file) in one place. */
 export interface Config {
@@ -102,6 +102,8 @@ export const SETTINGS: Setting[] = [
       return { requiredProfiles };
     },
   },
+  // Listed here for --help; loadSubscriptionConfig (subscriptions/config.ts) reads and checks them.
+  ...SUBSCRIPTION_SETTINGS.map((s) => ({ ...s, parse: () => ({}) })),
 ];
 
 /**
@@ -132,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The text of `npm start -- --help`. */
 export function settingsHelp(): string {
-  const rows = SETTINGS.map((s) => `  ${s.env.padEnd(24)} ${(s.default || '(unset)').padEnd(28)} ${s.help}${s.secret ? ' (secret; never printed)' : ''}`);
+  const width = Math.max(...SETTINGS.map((s) => s.env.length));
+  const rows = SETTINGS.map((s) => `  ${s.env.padEnd(width)} ${(s.default || '(unset)').padEnd(28)} ${s.help}${s.secret ? ' (secret; never printed)' : ''}`);
   return ['Settings (environment variables, or KEY=value lines in the file named by CONFIG_FILE):', '', ...rows].join('\n');
 }

@@ -31,29 +31,62 @@ export interface SubscriptionConfig {
   queuePrefix: string;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+/** One subscription setting as `npm start -- --help` lists it (server/config.ts SETTINGS). */
+export interface SubscriptionSetting {
+  env: string;
+  default: string;
+  help: string;
+  secret?: boolean;
+}
+
+/** Every subscription setting with its default: the one list loadSubscriptionConfig and --help read. */
+export const SUBSCRIPTION_SETTINGS: SubscriptionSetting[] = [
+  { env: 'REDIS_URL', default: '', help: "BullMQ's Redis (redis://[user:password@]host:port[/db]); empty = npm start runs a private redis-server in DATA_DIR/redis", secret: true },
+  { env: 'RUN_WORKERS', default: 'true', help: 'run relay, match and delivery workers in the API process; false for API-only processes (then run npm run worker)' },
+  { env: 'QUEUE_PREFIX', default: 'hub', help: 'BullMQ key prefix, so several hubs can share a Redis' },
+  {
+    env: 'SUBSCRIPTION_ENDPOINT_ALLOW',
+    default: '127.0.0.0/8,::1,localhost',
+    help: 'comma-separated hosts, IPs or CIDRs that may be plain http or private; none = no exception (production); everything else must be https to a public address',
+  },
+  { env: 'SUBSCRIPTION_MAX_ATTEMPTS', default: '10', help: 'attempts per notification before the subscription goes to status error' },
+  { env: 'SUBSCRIPTION_BACKOFF_BASE_MS', default: '1000', help: 'retry n waits base * 2^(n-1) ms, capped, times a jitter in [0.5, 1)' },
+  { env: 'SUBSCRIPTION_BACKOFF_MAX_MS', default: '600000', help: 'cap of the retry back-off' },
+  { env: 'SUBSCRIPTION_TIMEOUT_MS', default: '10000', help: 'per-request timeout when the Subscription has no backport-timeout' },
+  { env: 'SUBSCRIPTION_DELIVERY_CONCURRENCY', default: '256', help: 'notification requests in flight per worker process (one at a time per subscription)' },
+  { env: 'SUBSCRIPTION_HOST_CONCURRENCY', default: '32', help: 'requests in flight per receiver host:port, so a slow receiver cannot take every slot' },
+  { env: 'SUBSCRIPTION_RELAY_POLL_MS', default: '250', help: 'relay poll of the change log when no LISTEN wake-up arrives (PGlite polls at most every 10 ms)' },
+  { env: 'SUBSCRIPTION_TICK_MS', default: '1000', help: 'heartbeat, end -> off and sweep of undelivered events' },
+  { env: 'SUBSCRIPTION_STALLED_MS', default: '10000', help: 'BullMQ stalled-job check: how soon a job of a killed worker is retried' },
+  { env: 'SUBSCRIPTION_WS_TOKEN_TTL', default: '300', help: 'lifetime of $get-ws-binding-token tokens, in seconds' },
+];
+
+const DEFAULTS = Object.fromEntries(SUBSCRIPTION_SETTINGS.map((s) => [s.env, s.default]));
+
+function int(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = env[name] || DEFAULTS[name];
   if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number; got '${raw}'`);
   return Number(raw);
 }
 
 export function loadSubscriptionConfig(env: NodeJS.ProcessEnv = process.env): SubscriptionConfig {
+  const runWorkers = env.RUN_WORKERS || DEFAULTS.RUN_WORKERS;
+  if (runWorkers !== 'true' && runWorkers !== 'false') throw new Error(`RUN_WORKERS must be true or false; got '${runWorkers}'`);
   return {
     redisUrl: env.REDIS_URL || undefined,
-    runWorkers: env.RUN_WORKERS !== 'false',
+    runWorkers: runWorkers === 'true',
     endpointAllowList: endpointAllowList(env.SUBSCRIPTION_ENDPOINT_ALLOW),
-    maxAttempts: int(env, 'SUBSCRIPTION_MAX_ATTEMPTS', 10),
-    backoffBaseMs: int(env, 'SUBSCRIPTION_BACKOFF_BASE_MS', 1000),
-    backoffMaxMs: int(env, 'SUBSCRIPTION_BACKOFF_MAX_MS', 10 * 60_000),
-    deliveryTimeoutMs: int(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000),
-    deliveryConcurrency: int(env, 'SUBSCRIPTION_DELIVERY_CONCURRENCY', 256),
-    hostConcurrency: int(env, 'SUBSCRIPTION_HOST_CONCURRENCY', 32),
-    relayPollMs: int(env, 'SUBSCRIPTION_RELAY_POLL_MS', 250),
-    tickMs: int(env, 'SUBSCRIPTION_TICK_MS', 1000),
-    stalledIntervalMs: int(env, 'SUBSCRIPTION_STALLED_MS', 10_000),
-    wsTokenTtlSeconds: int(env, 'SUBSCRIPTION_WS_TOKEN_TTL', 300),
-    queuePrefix: env.QUEUE_PREFIX || 'hub',
+    maxAttempts: int(env, 'SUBSCRIPTION_MAX_ATTEMPTS'),
+    backoffBaseMs: int(env, 'SUBSCRIPTION_BACKOFF_BASE_MS'),
+    backoffMaxMs: int(env, 'SUBSCRIPTION_BACKOFF_MAX_MS'),
+    deliveryTimeoutMs: int(env, 'SUBSCRIPTION_TIMEOUT_MS'),
+    deliveryConcurrency: int(env, 'SUBSCRIPTION_DELIVERY_CONCURRENCY'),
+    hostConcurrency: int(env, 'SUBSCRIPTION_HOST_CONCURRENCY'),
+    relayPollMs: int(env, 'SUBSCRIPTION_RELAY_POLL_MS'),
+    tickMs: int(env, 'SUBSCRIPTION_TICK_MS'),
+    stalledIntervalMs: int(env, 'SUBSCRIPTION_STALLED_MS'),
+    wsTokenTtlSeconds: int(env, 'SUBSCRIPTION_WS_TOKEN_TTL'),
+    queuePrefix: env.QUEUE_PREFIX || DEFAULTS.QUEUE_PREFIX,
   };
 }
 
@@ -61,7 +94,7 @@ export function loadSubscriptionConfig(env: NodeJS.ProcessEnv = process.env): Su
  * Unset: loopback only, so receivers on this machine work for tests and development over plain
  * http; private and link-local networks stay refused. `none` refuses loopback too (production).
  */
-export const DEFAULT_ENDPOINT_ALLOW = '127.0.0.0/8,::1,localhost';
+export const DEFAULT_ENDPOINT_ALLOW = DEFAULTS.SUBSCRIPTION_ENDPOINT_ALLOW;
 function endpointAllowList(raw: string | undefined): string[] {
   const value = raw === undefined || raw === '' ? DEFAULT_ENDPOINT_ALLOW : raw === 'none' ? '' : raw;
   return value.split(',').map((s) => s.trim()).filter(Boolean);
