@@ -6,6 +6,7 @@ import { createApp } from './http/app.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { seedNeighbourhood } from '../scripts/seed.js';
+import { observeQueues } from '../workers/observe.js';
 import { startSubscriptionRuntime } from '../workers/runtime.js';
 import { startPrivateRedis } from '../scripts/redis.js';
 
@@ -46,6 +47,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     databaseUrl: config.databaseUrl,
     baseUrl: () => services.config.baseUrl,
   });
+  if (config.subscriptions.redisUrl) {
+    // Queue depths, delivery latency and failed deliveries on /metrics; Redis on /readyz.
+    const observed = observeQueues(services.db, config.subscriptions.redisUrl, config.subscriptions.queuePrefix);
+    services.readiness.redis = observed.readiness;
+    services.onClose(observed.close);
+  }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
