@@ -26,8 +26,34 @@ export type DeliveryJob =
   | { kind: 'handshake'; subscriptionId: string; versionId: number }
   | { kind: 'heartbeat'; subscriptionId: string };
 
-/** ioredis options for BullMQ: workers block on Redis, so no per-command retry limit. */
+/**
+ * ioredis options for BullMQ: workers block on Redis, so no per-command retry limit.
+ * `redis://` and `rediss://` (TLS) name one server; `redis-sentinel://[:password@]host:port,host:port/master[/db]`
+ * names a Sentinel group, so a failover moves every process to the new primary.
+ */
 export function connection(redisUrl: string, forProducer = false): ConnectionOptions {
+  return {
+    ...redisServer(redisUrl),
+    maxRetriesPerRequest: null,
+    // Producers fail fast while Redis is down (the outbox keeps the work); workers wait for it to return.
+    enableOfflineQueue: !forProducer,
+    retryStrategy: (times: number) => Math.min(times * 100, 2000),
+  } as ConnectionOptions;
+}
+
+/** Where Redis is, from REDIS_URL. */
+export function redisServer(redisUrl: string): Record<string, unknown> {
+  const sentinel = /^redis-sentinel:\/\/(?:([^:@/]*):([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?$/.exec(redisUrl);
+  if (sentinel) {
+    const [, username, password, hosts, name, db] = sentinel;
+    return {
+      sentinels: hosts.split(',').map((h) => ({ host: h.split(':')[0], port: Number(h.split(':')[1] || 26379) })),
+      name,
+      ...(password ? { password: decodeURIComponent(password) } : {}),
+      ...(username ? { username: decodeURIComponent(username) } : {}),
+      ...(db ? { db: Number(db) } : {}),
+    };
+  }
   const url = new URL(redisUrl);
   return {
     host: url.hostname,
@@ -35,11 +61,8 @@ export function connection(redisUrl: string, forProducer = false): ConnectionOpt
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
-    maxRetriesPerRequest: null,
-    // Producers fail fast while Redis is down (the outbox keeps the work); workers wait for it to return.
-    enableOfflineQueue: !forProducer,
-    retryStrategy: (times: number) => Math.min(times * 100, 2000),
-  } as ConnectionOptions;
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 // Completed ids are kept for a while so a re-added id is recognised as done; failures are swept (ticker).
