@@ -41,7 +41,7 @@ export interface SubscriptionSetting {
 
 /** Every subscription setting with its default: the one list loadSubscriptionConfig and --help read. */
 export const SUBSCRIPTION_SETTINGS: SubscriptionSetting[] = [
-  { env: 'REDIS_URL', default: '', help: "BullMQ's Redis (redis://[user:password@]host:port[/db]); empty = npm start runs a private redis-server in DATA_DIR/redis", secret: true },
+  { env: 'REDIS_URL', default: '', help: "BullMQ's Redis: redis://[user:password@]host:port[/db], rediss:// (TLS) or redis-sentinel://[:password@]host:port,host:port/primary[/db]; empty = npm start runs a private redis-server in DATA_DIR/redis", secret: true },
   { env: 'RUN_WORKERS', default: 'true', help: 'run relay, match and delivery workers in the API process; false for API-only processes (then run npm run worker)' },
   { env: 'QUEUE_PREFIX', default: 'hub', help: 'BullMQ key prefix, so several hubs can share a Redis' },
   {
