@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { startPrivatePostgres } from '../test/support/postgres.js';
@@ -15,7 +17,7 @@ import { startChild } from './support.js';
  * version's meta.lastUpdated (stamped inside the write transaction, before commit) to receipt.
  */
 export async function runNotifyBenchmark(
-  options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number; trace?: string } = {},
+  options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number; trace?: string; split?: boolean } = {},
 ): Promise<void> {
   const subscriptions = options.subscriptions ?? 1000;
   const patients = options.patients ?? 100;
@@ -84,10 +86,19 @@ export async function runNotifyBenchmark(
       SUBSCRIPTION_DELIVERY_CONCURRENCY: '100',
       DB_POOL_SIZE: '40',
       LOG_LEVEL: 'warn',
+      ...(options.split ? { RUN_WORKERS: 'false' } : {}),
     },
     '/fhir/metadata',
   );
   process.once('exit', () => api.process.kill('SIGKILL'));
+  // --split: the API with RUN_WORKERS=false and one `npm run worker` process, as a 2-vCPU machine would run it.
+  const worker = options.split
+    ? spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'workers', 'main.ts')], {
+        env: { ...process.env, DATABASE_URL: pg.url, REDIS_URL: redis.url, SUBSCRIPTION_ENDPOINT_ALLOW: '127.0.0.1', DB_POOL_SIZE: '20', LOG_LEVEL: 'warn', BASE_URL: 'http://127.0.0.1/fhir' },
+        stdio: 'ignore',
+      })
+    : undefined;
+  if (worker) process.once('exit', () => worker.kill('SIGKILL'));
   const base = `${api.url}/fhir`;
   const post = async (path: string, body: unknown): Promise<any> => {
     const res = await fetch(`${base}/${path}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
@@ -156,7 +167,7 @@ export async function runNotifyBenchmark(
     latencies.sort((a, b) => a - b);
     const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
     const span = (lastReceipt - started) / 1000;
-    console.log(`\n## Notifications (${os.cpus().length} vCPU; API + workers in one process, PostgreSQL and Redis local)\n`);
+    console.log(`\n## Notifications (${os.cpus().length} vCPU; ${options.split ? 'API and one worker process' : 'API + workers in one process'}, PostgreSQL and Redis local)\n`);
     console.log('| subscriptions | writes/s offered | writes/s achieved | failed writes | notifications expected | received (distinct) | duplicates | commit→receipt p50 | p99 | notifications/s |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     console.log(
@@ -175,9 +186,15 @@ export async function runNotifyBenchmark(
       console.log(`repeated ${id}: ${JSON.stringify(attempts.rows)}`);
     }
     await db.end();
+    // Delivery jobs that needed more than one attempt: a failed batch job is re-run by BullMQ.
+    const deliveries = new Queue('deliveries', { connection: { host: '127.0.0.1', port: redis.port }, prefix: 'hub' });
+    const retried = (await deliveries.getJobs(['completed', 'failed'], 0, 50_000)).filter((j) => j.attemptsMade > 1 || j.stacktrace?.length);
+    console.log(`Delivery jobs run more than once: ${retried.length}${retried[0] ? ` (e.g. ${retried[0].name}: ${retried[0].stacktrace?.[0]?.split('\n').slice(0, 3).join(' / ')})` : ''}`);
+    await deliveries.close();
     console.log(`Failed delivery attempts: ${failed.rows.map((r) => `${r.n} × ${r.reason}`).join('; ') || 'none'}`);
   } finally {
     redisStats.disconnect();
+    worker?.kill('SIGTERM');
     await api.stop();
     traceReport?.();
     for (const r of receivers) r.close();
@@ -201,7 +218,7 @@ if (require.main === module) {
     return a ? Number(a.split('=')[1]) : undefined;
   };
   const trace = process.argv.find((x) => x.startsWith('--trace='))?.split('=')[1];
-  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds'), trace }).catch((err) => {
+  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds'), trace, split: process.argv.includes('--split') }).catch((err) => {
     console.error(err);
     process.exit(1);
   });

@@ -55,12 +55,14 @@ export class DeliveryCursors {
 
   /**
    * One statement for a flush: the attempt log rows, then per subscription the cursor moved (a move
-   * clears failures and back-off), and the lease renewed or released. Returns the subscriptions
-   * whose lease was still ours; a missing one was lost (expired and taken) and must stop delivering.
+   * clears failures and back-off), and the lease renewed or released. The cursor moves whoever holds
+   * the lease now: it only ever records deliveries that got a 2xx, and dropping one because the lease
+   * changed hands would send those events again. Returns the subscriptions whose lease is still
+   * ours; a missing one was lost (expired and taken) and must stop delivering.
    */
   async flush(moves: CursorMove[], attempts: DeliveryAttempt[]): Promise<Set<string>> {
     const sorted = [...moves].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1));
-    const rows = await this.db.query<{ subscription_id: string }>(
+    const rows = await this.db.query<{ subscription_id: string; ours: boolean }>(
       `WITH log AS (
          INSERT INTO subscription_delivery (subscription_id, notification_id, kind, first_event, last_event, attempted_at, duration_ms, ok, http_status, error)
          SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::int[], $10::bool[], $11::int[], $12::text[]))
@@ -70,11 +72,11 @@ export class DeliveryCursors {
          next_attempt_at = CASE WHEN u.through > 0 THEN NULL ELSE s.next_attempt_at END,
          last_error = CASE WHEN u.through > 0 THEN NULL ELSE s.last_error END,
          last_sent_at = CASE WHEN u.through > 0 THEN now() ELSE s.last_sent_at END,
-         lease_owner = CASE WHEN u.release THEN NULL ELSE s.lease_owner END,
-         lease_until = CASE WHEN u.release THEN NULL ELSE now() + $2::interval END
+         lease_owner = CASE WHEN s.lease_owner = $1 AND u.release THEN NULL ELSE s.lease_owner END,
+         lease_until = CASE WHEN s.lease_owner IS DISTINCT FROM $1 THEN s.lease_until WHEN u.release THEN NULL ELSE now() + $2::interval END
        FROM unnest($13::text[], $14::bigint[], $15::bool[]) AS u(id, through, release)
-       WHERE s.subscription_id = u.id AND s.lease_owner = $1
-       RETURNING s.subscription_id`,
+       WHERE s.subscription_id = u.id
+       RETURNING s.subscription_id, s.lease_owner IS NOT DISTINCT FROM $1 AS ours`,
       [
         this.owner,
         interval(this.leaseMs),
@@ -93,7 +95,7 @@ export class DeliveryCursors {
         sorted.map((m) => m.release),
       ],
     );
-    return new Set(rows.map((r) => r.subscription_id));
+    return new Set(rows.filter((r) => r.ours).map((r) => r.subscription_id));
   }
 
   /**

@@ -144,13 +144,20 @@ export class EventStore {
     await this.db.query('UPDATE subscription_state SET last_sent_at = now() WHERE subscription_id = $1', [subscriptionId]);
   }
 
-  /** Subscriptions with events not yet delivered and no live lease (the sweep re-kicks them). */
-  async undelivered(limit: number): Promise<{ subscriptionId: string; next: number }[]> {
+  /**
+   * Subscriptions with events not yet delivered and no live lease whose next event has waited longer
+   * than graceMs (the sweep re-kicks them). The grace keeps the sweep off events whose batch job is
+   * merely queued: kicking those too cost a lease statement and an event read each, under load.
+   */
+  async undelivered(limit: number, graceMs = 0): Promise<{ subscriptionId: string; next: number }[]> {
     const rows = await this.db.query<{ subscription_id: string; delivered_through: number }>(
-      `SELECT subscription_id, delivered_through FROM subscription_state
-       WHERE events_since_start > delivered_through AND (lease_until IS NULL OR lease_until < now())
-         AND (next_attempt_at IS NULL OR next_attempt_at <= now()) LIMIT $1`,
-      [limit],
+      `SELECT s.subscription_id, s.delivered_through FROM subscription_state s
+       WHERE s.events_since_start > s.delivered_through AND (s.lease_until IS NULL OR s.lease_until < now())
+         AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= now())
+         AND EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = s.subscription_id AND e.event_number = s.delivered_through + 1
+                     AND e.occurred_at < now() - ($2 || ' milliseconds')::interval)
+       LIMIT $1`,
+      [limit, String(graceMs)],
     );
     return rows.map((r) => ({ subscriptionId: r.subscription_id, next: Number(r.delivered_through) + 1 }));
   }

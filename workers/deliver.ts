@@ -155,9 +155,21 @@ export class Deliverer {
       } else missing.push(id);
     }
     if (!missing.length || this.stopping) return result;
-    if (missing.some((id) => this.lanes.get(id)?.release === 'flushing')) await this.flushing;
+    if (missing.some((id) => this.lanes.get(id)?.release === 'flushing')) {
+      await this.flushing;
+      // A failed flush keeps its lanes (and their cursors, ahead of the database): use them.
+      for (const id of [...missing]) {
+        const lane = this.lanes.get(id);
+        if (!lane) continue;
+        lane.release = 'no';
+        result.set(id, lane);
+        missing.splice(missing.indexOf(id), 1);
+      }
+      if (!missing.length) return result;
+    }
     const taken = await this.cursors.acquire(missing);
     for (const [id, { deliveredThrough, failures }] of taken) {
+      if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
       const lane: Lane = {
         id, cursor: deliveredThrough, failures, highest: deliveredThrough, queue: new Map(), fromDb: false, handshake: false, running: false, release: 'no', gone: false };
       this.lanes.set(id, lane);

@@ -81,7 +81,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   });
   const relay = new Relay(deps.db, queues, config.relayPollMs, deps.databaseUrl);
   await relay.start();
-  const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs);
+  const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs, config.stalledIntervalMs);
   ticker.start();
   return {
     matcher,

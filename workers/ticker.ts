@@ -18,6 +18,8 @@ export class Ticker {
   constructor(
     private readonly deps: { db: Db; store: Store; events: EventStore; index: SubscriptionIndex; queues: Queues },
     private readonly tickMs: number,
+    /** How long an event may wait for its own job before the sweep kicks it (the stalled-job interval). */
+    private readonly graceMs = 0,
   ) {}
 
   start(): void {
@@ -51,7 +53,7 @@ export class Ticker {
       }
     }
     const slot = Math.floor(now / 10_000);
-    for (const { subscriptionId, next } of await events.undelivered(500)) {
+    for (const { subscriptionId, next } of await events.undelivered(500, this.graceMs)) {
       if (index.get(subscriptionId)?.status !== 'active') continue;
       await queues.kick(subscriptionId, next, `_sweep${slot}`);
     }
