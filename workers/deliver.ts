@@ -69,6 +69,13 @@ export class Deliverer {
   private attempts: DeliveryAttempt[] = [];
   private flushing?: Promise<void>;
   private acquiring: Promise<unknown> = Promise.resolve();
+  /**
+   * Highest event this process has delivered per subscription, for its whole life (a number per
+   * subscription). A lane started from the database's cursor never goes below it: whatever race
+   * leaves the database behind (a flush not yet written, a lease that changed hands), this process
+   * does not send again what it already sent.
+   */
+  private readonly sent = new Map<string, number>();
   private lastRenew = Date.now();
   private timer?: NodeJS.Timeout;
   private stopping = false;
@@ -171,7 +178,17 @@ export class Deliverer {
     for (const [id, { deliveredThrough, failures }] of taken) {
       if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
       const lane: Lane = {
-        id, cursor: deliveredThrough, failures, highest: deliveredThrough, queue: new Map(), fromDb: false, handshake: false, running: false, release: 'no', gone: false };
+        id,
+        cursor: Math.max(deliveredThrough, this.sent.get(id) ?? 0),
+        failures,
+        highest: deliveredThrough,
+        queue: new Map(),
+        fromDb: false,
+        handshake: false,
+        running: false,
+        release: 'no',
+        gone: false,
+      };
       this.lanes.set(id, lane);
       result.set(id, lane);
     }
@@ -214,6 +231,14 @@ export class Deliverer {
       }
       const batch = await this.next(lane, sub);
       if (!batch.length) return;
+      const already = this.sent.get(lane.id) ?? 0;
+      if (batch[0].event.eventNumber <= already) {
+        // Sent already by an earlier lane of this process whose cursor had not reached the database.
+        lane.cursor = Math.max(lane.cursor, already);
+        this.moves.set(lane.id, Math.max(already, this.moves.get(lane.id) ?? 0));
+        for (const n of [...lane.queue.keys()]) if (n <= lane.cursor) lane.queue.delete(n);
+        continue;
+      }
       const last = batch[batch.length - 1].event.eventNumber;
       const sent = await sendNotification(this.deps, sub, 'event-notification', batch, Math.max(lane.highest, last), 'active');
       if (sent.ok === 'nobody') return void lane.queue.clear(); // websocket, nobody bound: a bind kicks delivery
@@ -222,7 +247,8 @@ export class Deliverer {
       for (const { event } of batch) lane.queue.delete(event.eventNumber);
       lane.cursor = last;
       lane.failures = 0;
-      this.moves.set(lane.id, last);
+      this.moves.set(lane.id, Math.max(last, this.moves.get(lane.id) ?? 0));
+      this.sent.set(lane.id, Math.max(last, this.sent.get(lane.id) ?? 0));
     }
   }
 
