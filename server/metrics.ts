@@ -27,7 +27,8 @@ export function scrapeGauge(name: string, help: string, labelNames: string[], co
     labelNames,
     registers: [registry],
     async collect() {
-      await collect((labels, value) => this.set(labels, value));
+      // A source that cannot answer (database or Redis down) leaves its gauge empty; the rest of the scrape still works.
+      await Promise.resolve(collect((labels, value) => this.set(labels, value))).catch(() => undefined);
     },
   });
 }
