@@ -1,12 +1,8 @@
 import type { Server } from 'node:http';
-import type { SearchEngine } from '../server/search/search.js';
-import type { Db } from '../server/store/db.js';
-import type { Store } from '../server/store/store.js';
-import type { SubscriptionConfig } from '../subscriptions/config.js';
 import { configureSubscriptions } from '../subscriptions/settings.js';
 import { publishTopics } from '../subscriptions/topic-resources.js';
 import { attachWebsocket } from '../subscriptions/websocket-channel.js';
-import { startWorkers, type RunningWorkers } from './index.js';
+import { startWorkers, type RunningWorkers, type WorkerDeps } from './index.js';
 import { connection, Queues } from './queues.js';
 
 export interface SubscriptionRuntime {
@@ -20,15 +16,7 @@ export interface SubscriptionRuntime {
  * Without a Redis URL only the REST side runs: subscriptions are stored and checked, and their
  * changes wait in the change log for a worker.
  */
-export async function startSubscriptionRuntime(deps: {
-  http: Server;
-  db: Db;
-  store: Store;
-  search: SearchEngine;
-  subscriptions: SubscriptionConfig;
-  databaseUrl?: string;
-  baseUrl: () => string;
-}): Promise<SubscriptionRuntime> {
+export async function startSubscriptionRuntime(deps: WorkerDeps & { http: Server }): Promise<SubscriptionRuntime> {
   const config = deps.subscriptions;
   configureSubscriptions(config);
   await publishTopics(deps.store);
