@@ -83,12 +83,6 @@ export function attachWebsocket(http: Server, deps: WebsocketDeps): { close(): P
         const v = await deps.store.read('Subscription', id);
         if (!v?.content || v.deleted) continue;
         const sub = toModel(JSON.parse(v.content) as Subscription & { id: string });
-        if (!sockets.has(id)) {
-          sockets.set(id, new Set());
-          await subscriber.subscribe(wsChannel(deps.prefix, id));
-        }
-        sockets.get(id)!.add(ws);
-        bound.add(id);
         const state = await deps.db.query<{ events_since_start: number }>('SELECT events_since_start FROM subscription_state WHERE subscription_id = $1', [id]);
         const handshake = notificationBundle({
           sub,
@@ -100,6 +94,16 @@ export function attachWebsocket(http: Server, deps: WebsocketDeps): { close(): P
           notificationId: `${id}-handshake-${Date.now()}`,
         });
         ws.send(JSON.stringify(handshake));
+        // The handshake goes first; the socket joins its subscription's set before the channel is
+        // subscribed, so a notification published right after the subscribe is acknowledged (and
+        // counted as heard) cannot find the set empty and be lost.
+        const listening = sockets.get(id);
+        if (listening) listening.add(ws);
+        else {
+          sockets.set(id, new Set([ws]));
+          await subscriber.subscribe(wsChannel(deps.prefix, id));
+        }
+        bound.add(id);
         await deps.kick(id).catch(() => undefined);
       }
     }
