@@ -39,7 +39,6 @@ export const preconditionFailed = (diagnostics: string, expression?: string): Fh
 export const unprocessable = (diagnostics: string, expression?: string): FhirError => fail(422, 'processing', diagnostics, expression);
 export const notSupported = (status: number, diagnostics: string): FhirError => fail(status, 'not-supported', diagnostics);
 export const tooLarge = (diagnostics: string): FhirError => fail(413, 'too-costly', diagnostics);
-export const forbidden = (diagnostics: string): FhirError => fail(403, 'forbidden', diagnostics);
 
 /** Several issues at once (validation reports every problem it finds, not just the first). */
 export function invalid(status: 400 | 422, issues: OperationOutcomeIssue[]): FhirError {
