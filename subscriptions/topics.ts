@@ -67,10 +67,11 @@ export const TOPICS: Topic[] = [
     triggers: [
       {
         resource: 'MedicationRequest',
-        description: 'The status becomes active (issued) or cancelled.',
+        description: 'The status becomes active (issued) or cancelled, or an active prescription is addressed to another pharmacy.',
         supportedInteraction: ['create', 'update'],
+        // Re-addressing counts as issuing to the new pharmacy: otherwise its subscriptions would never hear of it.
         fhirPathCriteria:
-          "(%current.status = 'active' and (%previous.id.empty() or %previous.status != 'active')) or (%current.status = 'cancelled' and (%previous.id.empty() or %previous.status != 'cancelled'))",
+          "(%current.status = 'active' and (%previous.id.empty() or %previous.status != 'active' or %previous.dispenseRequest.performer.identifier.value != %current.dispenseRequest.performer.identifier.value)) or (%current.status = 'cancelled' and (%previous.id.empty() or %previous.status != 'cancelled'))",
       },
     ],
     filters: [
