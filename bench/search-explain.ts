@@ -6,12 +6,12 @@
  *   DATABASE_URL=postgres://user:pw@host:port/db npx tsx bench/search-explain.ts [size]
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Queryable } from '../server/store/db.js';
 import { openDb } from '../server/store/open-db.js';
 import { migrate } from '../server/store/migrate.js';
 import { SqlStore } from '../server/store/resource-store.js';
 import { createSearchEngine } from '../server/search/engine.js';
 import { generateNeighbourhood } from './search-data.js';
+import { explainSearch, typicalSearches } from './search-queries.js';
 
 const size = Number(process.argv[2] ?? 100_000);
 const url = process.env.DATABASE_URL;
@@ -19,13 +19,7 @@ if (!url) throw new Error('Set DATABASE_URL to a PostgreSQL database (the benchm
 const BASE = 'http://bench/fhir';
 const CONNECTIONS = 8;
 
-type Plan = { 'Node Type': string; 'Relation Name'?: string; Plans?: Plan[] };
 
-function seqScans(plan: Plan, out: string[] = []): string[] {
-  if (plan['Node Type'] === 'Seq Scan') out.push(plan['Relation Name'] ?? '?');
-  for (const child of plan.Plans ?? []) seqScans(child, out);
-  return out;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -59,35 +53,10 @@ async function main(): Promise<void> {
   );
   console.log(`${resources.length} resources, ${rows} index rows\n`);
 
-  const searches: [string, string][] = [
-    ['Patient', `identifier=https://fhir.nhs.uk/Id/nhs-number|${probes.nhsNumber}`],
-    ['Patient', `family=${encodeURIComponent(probes.family)}&_count=20`],
-    ['Patient', 'birthdate=ge1980-03-01&birthdate=le1980-03-31'],
-    ['CareTeam', `participant=Practitioner/${probes.practitionerId}&_include=CareTeam:subject`],
-    ['CareTeam', `patient=Patient/${probes.patientId}&status=active&participant-role=http://snomed.info/sct|768820003`],
-    ['MedicationRequest', `requester=Practitioner/${probes.pharmacistId}&status=active&_sort=-authoredon`],
-    ['MedicationRequest', `intended-performer=Organization/${probes.pharmacyId}&status=active&_sort=-authoredon&_total=none`],
-    ['MedicationRequest', `subject:Patient.identifier=https://fhir.nhs.uk/Id/nhs-number|${probes.nhsNumber}`],
-    ['Patient', `_has:MedicationRequest:subject:requester=Practitioner/${probes.pharmacistId}&_count=10`],
-  ];
-
   console.log('| search | matches | seq scans | p50 ms | p99 ms | p99 ms @8 conns |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const [type, query] of searches) {
-    const captured: { sql: string; params: unknown[] }[] = [];
-    const spy: Queryable = {
-      query: <T>(sql: string, params?: unknown[]) => {
-        captured.push({ sql, params: params ?? [] });
-        return db.query<T>(sql, params);
-      },
-    };
-    const bundle = await engine.search({ sql: spy, baseUrl: BASE, strict: true }, type, new URLSearchParams(query));
-    const scans: string[] = [];
-    for (const { sql, params } of captured) {
-      if (!/^\s*(SELECT|WITH)/i.test(sql)) continue;
-      const [row] = await db.query<{ 'QUERY PLAN': { Plan: Plan }[] }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
-      scans.push(...seqScans(row['QUERY PLAN'][0].Plan));
-    }
+  for (const { type, query } of typicalSearches(probes)) {
+    const { matches, seqScans } = await explainSearch(db, engine, type, query);
     const run = (): Promise<unknown> => engine.search({ sql: db, baseUrl: BASE, strict: true }, type, new URLSearchParams(query));
     for (let i = 0; i < 20; i++) await run();
     const alone: number[] = [];
@@ -108,8 +77,7 @@ async function main(): Promise<void> {
     );
     alone.sort((a, b) => a - b);
     loaded.sort((a, b) => a - b);
-    const matches = bundle.total ?? bundle.entry?.filter((e) => e.search?.mode === 'match').length;
-    console.log(`| ${type}?${decodeURIComponent(query)} | ${matches} | ${scans.join(', ') || 'none'} | ${percentile(alone, 50).toFixed(1)} | ${percentile(alone, 99).toFixed(1)} | ${percentile(loaded, 99).toFixed(1)} |`);
+    console.log(`| ${type}?${decodeURIComponent(query)} | ${matches} | ${seqScans.join(', ') || 'none'} | ${percentile(alone, 50).toFixed(1)} | ${percentile(alone, 99).toFixed(1)} | ${percentile(loaded, 99).toFixed(1)} |`);
   }
   await db.close();
 }
