@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadSubscriptionConfig, SUBSCRIPTION_SETTINGS, type SubscriptionConfig } from '../subscriptions/config.js';
+import { AUTH_SETTINGS, loadAuthConfig, type AuthConfig } from './auth/config.js';
 
 /** Every setting of the server, read from the environment (and optionally a file) in one place. */
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
   requiredProfiles: Record<string, string[]>;
   /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
   subscriptions: SubscriptionConfig;
+  /** Authentication: AUTH_DISABLED, ACCESS_TOKEN_TTL_SECONDS, ADMIN_ORG, ADMIN_CREDENTIALS_FILE (server/auth/config.ts). */
+  auth: AuthConfig;
 }
 
 interface Setting {
@@ -104,6 +107,8 @@ export const SETTINGS: Setting[] = [
   },
   // Listed here for --help; loadSubscriptionConfig (subscriptions/config.ts) reads and checks them.
   ...SUBSCRIPTION_SETTINGS.map((s) => ({ ...s, parse: () => ({}) })),
+  // Likewise read and checked by loadAuthConfig (server/auth/config.ts).
+  ...AUTH_SETTINGS.map((s) => ({ ...s, parse: () => ({}) })),
 ];
 
 /**
@@ -125,6 +130,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   try {
     config.subscriptions = loadSubscriptionConfig(all);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  try {
+    config.auth = loadAuthConfig(all);
   } catch (err) {
     problems.push((err as Error).message);
   }

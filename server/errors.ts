@@ -40,6 +40,15 @@ export const unprocessable = (diagnostics: string, expression?: string): FhirErr
 export const notSupported = (status: number, diagnostics: string): FhirError => fail(status, 'not-supported', diagnostics);
 export const tooLarge = (diagnostics: string): FhirError => fail(413, 'too-costly', diagnostics);
 
+/**
+ * 401 for a missing (`login`) or unacceptable (`security`, `expired`) bearer token. Per RFC 6750
+ * section 3.1 the challenge names error="invalid_token" only when a token was sent.
+ */
+export function unauthorized(code: 'login' | 'security' | 'expired', diagnostics: string): FhirError {
+  const challenge = code === 'login' ? 'Bearer realm="fhir"' : 'Bearer realm="fhir", error="invalid_token"';
+  return new FhirError(401, outcome(issue(code, diagnostics)), { 'WWW-Authenticate': challenge });
+}
+
 /** Several issues at once (validation reports every problem it finds, not just the first). */
 export function invalid(status: 400 | 422, issues: OperationOutcomeIssue[]): FhirError {
   return new FhirError(status, outcome(...issues));
