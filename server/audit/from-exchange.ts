@@ -1,0 +1,154 @@
+import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Principal } from '../auth/principal.js';
+import type { FhirError } from '../errors.js';
+import type { FhirRequest, FhirResponse } from '../rest/request.js';
+import { patientIdsOf } from './patients.js';
+import type { AuditInteraction, AuditRecord } from './record.js';
+
+/** An event names at most this many patients and resources: a 1000-entry page would otherwise make a 1000-entity event. */
+export const MAX_PATIENTS = 100;
+export const MAX_RESOURCES = 100;
+
+const WRITES = new Set<AuditInteraction>(['create', 'update', 'patch', 'batch', 'transaction']);
+const QUERIES = new Set<AuditInteraction>(['search', 'history', 'operation']);
+const LOCATION = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
+const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
+
+/** The audit record of one FHIR exchange: the interaction, what it touched and how it ended. */
+export function auditRecordOf(
+  req: FhirRequest,
+  res: FhirResponse | undefined,
+  err: FhirError | undefined,
+  principal: Principal | undefined,
+  requestId: string | undefined,
+  sourceAddress: string | undefined,
+): AuditRecord {
+  const shape = shapeOf(req);
+  const touched = new Collector();
+  if (shape.target) touched.add(shape.target);
+  const body = parsed(res?.body);
+  for (const resource of resourcesIn(body)) touched.addResource(resource);
+  // Batch and transaction responses name what they wrote by location, with or without the resource.
+  if (isResource(body) && body.resourceType === 'Bundle') for (const e of (body as Bundle).entry ?? []) touched.addLocation(e.response?.location);
+  for (const location of [res?.headers?.Location, res?.headers?.['Content-Location']]) touched.addLocation(location);
+  if (WRITES.has(shape.interaction)) for (const resource of resourcesIn(req.body)) touched.addResource(resource);
+  if (shape.interaction === 'search') touched.addQueriedPatients(req.query);
+
+  const record: AuditRecord = {
+    interaction: shape.interaction,
+    status: res?.status ?? err?.status ?? 500,
+    resources: [...touched.resources].slice(0, MAX_RESOURCES),
+    patients: [...touched.patients].slice(0, MAX_PATIENTS),
+  };
+  if (shape.operation) record.operation = shape.operation;
+  if (principal) record.principal = principal;
+  if (err) record.description = err.message;
+  const query = QUERIES.has(shape.interaction) ? (req.body instanceof URLSearchParams ? req.body : req.query).toString() : '';
+  if (query) record.query = query;
+  if (requestId) record.requestId = requestId;
+  if (sourceAddress) record.sourceAddress = sourceAddress;
+  return record;
+}
+
+interface Shape {
+  interaction: AuditInteraction;
+  operation?: string;
+  /** `Type/id` named by the path. */
+  target?: string;
+}
+
+/** The interaction of a request, by the same path shapes as server/rest/router.ts route(). */
+function shapeOf(req: FhirRequest): Shape {
+  const segments = req.path.split('/').filter(Boolean).map(decoded);
+  const [first, second, third] = segments;
+  const m = req.method;
+  const reading = m === 'GET' || m === 'HEAD';
+  if (segments.length === 0) {
+    if (reading) return { interaction: 'search' };
+    return { interaction: (req.body as Bundle | undefined)?.type === 'transaction' ? 'transaction' : 'batch' };
+  }
+  if (first === 'metadata' && segments.length === 1) return { interaction: 'capabilities' };
+  if (first === '_history' && segments.length === 1) return { interaction: 'history' };
+  if (first.startsWith('$')) return { interaction: 'operation', operation: first };
+  if (segments.length === 1) {
+    if (reading) return { interaction: 'search' };
+    const byMethod = { POST: 'create', PUT: 'update', DELETE: 'delete', PATCH: 'patch' } as const;
+    return { interaction: byMethod[m] };
+  }
+  if (second === '_search') return { interaction: 'search' };
+  if (second === '_history') return { interaction: 'history' };
+  if (second.startsWith('$')) return { interaction: 'operation', operation: second };
+  const target = `${first}/${second}`;
+  if (segments.length === 2) {
+    const byMethod = { GET: 'read', HEAD: 'read', POST: 'operation', PUT: 'update', DELETE: 'delete', PATCH: 'patch' } as const;
+    return { interaction: byMethod[m], target };
+  }
+  if (third === '_history') return { interaction: segments.length === 4 ? 'vread' : 'history', target };
+  if (third.startsWith('$')) return { interaction: 'operation', operation: third, target };
+  return { interaction: 'search', target }; // compartment search, e.g. Patient/1/Observation
+}
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The response body as an object: the read fast path hands over the stored JSON text. */
+function parsed(body: FhirResponse['body']): unknown {
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The resources a body carries: itself, a Bundle's entries, or an operation's Parameters resources. */
+function resourcesIn(body: unknown): Resource[] {
+  if (!isResource(body)) return [];
+  if (body.resourceType === 'Bundle') return ((body as Bundle).entry ?? []).map((e) => e.resource).filter(isResource);
+  if (body.resourceType === 'Parameters') return ((body as Parameters).parameter ?? []).map((p) => p.resource).filter(isResource);
+  return [body];
+}
+
+function isResource(value: unknown): value is Resource {
+  return typeof value === 'object' && value !== null && typeof (value as Resource).resourceType === 'string';
+}
+
+/** Touched resources and patients, in first-seen order. */
+class Collector {
+  readonly resources = new Set<string>();
+  readonly patients = new Set<string>();
+
+  add(reference: string): void {
+    this.resources.add(reference);
+    const patient = PATIENT_VALUE.exec(reference);
+    if (patient) this.patients.add(patient[1]);
+  }
+
+  addResource(resource: Resource): void {
+    if (resource.resourceType === 'OperationOutcome') return;
+    if (resource.id) this.add(`${resource.resourceType}/${resource.id}`);
+    for (const id of patientIdsOf(resource)) this.patients.add(id);
+  }
+
+  addLocation(location: string | undefined): void {
+    const m = location ? LOCATION.exec(location) : null;
+    if (m) this.add(m[1]);
+  }
+
+  /** A search for one patient's data names that patient even when it finds nothing. */
+  addQueriedPatients(query: URLSearchParams): void {
+    for (const [name, value] of query) {
+      const base = name.split(':')[0];
+      for (const v of value.split(',')) {
+        const m = PATIENT_VALUE.exec(v);
+        if (m) this.patients.add(m[1]);
+        else if (base === 'patient' && /^[A-Za-z0-9\-.]{1,64}$/.test(v)) this.patients.add(v);
+      }
+    }
+  }
+}
