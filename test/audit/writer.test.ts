@@ -1,0 +1,145 @@
+import { expect } from 'chai';
+import { AuditWriter } from '../../server/audit/writer.js';
+import { auditReadOnly } from '../../server/audit/read-only.js';
+import type { AuditRecord } from '../../server/audit/record.js';
+import type { Principal } from '../../server/auth/principal.js';
+import { FhirError } from '../../server/errors.js';
+import { logger } from '../../server/logger.js';
+import type { Store } from '../../server/store/store.js';
+import { openHarness, type Harness } from '../search/harness.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const alice: Principal = { clientId: 'gp-alice', org: 'A81001', kind: 'gp-practice', scopes: [] };
+const bob: Principal = { clientId: 'pharm-bob', org: 'FA123', kind: 'pharmacy', scopes: [] };
+
+function rec(principal: Principal, patient: string): AuditRecord {
+  return { interaction: 'read', principal, status: 200, resources: [`Observation/o-${patient}`], patients: [patient] };
+}
+
+/** The store with its transactions counted: one per audit batch. */
+function counting(store: Store): { store: Store; transactions: () => number } {
+  let n = 0;
+  const counted = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => (n++, target.transaction(fn));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: counted, transactions: () => n };
+}
+
+async function auditCount(h: Harness): Promise<number> {
+  const rows = await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resources WHERE resource_type = 'AuditEvent'");
+  return rows[0].n;
+}
+
+describe('audit writer and search', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  before(async () => {
+    h = await openHarness();
+  });
+  after(() => h.db.close());
+
+  it('100 concurrent records are all committed, in far fewer transactions than records', async () => {
+    const { store, transactions } = counting(h.store);
+    const writer = new AuditWriter({ store, log: logger });
+    const before = await auditCount(h);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => writer.record(rec(i % 2 ? alice : bob, `p${i % 5}`))));
+    expect(await auditCount(h)).to.equal(before + 100);
+    expect(transactions()).to.be.lessThan(10);
+    await writer.close();
+  });
+
+  it('a failed batch rejects every record waiting on it', async () => {
+    const failing = new Proxy(h.store, {
+      get: (target, prop) => (prop === 'transaction' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),
+    });
+    const writer = new AuditWriter({ store: failing, log: logger.child({}, { level: 'silent' }) });
+    const results = await Promise.allSettled([writer.record(rec(alice, 'x')), writer.record(rec(bob, 'y'))]);
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
+    await writer.close();
+  });
+
+  it('close() writes what is still queued', async () => {
+    const writer = new AuditWriter({ store: h.store, log: logger, windowMs: 10_000 });
+    const before = await auditCount(h);
+    const pending = writer.record(rec(alice, 'late'));
+    await writer.close();
+    await pending;
+    expect(await auditCount(h)).to.equal(before + 1);
+  });
+
+  it('AuditEvents are found by patient, by client and by altid', async () => {
+    const writer = new AuditWriter({ store: h.store, log: logger });
+    await Promise.all([writer.record(rec(alice, 'pz')), writer.record(rec(bob, 'pz')), writer.record(rec(bob, 'py'))]);
+    await writer.close();
+    const clients = async (query: string): Promise<string[]> => {
+      const bundle = await h.search('AuditEvent', query);
+      return (bundle.entry ?? []).map((e) => (e.resource as { agent: Array<{ altId?: string }> }).agent[0].altId!).sort();
+    };
+    expect(await clients('patient=Patient/pz')).to.deep.equal(['gp-alice', 'pharm-bob']);
+    expect(await clients('patient=Patient/py')).to.deep.equal(['pharm-bob']);
+    expect(await clients('patient=Patient/pz&client=pharm-bob')).to.deep.equal(['pharm-bob']);
+    expect(await clients('patient=Patient/py&client=https://neighbourhood.example.org/fhir/Id/client|pharm-bob')).to.deep.equal(['pharm-bob']);
+    expect(await clients('patient=Patient/pz&altid=gp-alice')).to.deep.equal(['gp-alice']);
+    // The organisation's ODS code is not a client id.
+    expect(await clients('patient=Patient/pz&client=A81001')).to.deep.equal([]);
+  });
+});
+
+describe('AuditEvent is read-only through the API store', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let api: Store;
+  before(async () => {
+    h = await openHarness();
+    api = auditReadOnly(h.store);
+  });
+  after(() => h.db.close());
+
+  async function status(write: Promise<unknown>): Promise<number> {
+    try {
+      await write;
+      return 200;
+    } catch (err) {
+      expect(err).to.be.instanceOf(FhirError);
+      return (err as FhirError).status;
+    }
+  }
+
+  it('create, update and delete of an AuditEvent are 405, in transactions too; other types pass', async () => {
+    const writer = new AuditWriter({ store: h.store, log: logger });
+    await writer.record(rec(alice, 'p1'));
+    await writer.close();
+    const [existing] = (await h.search('AuditEvent', '')).entry!.map((e) => e.resource!);
+    expect(await status(api.create({ ...existing, id: undefined }))).to.equal(405);
+    expect(await status(api.update({ ...existing, id: existing.id!, outcome: '8' } as never))).to.equal(405);
+    expect(await status(api.delete('AuditEvent', existing.id!))).to.equal(405);
+    expect(await status(api.transaction((tx) => tx.delete('AuditEvent', existing.id!)))).to.equal(405);
+    expect(await status(api.create({ resourceType: 'Patient' }))).to.equal(200);
+    expect((await h.store.read('AuditEvent', existing.id!))?.deleted).to.equal(false);
+  });
+});
+
+describe('AuditEvent search over HTTP', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer('pglite');
+  });
+  after(() => server.stop());
+
+  it('GET /AuditEvent?patient=, ?client= and ?altid= find the events', async () => {
+    const writer = new AuditWriter({ store: server.running.services.store, log: logger });
+    await Promise.all([writer.record(rec(alice, 'h1')), writer.record(rec(bob, 'h2'))]);
+    await writer.close();
+    const byPatient = await server.fhir('GET', 'AuditEvent?patient=Patient/h1');
+    expect(byPatient.status).to.equal(200);
+    expect(byPatient.body.entry).to.have.length(1);
+    expect(byPatient.body.entry[0].resource.agent[0].altId).to.equal('gp-alice');
+    expect((await server.fhir('GET', 'AuditEvent?client=pharm-bob')).body.entry[0].resource.entity[0].what.reference).to.equal('Patient/h2');
+    expect((await server.fhir('GET', 'AuditEvent?altid=pharm-bob')).body.entry).to.have.length(1);
+  });
+});
