@@ -1,3 +1,5 @@
+import { notificationRecord } from '../server/audit/notification.js';
+import type { AuditRecord } from '../server/audit/record.js';
 import type { SubscriptionConfig } from '../subscriptions/config.js';
 import type { DeliveryAttempt } from '../subscriptions/delivery-cursors.js';
 import type { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
@@ -15,6 +17,8 @@ export interface SendDeps {
   baseUrl: () => string;
   publish: WsPublish;
   limiter: Limiter;
+  /** Records each delivery attempt in the audit trail (not awaited: the notification has gone either way). */
+  audit?: (rec: AuditRecord) => Promise<void>;
 }
 
 export interface Sent {
@@ -68,6 +72,15 @@ export async function sendNotification(
     httpStatus: result.status,
     error: result.error,
   };
+  deps.audit?.(
+    notificationRecord({
+      subscriptionId: sub.id,
+      events: events.map(({ event, resource }) => ({ reference: `${event.resourceType}/${event.resourceId}`, resource })),
+      status: result.status ?? (result.ok ? 200 : 0),
+      error: result.error,
+      notificationId,
+    }),
+  ).catch(() => undefined); // the audit writer logs its own failures
   return { ok: result.ok, error: result.error, attempt };
 }
 
