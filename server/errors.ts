@@ -37,6 +37,7 @@ export const gone = (diagnostics: string): FhirError => fail(410, 'deleted', dia
 export const conflict = (diagnostics: string, expression?: string): FhirError => fail(409, 'conflict', diagnostics, expression);
 export const preconditionFailed = (diagnostics: string, expression?: string): FhirError => fail(412, 'conflict', diagnostics, expression);
 export const unprocessable = (diagnostics: string, expression?: string): FhirError => fail(422, 'processing', diagnostics, expression);
+export const forbidden = (diagnostics: string): FhirError => fail(403, 'forbidden', diagnostics);
 export const notSupported = (status: number, diagnostics: string): FhirError => fail(status, 'not-supported', diagnostics);
 export const tooLarge = (diagnostics: string): FhirError => fail(413, 'too-costly', diagnostics);
 

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { accessSearch } from '../access/access-search.js';
+import { accessStore } from '../access/access-store.js';
+import type { AccessCompiler } from '../access/request-access.js';
+import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
@@ -18,7 +22,20 @@ export interface AppServices {
   log?: Logger;
   /** Plain (non-FHIR) routes mounted before the FHIR handler, e.g. the bulk export status and file URLs. */
   mountRoutes?: Array<(app: express.Express) => void>;
+  /** Who may call, and what each client may see; absent only when authentication is turned off. */
+  security?: Security;
 }
+
+export interface Security {
+  /** The principal of a valid bearer token, or a 401 FhirError. */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+  access: AccessCompiler;
+  /** Mounts the token endpoint and the well-known documents (open to all). */
+  mount(app: express.Express): void;
+}
+
+/** Open without a token: the CapabilityStatement and SMART discovery (https://hl7.org/fhir/smart-app-launch/conformance.html). */
+const OPEN_PATHS = /^\/(metadata|\.well-known\/.*)$/;
 
 const REMOVED_FROM_QUERY = ['_format', '_pretty'];
 
@@ -38,6 +55,17 @@ export function createApp(services: AppServices): express.Express {
     next();
   });
   mountOperational(app, config, log, services.readiness ?? {});
+  const security = services.security;
+  if (security) {
+    security.mount(app);
+    app.use('/fhir', (req, res, next) => {
+      if (OPEN_PATHS.test(req.path)) return next();
+      security.authenticate(req.header('authorization')).then((principal) => {
+        res.locals.principal = principal;
+        next();
+      }, next);
+    });
+  }
   for (const mount of services.mountRoutes ?? []) mount(app);
 
   app.use('/fhir', express.raw({ type: (req) => req.method !== 'GET' && req.method !== 'HEAD', limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
@@ -68,7 +96,7 @@ export function createApp(services: AppServices): express.Express {
           respondAsync: prefer.respondAsync,
         },
       };
-      const result = await route(fhirReq, { ...services.fhir, baseUrl: config.baseUrl });
+      const result = await route(fhirReq, contextFor(services, res.locals.principal as Principal | undefined));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);
@@ -93,6 +121,14 @@ export function createApp(services: AppServices): express.Express {
     send(res, 500, outcome(issue('exception', `Internal error; quote request id ${requestId} to the operator`)), {}, pretty);
   });
   return app;
+}
+
+/** The store and search as the calling client may use them. */
+function contextFor(services: AppServices, principal: Principal | undefined): FhirContext {
+  const base = { ...services.fhir, baseUrl: services.config.baseUrl };
+  if (!principal || !services.security) return base;
+  const access = services.security.access.forPrincipal(principal);
+  return { ...base, store: accessStore(base.store, access), search: accessSearch(base.search, access), access };
 }
 
 /** Errors quote the request id, so a developer can hand the operator the matching log line. */

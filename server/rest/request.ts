@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { RequestAccess } from '../access/request-access.js';
 import type { ExportDispatcher } from '../export/dispatcher.js';
 import type { SearchEngine } from '../search/search.js';
 import type { Store } from '../store/store.js';
@@ -46,6 +47,8 @@ export interface FhirContext {
   baseUrl: string;
   /** Where $export kick-offs hand their jobs (server/export); absent where bulk export is not wired. */
   exports?: ExportDispatcher;
+  /** The calling client's scopes and policy; absent when authentication is off. store and search already apply it. */
+  access?: RequestAccess;
 }
 
 export type Handler = (req: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;

@@ -1,4 +1,5 @@
 import { isKnownResourceType } from '../../profiles/validator.js';
+import type { Permission } from '../access/scopes.js';
 import { badRequest, notFound, notSupported } from '../errors.js';
 import { capabilityStatement } from './capability.js';
 import { history } from './history.js';
@@ -37,18 +38,18 @@ export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
   if (!isKnownResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
   const type = first;
   if (segments.length === 1) {
-    if (read_) return search(req, ctx, { type });
+    if (read_) return permitted(ctx, type, 's') && search(req, ctx, { type });
     if (m === 'POST') return create(req, ctx, { type });
     if (m === 'PUT') return conditionalUpdate(req, ctx, { type });
     if (m === 'DELETE') return conditionalDelete(req, ctx, { type });
     if (m === 'PATCH') return conditionalPatch(req, ctx, { type });
   }
   if (segments.length === 2) {
-    if (second === '_search' && m === 'POST') return search(req, ctx, { type });
+    if (second === '_search' && m === 'POST') return permitted(ctx, type, 's') && search(req, ctx, { type });
     if (second === '_history' && read_) return history(req, ctx, { type });
     if (second.startsWith('$')) return operation(req, ctx, second, type);
     const p = { type, id: second };
-    if (read_) return read(req, ctx, p);
+    if (read_) return permitted(ctx, type, 'r') && read(req, ctx, p);
     if (m === 'PUT') return update(req, ctx, p);
     if (m === 'DELETE') return remove(req, ctx, p);
     if (m === 'PATCH') return patch(req, ctx, p);
@@ -58,8 +59,17 @@ export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
   if (segments.length === 3 && read_ && (third === '*' || isKnownResourceType(third))) {
     return compartmentSearch(req, ctx, { type, id: second, target: third });
   }
-  if (segments.length === 4 && read_ && third === '_history') return vread(req, ctx, { type, id: second, vid: fourth });
+  if (segments.length === 4 && read_ && third === '_history') return permitted(ctx, type, 'r') && vread(req, ctx, { type, id: second, vid: fourth });
   throw badRequest(`${m} /${req.path} is not a FHIR interaction this server knows`);
+}
+
+/**
+ * Scope and policy gate for reads and searches (403 when the client may never do this on the type).
+ * Writes are gated by the access store, which also sees the resource; true so it can lead an `&&`.
+ */
+function permitted(ctx: FhirContext, type: string, permission: Permission): true {
+  ctx.access?.require(type, permission);
+  return true;
 }
 
 async function operation(req: FhirRequest, ctx: FhirContext, name: string, type?: string, id?: string): Promise<FhirResponse> {

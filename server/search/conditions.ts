@@ -21,6 +21,8 @@ import {
 export class SqlWriter {
   readonly values: unknown[] = [];
   private aliases = 0;
+  /** The client's visibility condition, applied to every resource a query reaches through chains and _has too. */
+  access?: (w: SqlWriter, r: string, type: string) => string;
   constructor(
     readonly baseUrl: string,
     /** Expansions of the ValueSets named by :in / :not-in, fetched before the SQL is written. */
@@ -64,7 +66,7 @@ export function filterSql(w: SqlWriter, filter: Filter, r: string, resourceType:
       const x = w.alias('ref');
       const targets = filter.targets.map(({ type, filter: inner }) => {
         const y = w.alias('t');
-        return { type, ids: `SELECT ${y}.id FROM resources ${y} WHERE ${y}.resource_type = ${w.p(type)} AND NOT ${y}.deleted AND ${filterSql(w, inner, y, type)}` };
+        return { type, ids: `SELECT ${y}.id FROM resources ${y} WHERE ${y}.resource_type = ${w.p(type)} AND NOT ${y}.deleted AND ${filterSql(w, inner, y, type)}${visible(w, y, type)}` };
       });
       const match =
         targets.length === 1
@@ -78,10 +80,15 @@ export function filterSql(w: SqlWriter, filter: Filter, r: string, resourceType:
       return (
         `${r}.id IN (SELECT ${x}.target_id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(filter.sourceType)} AND ${x}.param = ${w.p(filter.def.code)} ` +
         `AND ${x}.target_type = ${w.p(resourceType)} AND ${x}.id IN (SELECT ${y}.id FROM resources ${y} WHERE ${y}.resource_type = ${w.p(filter.sourceType)} ` +
-        `AND NOT ${y}.deleted AND ${filterSql(w, filter.filter, y, filter.sourceType)}))`
+        `AND NOT ${y}.deleted AND ${filterSql(w, filter.filter, y, filter.sourceType)}${visible(w, y, filter.sourceType)}))`
       );
     }
   }
+}
+
+/** ` AND <visibility>` when the query runs for a client with an access policy. */
+function visible(w: SqlWriter, r: string, type: string): string {
+  return w.access ? ` AND ${w.access(w, r, type)}` : '';
 }
 
 function paramSql(w: SqlWriter, filter: Filter & { kind: 'param' }, r: string, resourceType: string): string {

@@ -4,6 +4,8 @@ import type { Queryable } from '../store/db.js';
 import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
+import type { AccessPolicy } from '../access/policy.js';
+import { type AccessSql, type AccessVars, compileAccess } from './access-sql.js';
 import { extractRows } from './extract.js';
 import { CustomParameters } from './custom-parameters.js';
 import { findIncludes } from './include.js';
@@ -64,7 +66,11 @@ class SqlSearchEngine implements SearchEngine {
     return this.matcher.matches(resource, criteria);
   }
 
-  async matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number): Promise<string[]> {
+  compileAccess(policy: AccessPolicy, vars: AccessVars): AccessSql {
+    return compileAccess(this.registry, policy, vars);
+  }
+
+  async matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: AccessSql): Promise<string[]> {
     await this.custom.sync(sql);
     if (!this.registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type '${resourceType}'`, resourceType);
     const filters: Filter[] = [];
@@ -77,13 +83,15 @@ class SqlSearchEngine implements SearchEngine {
       }
     }
     const valueSets = await this.expander.expandAll(sql, filters);
-    return new SearchQuery(this.registry, { branches: [{ type: resourceType, filters: pairRanges(filters) }] }, valueSets, '').ids(sql, limit);
+    return new SearchQuery(this.registry, { branches: [{ type: resourceType, filters: pairRanges(filters) }], ...(access ? { access } : {}) }, valueSets, '').ids(sql, limit);
   }
 
   async search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> {
     await this.custom.sync(ctx.sql);
     const issues: OperationOutcomeIssue[] = [];
-    const types = await this.searchedTypes(ctx, resourceType, params, compartment, issues);
+    const access = ctx.access;
+    // A system or compartment search covers only the types this client may search.
+    const types = (await this.searchedTypes(ctx, resourceType, params, compartment, issues)).filter((t) => !access || resourceType || access.grants(t, 's'));
     if (!types.length) {
       return searchsetBundle({ matches: [], included: [], issues, total: 0, links: [{ relation: 'self', url: ctx.baseUrl }], baseUrl: ctx.baseUrl, controls: { count: 0, sort: [], include: [], revinclude: [] } });
     }
@@ -109,11 +117,11 @@ class SqlSearchEngine implements SearchEngine {
 
     const branches = types.map((type) => ({ type, filters: pairRanges(filters.get(type)!) }));
     const valueSets = await this.expander.expandAll(ctx.sql, [...filters.values()].flat());
-    const query = new SearchQuery(this.registry, { branches, ...(compartment ? { compartment } : {}) }, valueSets, ctx.baseUrl);
+    const query = new SearchQuery(this.registry, { branches, ...(compartment ? { compartment } : {}), ...(ctx.access ? { access: ctx.access } : {}) }, valueSets, ctx.baseUrl);
     const countOnly = controls.summary === 'count';
     const page = countOnly ? { rows: [] as Row[], more: false } : await query.page(ctx.sql, controls);
     const total = await this.total(ctx.sql, query, controls, page, countOnly);
-    const included = await findIncludes(ctx.sql, page.rows, controls.include, controls.revinclude);
+    const included = await findIncludes(ctx.sql, page.rows, controls.include, controls.revinclude, ctx.access);
 
     const path = compartment ? `${compartment.resourceType}/${compartment.id}/${resourceType ?? '*'}` : (resourceType ?? '');
     const link = (rel: string, cursor?: string): BundleLink => {

@@ -1,6 +1,7 @@
 import type { Queryable } from '../store/db.js';
 import { SqlWriter, filterSql } from './conditions.js';
 import type { Controls, Cursor } from './controls.js';
+import type { AccessSql } from './access-sql.js';
 import type { Filter } from './parse.js';
 import { ParamError } from './parse.js';
 import type { SearchRegistry } from './registry.js';
@@ -9,6 +10,8 @@ import type { SearchRegistry } from './registry.js';
 export interface SearchPlan {
   branches: { type: string; filters: Filter[] }[];
   compartment?: { resourceType: string; id: string };
+  /** The client's access policy: only resources it may read match, at every level of the query. */
+  access?: AccessSql;
 }
 
 export interface Row {
@@ -35,9 +38,18 @@ export class SearchQuery {
     private readonly baseUrl: string,
   ) {}
 
+  private writer(): SqlWriter {
+    const w = new SqlWriter(this.baseUrl, this.valueSets);
+    const access = this.plan.access;
+    if (access) w.access = (aw, r, type) => access.condition(aw, r, type, 'r');
+    return w;
+  }
+
   /** Conditions a resource aliased r of one branch must meet. */
   private where(w: SqlWriter, r: string, type: string, filters: Filter[]): string {
     const parts = [`${r}.resource_type = ${w.p(type)}`, `NOT ${r}.deleted`, ...filters.map((f) => filterSql(w, f, r, type))];
+    // Matches need the search permission; what chains and _has reach (w.access) needs read.
+    if (this.plan.access) parts.push(this.plan.access.condition(w, r, type, 's'));
     const c = this.plan.compartment;
     if (c) {
       const params = this.registry.patientCompartment.get(type) ?? [];
@@ -81,7 +93,7 @@ export class SearchQuery {
     if (cursor && cursor.keys.length !== controls.sort.length) throw new ParamError('_cursor', 'The paging cursor does not belong to this _sort');
     const reverse = cursor?.dir === 'prev';
     const columns = this.sortColumns(controls, reverse);
-    const w = new SqlWriter(this.baseUrl, this.valueSets);
+    const w = this.writer();
     const limit = controls.count + 1;
     const order = (b: string): string => [...columns.map((c, i) => `${b}.k${i}${c.desc ? ' DESC' : ''}`), `${b}.resource_type${reverse ? ' DESC' : ''}`, `${b}.id${reverse ? ' DESC' : ''}`].join(', ');
     const branches = this.plan.branches.map(({ type, filters }) => {
@@ -101,7 +113,7 @@ export class SearchQuery {
   async total(sql: Queryable, mode: 'estimate' | 'accurate'): Promise<number> {
     let sum = 0;
     for (const { type, filters } of this.plan.branches) {
-      const w = new SqlWriter(this.baseUrl, this.valueSets);
+      const w = this.writer();
       const text = `SELECT count(*) AS n FROM resources r WHERE ${this.where(w, 'r', type, filters)}`;
       if (mode === 'accurate') {
         sum += Number((await sql.query<{ n: number }>(text, w.values))[0].n);
@@ -118,7 +130,7 @@ export class SearchQuery {
   /** Ids of matches, for conditional interactions. */
   async ids(sql: Queryable, limit: number): Promise<string[]> {
     const { type, filters } = this.plan.branches[0];
-    const w = new SqlWriter(this.baseUrl, this.valueSets);
+    const w = this.writer();
     const rows = await sql.query<{ id: string }>(`SELECT r.id FROM resources r WHERE ${this.where(w, 'r', type, filters)} LIMIT ${Math.max(0, Math.floor(limit))}`, w.values);
     return rows.map((r) => r.id);
   }

@@ -6,6 +6,7 @@ import type { Bundle, CompartmentDefinition, SearchParameter } from '@medplum/fh
 import { implicitSystem } from './bindings.js';
 import auditEventClient from './parameters/auditevent-client.json';
 import careTeamParticipantRole from './parameters/careteam-participant-role.json';
+import medicationRequestDispensePerformer from './parameters/medicationrequest-dispense-performer.json';
 
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -50,7 +51,7 @@ export class SearchRegistry {
     for (const type of this.resourceTypes) this.byType.set(type, new Map());
 
     const official = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
-    const all = [...(official.entry ?? []).map((e) => e.resource as SearchParameter), careTeamParticipantRole as SearchParameter, auditEventClient as SearchParameter];
+    const all = [...(official.entry ?? []).map((e) => e.resource as SearchParameter), careTeamParticipantRole as SearchParameter, medicationRequestDispensePerformer as SearchParameter, auditEventClient as SearchParameter];
     for (const sp of all) if (sp.url) this.byUrl.set(sp.url, sp);
     // Composites refer to their components by URL, so register plain parameters first.
     for (const sp of all.filter((s) => s.type !== 'composite')) this.register(sp);

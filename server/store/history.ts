@@ -23,6 +23,9 @@ export async function historyPage(sql: Queryable, query: HistoryQuery): Promise<
     where.push(`NOT EXISTS (SELECT 1 FROM resource_history n WHERE n.resource_type = h.resource_type AND n.id = h.id
       AND n.version_id > h.version_id AND n.last_updated <= ${bind(query.at.from)})`);
   }
+  if (query.visible) {
+    where.push(`EXISTS (SELECT 1 FROM resources r WHERE r.resource_type = h.resource_type AND r.id = h.id AND NOT r.deleted AND ${query.visible(bind, 'r')})`);
+  }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const totalRows = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_history h ${filter}`, params);
 

@@ -29,6 +29,11 @@ export interface HistoryQuery {
   count: number;
   /** Opaque keyset cursor from a previous page. */
   cursor?: string;
+  /**
+   * Only versions of resources the caller may read: a SQL condition on the current row aliased
+   * `r` (bind adds a parameter and returns its placeholder). Set by the access layer.
+   */
+  visible?: (bind: (value: unknown) => string, r: string) => string;
 }
 
 export interface HistoryPage {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ExportJobs, type ExportLevel } from '../../export/jobs.js';
 import { parseExportRequest } from '../../export/params.js';
 import { statusUrl } from '../../export/urls.js';
-import { badRequest, FhirError, issue, notFound, notSupported, outcome } from '../../errors.js';
+import { badRequest, forbidden, FhirError, issue, notFound, notSupported, outcome } from '../../errors.js';
 import { logger } from '../../logger.js';
 import { contributeToCapabilityStatement } from '../capability.js';
 import { registerOperation } from '../operations.js';
@@ -36,6 +36,8 @@ registerOperation({
     if (req.method === 'HEAD') throw notSupported(405, '$export is kicked off with GET or POST');
     if (!req.headers.respondAsync) throw badRequest('$export runs asynchronously: send the header Prefer: respond-async (https://hl7.org/fhir/uv/bulkdata/export.html#headers)');
     if (!ctx.exports) throw notSupported(501, 'Bulk export is not available in this context');
+    // Export jobs read the database directly, outside the per-client policy filters: administrators only.
+    if (ctx.access && ctx.access.principal.kind !== 'admin') throw forbidden('Bulk export is available to administrator clients only');
     const query = req.query.toString();
     const request = parseExportRequest(operationParams(req), level, `${ctx.baseUrl}/${req.path}${query ? `?${query}` : ''}`, id);
     if (level === 'group') {

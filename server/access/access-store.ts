@@ -1,0 +1,113 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { forbidden } from '../errors.js';
+import { SqlWriter } from '../search/conditions.js';
+import type { Queryable } from '../store/db.js';
+import type { HistoryQuery, ResourceVersion, Store } from '../store/store.js';
+import type { RequestAccess } from './request-access.js';
+import type { Permission } from './scopes.js';
+
+/** Who created a Subscription: its notifications only ever carry what this client may read. */
+export const SUBSCRIPTION_OWNER = 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner';
+
+/**
+ * The store as one client sees it. Reads of resources outside its policy look absent (404: existence
+ * is not revealed); a write must be allowed on the resource as it was and as it will be, checked
+ * inside the write's transaction after the index rows are written, so a refused write leaves nothing.
+ */
+export function accessStore(store: Store, access: RequestAccess): Store {
+  const wrapped: Store = new Proxy(store, {
+    get(target, prop) {
+      switch (prop) {
+        case 'read':
+          return async (type: string, id: string) => visibleVersion(target.sql, access, await target.read(type, id));
+        case 'vread':
+          return async (type: string, id: string, vid: number) => visibleVersion(target.sql, access, await target.vread(type, id, vid));
+        case 'create':
+          return (resource: Resource, id?: string) =>
+            target.transaction(async (tx) => {
+              access.require(resource.resourceType, 'c');
+              const written = await tx.create(owned(resource, access), id);
+              await check(tx.sql, access, written, 'c', 'create');
+              return written;
+            });
+        case 'update':
+          return (resource: Resource & { id: string }, ifMatch?: number) =>
+            target.transaction(async (tx) => {
+              const before = await tx.read(resource.resourceType, resource.id);
+              const exists = !!before && !before.deleted;
+              access.require(resource.resourceType, exists ? 'u' : 'c');
+              if (exists) await check(tx.sql, access, before, 'u', 'update');
+              const written = await tx.update(owned(resource, access), ifMatch);
+              await check(tx.sql, access, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
+              return written;
+            });
+        case 'delete':
+          return (type: string, id: string, ifMatch?: number) =>
+            target.transaction(async (tx) => {
+              access.require(type, 'd');
+              const before = await tx.read(type, id);
+              if (before && !before.deleted) await check(tx.sql, access, before, 'd', 'delete');
+              return tx.delete(type, id, ifMatch);
+            });
+        case 'history':
+          return (query: HistoryQuery) => target.history(withVisibility(query, access));
+        case 'transaction':
+          return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(accessStore(tx, access)));
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return wrapped;
+}
+
+/** A version of a resource the client may not read is reported as not there at all. */
+async function visibleVersion(sql: Queryable, access: RequestAccess, version: ResourceVersion | undefined): Promise<ResourceVersion | undefined> {
+  if (!version) return undefined;
+  return (await allowed(sql, access, version, 'r')) ? version : undefined;
+}
+
+async function check(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission, verb: string): Promise<void> {
+  if (!(await allowed(sql, access, version, permission))) {
+    throw forbidden(`${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not ${verb} ${version.resourceType}/${version.id}: it is outside the organisation's access policy`);
+  }
+}
+
+/** Evaluated on the current row and its index rows: the same SQL search uses, so reads and searches agree. */
+async function allowed(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission): Promise<boolean> {
+  const w = new SqlWriter('', new Map());
+  const condition = access.condition(w, 'r', version.resourceType, permission);
+  if (condition === 'true') return true;
+  if (condition === 'false') return false;
+  const rows = await sql.query(`SELECT 1 FROM resources r WHERE r.resource_type = ${w.p(version.resourceType)} AND r.id = ${w.p(version.id)} AND NOT r.deleted AND ${condition}`, w.values);
+  return rows.length > 0;
+}
+
+/** History lists only versions of resources the client may read now; unrestricted clients see deletions too. */
+function withVisibility(query: HistoryQuery, access: RequestAccess): HistoryQuery {
+  const permission: Permission = query.id ? 'r' : 's';
+  if (query.resourceType) access.require(query.resourceType, permission);
+  const probe = new SqlWriter('', new Map());
+  const sql = (w: SqlWriter, r: string): string => (query.resourceType ? access.condition(w, r, query.resourceType, permission) : access.anyType(w, r, permission));
+  if (sql(probe, 'r') === 'true') return query;
+  return { ...query, visible: (bind, r) => sql(new BoundWriter(bind), r) };
+}
+
+/** A writer whose parameters go to another query's list (history builds its own SQL). */
+class BoundWriter extends SqlWriter {
+  constructor(private readonly bind: (value: unknown) => string) {
+    super('', new Map());
+  }
+
+  override p(value: unknown): string {
+    return this.bind(value);
+  }
+}
+
+/** A Subscription is owned by the client that writes it, whatever tag it was sent with. */
+function owned<T extends Resource>(resource: T, access: RequestAccess): T {
+  if (resource.resourceType !== 'Subscription') return resource;
+  const tags = (resource.meta?.tag ?? []).filter((t) => t.system !== SUBSCRIPTION_OWNER);
+  return { ...resource, meta: { ...resource.meta, tag: [...tags, { system: SUBSCRIPTION_OWNER, code: access.principal.clientId }] } };
+}
+

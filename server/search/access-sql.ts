@@ -1,0 +1,185 @@
+import type { AccessCondition, AccessPolicy, AccessRule } from '../access/policy.js';
+import type { Permission } from '../access/scopes.js';
+import { type SqlWriter, filterSql } from './conditions.js';
+import { type Filter, ParamError, parseFilter } from './parse.js';
+import type { SearchRegistry } from './registry.js';
+
+/** Values the policy's placeholders stand for. */
+export interface AccessVars {
+  /** `{org}`: the client's ODS code. */
+  org: string;
+  /** `{client}`: the client id. */
+  client: string;
+}
+
+/**
+ * One policy compiled for one client: SQL conditions saying which resources it may use for each
+ * permission. Search, includes, chains, _has, history and writes all ask it, so they cannot disagree.
+ */
+export interface AccessSql {
+  /** Does any rule give this permission on this type (before looking at any resource)? */
+  grants(type: string, permission: Permission): boolean;
+  /** A SQL boolean: may the resource aliased `r`, of `type`, be used for `permission`? */
+  condition(w: SqlWriter, r: string, type: string, permission: Permission): string;
+  /** The same when `r.resource_type` is only known when the query runs (system and type history). */
+  anyType(w: SqlWriter, r: string, permission: Permission): string;
+}
+
+/** Compiles a policy for a client; unknown parameters or types in the policy throw (checked at start). */
+export function compileAccess(registry: SearchRegistry, policy: AccessPolicy, vars: AccessVars): AccessSql {
+  return new CompiledAccess(registry, policy, vars);
+}
+
+type Where = { type: string; filters: Filter[] };
+
+class CompiledAccess implements AccessSql {
+  /** Parsed `where` criteria, per condition object and type. */
+  private readonly parsed = new Map<AccessCondition, Map<string, Filter[]>>();
+
+  constructor(
+    private readonly registry: SearchRegistry,
+    private readonly policy: AccessPolicy,
+    private readonly vars: AccessVars,
+  ) {
+    for (const set of Object.values(policy.sets)) for (const c of set.match) this.parse(c, set.type);
+    for (const rule of policy.rules) for (const c of rule.match ?? []) for (const t of this.typesOf(rule)) this.parse(c, t);
+  }
+
+  grants(type: string, permission: Permission): boolean {
+    return this.rulesFor(type, permission).length > 0;
+  }
+
+  condition(w: SqlWriter, r: string, type: string, permission: Permission): string {
+    const rules = this.rulesFor(type, permission);
+    if (!rules.length) return 'false';
+    return this.unfiltered(w, () => or(rules.map((rule) => this.ruleSql(w, r, type, rule))));
+  }
+
+  anyType(w: SqlWriter, r: string, permission: Permission): string {
+    return this.unfiltered(w, () =>
+      or(
+        this.policy.rules
+          .filter((rule) => rule.interactions.includes(permission))
+          .flatMap((rule) => {
+            if (isUnrestricted(rule)) return [rule.types.includes('*') ? 'true' : `${r}.resource_type = ANY(${w.p(rule.types)}::text[])`];
+            if (rule.types.includes('*') && rule.compartmentOf) return [this.anyCompartmentSql(w, r, rule.compartmentOf)];
+            return this.typesOf(rule).map((t) => `(${r}.resource_type = ${w.p(t)} AND ${this.ruleSql(w, r, t, rule)})`);
+          }),
+      ),
+    );
+  }
+
+  private rulesFor(type: string, permission: Permission): AccessRule[] {
+    return this.policy.rules.filter((rule) => rule.interactions.includes(permission) && (rule.types.includes(type) || rule.types.includes('*')) && (!rule.types.includes('*') || !rule.compartmentOf || this.inCompartment(type)));
+  }
+
+  private inCompartment(type: string): boolean {
+    return type === 'Patient' || this.registry.patientCompartment.has(type);
+  }
+
+  private typesOf(rule: AccessRule): string[] {
+    return rule.types.includes('*') ? [] : rule.types;
+  }
+
+  /** The policy's own criteria see every resource: visibility filtering applies to what the client asked, not to the policy. */
+  private unfiltered(w: SqlWriter, fn: () => string): string {
+    const saved = w.access;
+    w.access = undefined;
+    try {
+      return fn();
+    } finally {
+      w.access = saved;
+    }
+  }
+
+  private ruleSql(w: SqlWriter, r: string, type: string, rule: AccessRule): string {
+    if (isUnrestricted(rule)) return 'true';
+    const parts: string[] = [];
+    for (const c of rule.match ?? []) parts.push(this.conditionSql(w, r, type, c));
+    if (rule.inSet) parts.push(`${r}.id IN (${this.members(w, rule.inSet)})`);
+    if (rule.compartmentOf) parts.push(this.compartmentSql(w, r, type, rule.compartmentOf));
+    return or(parts);
+  }
+
+  /** In the Patient compartment of a member of the set: the patient itself, or a resource whose compartment reference points at one. */
+  private compartmentSql(w: SqlWriter, r: string, type: string, set: string): string {
+    if (type === 'Patient') return `${r}.id IN (${this.members(w, set)})`;
+    const params = this.registry.patientCompartment.get(type);
+    if (!params?.length) return 'false';
+    const c = w.alias('pc');
+    return `${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${w.p(type)} AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${c}.target_id IN (${this.members(w, set)}))`;
+  }
+
+  /** compartmentSql for a row whose type is known only at run time: any compartment parameter of any type. */
+  private anyCompartmentSql(w: SqlWriter, r: string, set: string): string {
+    const params = [...new Set([...this.registry.patientCompartment.values()].flat())];
+    const c = w.alias('pc');
+    const members = this.members(w, set);
+    return `((${r}.resource_type = 'Patient' AND ${r}.id IN (${members})) OR ${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${r}.resource_type AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${c}.target_id IN (${members})))`;
+  }
+
+  /** Ids of the set's members. */
+  private members(w: SqlWriter, name: string): string {
+    const set = this.policy.sets[name];
+    const m = w.alias('m');
+    return `SELECT ${m}.id FROM resources ${m} WHERE ${m}.resource_type = ${w.p(set.type)} AND NOT ${m}.deleted AND ${or(set.match.map((c) => this.conditionSql(w, m, set.type, c)))}`;
+  }
+
+  private conditionSql(w: SqlWriter, r: string, type: string, c: AccessCondition): string {
+    const parts: string[] = [];
+    if (c.where) parts.push(...this.parse(c, type).filters.map((f) => filterSql(w, f, r, type)));
+    if (c.refersTo) {
+      const { param, sets } = c.refersTo;
+      const x = w.alias('ar');
+      const targets = sets.map((s) => `(${x}.target_type = ${w.p(this.policy.sets[s].type)} AND ${x}.target_id IN (${this.members(w, s)}))`);
+      const byIdentifier = sets
+        .filter((s) => this.policy.sets[s].identifier)
+        .map((s) => filterSql(w, this.filter(type, `${param}:identifier`, this.fill(this.policy.sets[s].identifier!)), r, type));
+      parts.push(or([`${r}.id IN (SELECT ${x}.id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(type)} AND ${x}.param = ${w.p(param)} AND ${or(targets)})`, ...byIdentifier]));
+    }
+    if (c.referencedBy) {
+      const { param, set } = c.referencedBy;
+      const source = this.policy.sets[set].type;
+      this.filter(source, param, ''); // checks the parameter exists
+      const x = w.alias('ab');
+      parts.push(`${r}.id IN (SELECT ${x}.target_id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(source)} AND ${x}.param = ${w.p(param)} AND ${x}.target_type = ${w.p(type)} AND ${x}.id IN (${this.members(w, set)}))`);
+    }
+    return parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`;
+  }
+
+  private parse(c: AccessCondition, type: string): Where {
+    let byType = this.parsed.get(c);
+    if (!byType) this.parsed.set(c, (byType = new Map()));
+    let filters = byType.get(type);
+    if (!filters) {
+      filters = c.where ? [...new URLSearchParams(c.where)].map(([name, value]) => this.filter(type, name, this.fill(value))) : [];
+      byType.set(type, filters);
+    }
+    if (c.refersTo) this.filter(type, c.refersTo.param, '');
+    return { type, filters };
+  }
+
+  private filter(type: string, name: string, value: string): Filter {
+    if (!this.registry.isResourceType(type)) throw new Error(`Access policy ${this.policy.kind}: unknown resource type '${type}'`);
+    try {
+      return parseFilter(this.registry, type, name, value === '' ? 'x' : value);
+    } catch (err) {
+      if (err instanceof ParamError) throw new Error(`Access policy ${this.policy.kind}: ${type}?${name}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private fill(value: string): string {
+    return value.replaceAll('{org}', this.vars.org).replaceAll('{client}', this.vars.client);
+  }
+}
+
+function isUnrestricted(rule: AccessRule): boolean {
+  return !rule.match?.length && !rule.inSet && !rule.compartmentOf;
+}
+
+function or(parts: string[]): string {
+  if (!parts.length) return 'false';
+  if (parts.includes('true')) return 'true';
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+}
