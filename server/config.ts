@@ -27,6 +27,10 @@ export interface Config {
   metricsToken?: string;
   /** How long SIGTERM waits for in-flight requests and jobs before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Requests per client per minute (0 = no limit); counted in Redis when REDIS_URL is set. */
+  rateLimitPerMinute: number;
+  /** A request not answered within this is a 503 (0 = no timeout). */
+  requestTimeoutMs: number;
   /** Resource type → profiles every resource of that type must conform to on write (REQUIRED_PROFILES). */
   requiredProfiles: Record<string, string[]>;
   /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
@@ -91,6 +95,8 @@ export const SETTINGS: Setting[] = [
   },
   { env: 'METRICS_TOKEN', default: '', help: 'bearer token for /metrics; empty = loopback clients only', secret: true, parse: (raw) => ({ metricsToken: raw || undefined }) },
   { env: 'SHUTDOWN_TIMEOUT_MS', default: '10000', help: 'how long SIGTERM waits for in-flight work', parse: whole('shutdownTimeoutMs') },
+  { env: 'RATE_LIMIT_PER_MINUTE', default: '6000', help: 'requests per client per minute, 429 beyond (0 = off)', parse: whole('rateLimitPerMinute') },
+  { env: 'REQUEST_TIMEOUT_MS', default: '60000', help: 'a request not answered within this is 503 (0 = off)', parse: whole('requestTimeoutMs') },
   {
     env: 'REQUIRED_PROFILES',
     default: '',

@@ -32,6 +32,7 @@ export function preferredBody(res: FhirResponse, preference: Preferences['return
 }
 
 export function send(res: Response, status: number, body: Resource | string | undefined, headers: Record<string, string>, pretty: boolean, head = false): void {
+  if (res.headersSent) return; // answered already (the request timed out): the late answer is dropped
   res.status(status);
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   if (body === undefined || status === 304) {
