@@ -11,6 +11,8 @@ export interface ClientAuthDeps {
   db: Queryable;
   clients: ClientRegistry;
   tokenEndpoint: string;
+  /** Told the client id a request claims before it is checked, so failures are audited against it. */
+  onClaim(clientId: string): void;
 }
 
 /**
@@ -68,6 +70,7 @@ async function bySecret(credentials: string, deps: ClientAuthDeps): Promise<Clie
 }
 
 async function activeClient(id: string, deps: ClientAuthDeps): Promise<ClientCredentials> {
+  deps.onClaim(id);
   const client = await deps.clients.credentials(id);
   if (!client) throw new OAuthError('invalid_client', `Unknown client '${id}'`);
   if (client.revoked) throw new OAuthError('invalid_client', 'This client has been revoked');

@@ -74,7 +74,12 @@ async function issue(req: Request, deps: TokenEndpointDeps, record: TokenAuditRe
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing');
   if (grantType !== 'client_credentials') throw new OAuthError('unsupported_grant_type', `Only client_credentials is supported; got '${grantType}'`);
   const urls = authUrls(deps.baseUrl());
-  const client = await authenticateClient(req.header('authorization'), form, { db: deps.db, clients: deps.clients, tokenEndpoint: urls.tokenEndpoint });
+  const client = await authenticateClient(req.header('authorization'), form, {
+    db: deps.db,
+    clients: deps.clients,
+    tokenEndpoint: urls.tokenEndpoint,
+    onClaim: (clientId) => (record.clientId = clientId),
+  });
   Object.assign(record, { clientId: client.id, org: client.org, kind: client.kind });
   const asked = form.get('scope')?.trim();
   const scopes = grantScopes(asked ? asked.split(/\s+/) : undefined, client.scopes);
