@@ -33,6 +33,7 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) 
 return {n, ttl}`;
 
 const ERROR_LOG_EVERY_MS = 10_000;
+const LOST = new Set(['reconnecting', 'close', 'end']);
 
 /** A per-client request budget per window, in Redis when there is one (so it holds across processes). */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
@@ -70,15 +71,16 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 function redisCounter(redisUrl: string, windowMs: number, prefix: string): { count: Counter; close(): Promise<void> } {
   const redis = new Redis({
     ...redisServer(redisUrl),
-    // Fail fast while Redis is away (the request then goes through) instead of queueing behind reconnects.
-    enableOfflineQueue: false,
+    // A check waits at most this for Redis; past it the request goes through.
+    commandTimeout: 500,
     maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
     retryStrategy: (times: number) => Math.min(times * 100, 2000),
   } as never);
   redis.on('error', () => undefined); // each failed check reports it
   return {
     async count(clientId) {
+      // Once a connection is lost, fail at once rather than wait for the timeout on every request.
+      if (LOST.has(redis.status)) throw new Error(`Redis connection is ${redis.status}`);
       const [count, msLeft] = (await redis.eval(COUNT_SCRIPT, 1, `${prefix}${clientId}`, windowMs)) as [number, number];
       return { count, msLeft };
     },
