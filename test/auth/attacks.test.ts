@@ -1,6 +1,6 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { expect } from 'chai';
-import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type KeyLike } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import type { Db } from '../../server/store/db.js';
 import { assertionClaims, assertionForm, openTestDb, registerKeyClient, serverSigningKey, signAssertion, startHarness, type AuthHarness, type KeyClient } from './harness.js';
 
@@ -75,7 +75,7 @@ describe('token attacks are rejected', function () {
     });
 
     it('HS256 signed with the registered public key as the HMAC secret', async () => {
-      const pem = await exportSPKI(createPublicKey({ key: rsa.publicJwk, format: 'jwk' }) as unknown as KeyLike);
+      const pem = await exportSPKI(createPublicKey({ key: rsa.publicJwk as JsonWebKey, format: 'jwk' }));
       await rejected(await signAssertion(new TextEncoder().encode(pem), { alg: 'HS256', kid: rsa.kid }, assertionClaims(h, rsa.id)), /alg/i);
       await rejected(await signAssertion(new TextEncoder().encode(JSON.stringify(rsa.publicJwk)), { alg: 'HS384', kid: rsa.kid }, assertionClaims(h, rsa.id)), /alg/i);
     });
@@ -165,7 +165,7 @@ describe('token attacks are rejected', function () {
     it('HS256 signed with the published public key as the HMAC secret', async () => {
       const jwks = await (await fetch(`${h.origin}/.well-known/jwks.json`)).json();
       const published = jwks.keys[0];
-      const pem = await exportSPKI(createPublicKey({ key: published, format: 'jwk' }) as unknown as KeyLike);
+      const pem = await exportSPKI(createPublicKey({ key: published, format: 'jwk' }));
       for (const secret of [pem, JSON.stringify(published)]) {
         const now = Math.floor(Date.now() / 1000);
         const token = await new SignJWT({ scope: 'system/*.cruds', org: 'HUB', kind: 'admin', iss: h.origin, sub: rsa.id, aud: h.base, exp: now + 60, jti: 'h' })
