@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadConfig, settingsHelp, type Config } from './config.js';
 import { startExportRuntime } from './export/runtime.js';
-import { createApp } from './http/app.js';
+import { loadPolicies } from './access/policy.js';
+import { AccessCompiler } from './access/request-access.js';
+import { createAuthRuntime, type AuthRuntime } from './auth/runtime.js';
+import { createApp, type Security } from './http/app.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { seedNeighbourhood } from '../scripts/seed.js';
@@ -13,6 +16,8 @@ import { startPrivateRedis } from '../scripts/redis.js';
 export interface RunningServer {
   services: Services;
   http: Server;
+  /** Tokens, clients and signing keys of this process. */
+  auth: AuthRuntime;
   url: string;
   /** Stops accepting, lets in-flight requests finish (bounded by shutdownTimeoutMs), then closes pools. */
   stop(): Promise<void>;
@@ -29,11 +34,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     queuePrefix: config.subscriptions.queuePrefix,
     baseUrl: () => services.config.baseUrl,
   });
+  const auth = await createAuthRuntime({ db: services.db, config });
+  services.onClose(() => auth.close());
   const app = createApp({
     config,
     fhir: { store: services.store, search: services.search, exports: exports.dispatcher },
     readiness: services.readiness,
     mountRoutes: [exports.mount],
+    security: security(config, services, auth),
   });
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
@@ -58,6 +66,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return {
     services,
     http,
+    auth,
     url: `http://localhost:${port}`,
     async stop() {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
@@ -70,6 +79,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await services.close();
     },
   };
+}
+
+/** Authentication and per-client access, unless turned off explicitly: then every start says so. */
+function security(config: Config, services: Services, auth: AuthRuntime): Security | undefined {
+  if (config.auth.disabled) {
+    logger.warn('AUTHENTICATION IS OFF (AUTH_DISABLED=true): every caller is an unrestricted administrator; never run like this with real data');
+    return undefined;
+  }
+  return { authenticate: (header) => auth.authenticate(header), access: new AccessCompiler(services.search, loadPolicies()), mount: (app) => auth.mount(app) };
 }
 
 /** KEY=value lines of the file named by CONFIG_FILE (the environment overrides them). */

@@ -1,3 +1,4 @@
+import { ownerOf } from '../server/access/subscription-owner.js';
 import type { Extension, Subscription } from '@medplum/fhirtypes';
 import { findTopic, type Topic } from './topics.js';
 
@@ -39,6 +40,8 @@ export interface SubscriptionModel {
   maxCount: number;
   heartbeatSeconds?: number;
   secret?: string;
+  /** The client that wrote it (server/access): notifications carry only what it may read. */
+  owner?: string;
   /** R4 criteria subscription: one resource type and search parameters. */
   criteria?: FilterCriterion;
   /** Backport topic subscription. */
@@ -91,6 +94,7 @@ export function toModel(sub: Subscription & { id: string }): SubscriptionModel {
     maxCount: ext(channel.extension, EXT.maxCount)[0]?.valuePositiveInt ?? 1,
     heartbeatSeconds: ext(channel.extension, EXT.heartbeatPeriod)[0]?.valueUnsignedInt,
     secret: ext(sub.extension, EXT.signingSecret)[0]?.valueString,
+    owner: ownerOf(sub),
     criteria: topicBased ? undefined : parseCriterion(sub.criteria ?? ''),
     topic: topicBased ? findTopic(sub.criteria ?? '') : undefined,
     topicUrl: topicBased ? sub.criteria : undefined,

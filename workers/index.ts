@@ -1,5 +1,9 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { notificationAccess } from '../server/access/notification-access.js';
+import { loadPolicies } from '../server/access/policy.js';
+import { AccessCompiler } from '../server/access/request-access.js';
+import { ClientRegistry } from '../server/auth/clients.js';
 import type { SearchEngine } from '../server/search/search.js';
 import type { Db } from '../server/store/db.js';
 import type { Store } from '../server/store/store.js';
@@ -56,6 +60,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     baseUrl: deps.baseUrl,
     publish: (id, body) => publisher.publish(wsChannel(config.queuePrefix, id), body),
     limiter: new Limiter(config.deliveryConcurrency, config.hostConcurrency),
+    readable: notificationAccess(deps.db, new ClientRegistry(deps.db), new AccessCompiler(deps.search, loadPolicies())),
   });
   const workerOptions = {
     connection: connection(config.redisUrl),

@@ -1,4 +1,5 @@
 import { notificationRecord } from '../server/audit/notification.js';
+import type { NotificationAccess } from '../server/access/notification-access.js';
 import type { AuditRecord } from '../server/audit/record.js';
 import type { SubscriptionConfig } from '../subscriptions/config.js';
 import type { DeliveryAttempt } from '../subscriptions/delivery-cursors.js';
@@ -19,6 +20,8 @@ export interface SendDeps {
   limiter: Limiter;
   /** Records each delivery attempt in the audit trail (not awaited: the notification has gone either way). */
   audit?: (rec: AuditRecord) => Promise<void>;
+  /** Drops events whose resource the subscription's owner may not read (server/access). */
+  readable?: NotificationAccess;
 }
 
 export interface Sent {
@@ -44,7 +47,10 @@ export async function sendNotification(
   const first = events[0]?.event.eventNumber;
   const last = events[events.length - 1]?.event.eventNumber;
   const notificationId = events.length ? `${sub.id}-${first}-${last}` : `${sub.id}-${type}-${Date.now()}`;
-  const request = notificationRequest({ sub, type, status, eventsSinceStart, events, baseUrl: deps.baseUrl(), notificationId });
+  // Ids and counts stay those of every event, so retries and the receiver's event numbering agree.
+  const visible = deps.readable && events.length ? await deps.readable(sub.owner, events) : events;
+  if (events.length && !visible.length) return { ok: true };
+  const request = notificationRequest({ sub, type, status, eventsSinceStart, events: visible, baseUrl: deps.baseUrl(), notificationId });
   const attemptedAt = new Date();
   let result: PostResult;
   if (sub.channelType === 'websocket') {
@@ -75,7 +81,7 @@ export async function sendNotification(
   deps.audit?.(
     notificationRecord({
       subscriptionId: sub.id,
-      events: events.map(({ event, resource }) => ({ reference: `${event.resourceType}/${event.resourceId}`, resource })),
+      events: visible.map(({ event, resource }) => ({ reference: `${event.resourceType}/${event.resourceId}`, resource })),
       status: result.status ?? (result.ok ? 200 : 0),
       error: result.error,
       notificationId,

@@ -4,10 +4,8 @@ import { SqlWriter } from '../search/conditions.js';
 import type { Queryable } from '../store/db.js';
 import type { HistoryQuery, ResourceVersion, Store } from '../store/store.js';
 import type { RequestAccess } from './request-access.js';
+import { owned } from './subscription-owner.js';
 import type { Permission } from './scopes.js';
-
-/** Who created a Subscription: its notifications only ever carry what this client may read. */
-export const SUBSCRIPTION_OWNER = 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner';
 
 /**
  * The store as one client sees it. Reads of resources outside its policy look absent (404: existence
@@ -26,7 +24,7 @@ export function accessStore(store: Store, access: RequestAccess): Store {
           return (resource: Resource, id?: string) =>
             target.transaction(async (tx) => {
               access.require(resource.resourceType, 'c');
-              const written = await tx.create(owned(resource, access), id);
+              const written = await tx.create(owned(resource, access.principal.clientId), id);
               await check(tx.sql, access, written, 'c', 'create');
               return written;
             });
@@ -37,7 +35,7 @@ export function accessStore(store: Store, access: RequestAccess): Store {
               const exists = !!before && !before.deleted;
               access.require(resource.resourceType, exists ? 'u' : 'c');
               if (exists) await check(tx.sql, access, before, 'u', 'update');
-              const written = await tx.update(owned(resource, access), ifMatch);
+              const written = await tx.update(owned(resource, access.principal.clientId), ifMatch);
               await check(tx.sql, access, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
               return written;
             });
@@ -74,7 +72,7 @@ async function check(sql: Queryable, access: RequestAccess, version: ResourceVer
 }
 
 /** Evaluated on the current row and its index rows: the same SQL search uses, so reads and searches agree. */
-async function allowed(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission): Promise<boolean> {
+export async function allowed(sql: Queryable, access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, permission: Permission): Promise<boolean> {
   const w = new SqlWriter('', new Map());
   const condition = access.condition(w, 'r', version.resourceType, permission);
   if (condition === 'true') return true;
@@ -103,11 +101,3 @@ class BoundWriter extends SqlWriter {
     return this.bind(value);
   }
 }
-
-/** A Subscription is owned by the client that writes it, whatever tag it was sent with. */
-function owned<T extends Resource>(resource: T, access: RequestAccess): T {
-  if (resource.resourceType !== 'Subscription') return resource;
-  const tags = (resource.meta?.tag ?? []).filter((t) => t.system !== SUBSCRIPTION_OWNER);
-  return { ...resource, meta: { ...resource.meta, tag: [...tags, { system: SUBSCRIPTION_OWNER, code: access.principal.clientId }] } };
-}
-

@@ -6,6 +6,7 @@ import type { SearchEngine } from '../search/search.js';
 import type { AccessPolicy } from './policy.js';
 import { type Permission, type ScopeGrant, grantOf, scopeAllows } from './scopes.js';
 
+const WRITES: Permission[] = ['c', 'u', 'd'];
 const VERB: Record<Permission, string> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
 /**
@@ -37,10 +38,14 @@ export class RequestAccess implements AccessSql {
     return types.length ? `(${r}.resource_type = ANY(${w.p(types)}::text[]) AND ${this.policy.anyType(w, r, permission)})` : 'false';
   }
 
-  /** Throws 403 unless scopes and policy allow this permission on this type at all. */
+  /**
+   * Throws 403 unless the token's scopes allow this permission on the type, and, for writes, the
+   * policy allows it on some resources of the type. Reads outside the policy are not refused here:
+   * they find nothing (404, or an empty searchset), so existence is not revealed.
+   */
   require(type: string, permission: Permission): void {
     if (!scopeAllows(this.grant, type, permission)) throw forbidden(`The access token's scopes do not allow ${VERB[permission]} on ${type} (needs system/${type}.${permission})`);
-    if (!this.policy.grants(type, permission)) throw forbidden(`A ${this.principal.kind} client may not ${VERB[permission]} ${type}`);
+    if (WRITES.includes(permission) && !this.policy.grants(type, permission)) throw forbidden(`A ${this.principal.kind} client may not ${VERB[permission]} ${type}`);
   }
 }
 

@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
+import type { ClientKind } from '../../server/auth/principal.js';
 import type { Config } from '../../server/config.js';
 import { loadConfig } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/main.js';
@@ -18,8 +22,28 @@ export interface TestServer {
   /** FHIR base URL, e.g. http://localhost:1234/fhir */
   base: string;
   running: RunningServer;
-  fhir(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<FhirReply>;
+  /**
+   * A FHIR request. It carries the administrator's access token unless `as` names another token,
+   * or `as: null` sends none.
+   */
+  fhir(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; raw?: string; as?: string | null }): Promise<FhirReply>;
+  /** A current access token of the first-start administrator client. */
+  adminToken(): Promise<string>;
+  /** Registers a client with a secret and returns an access token issued to it. */
+  clientToken(client: { kind: ClientKind; org: string; scopes: string[] }): Promise<string>;
   stop(): Promise<void>;
+}
+
+/** Requests an access token with client_secret_basic (the development credentials of SMART Backend Services). */
+export async function secretToken(serverUrl: string, clientId: string, secret: string, scope?: string): Promise<{ token: string; expiresIn: number }> {
+  const res = await fetch(`${serverUrl}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
+  });
+  const body = (await res.json()) as { access_token?: string; expires_in?: number };
+  if (res.status !== 200 || !body.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
+  return { token: body.access_token, expiresIn: body.expires_in ?? 0 };
 }
 
 let databaseCounter = 0;
@@ -42,17 +66,35 @@ async function freshDatabaseUrl(kind: DbKind): Promise<string | undefined> {
 export async function startTestServer(kind: DbKind, overrides: Partial<Config> = {}): Promise<TestServer> {
   const databaseUrl = await freshDatabaseUrl(kind);
   const base = loadConfig({});
-  const config: Config = { ...base, port: 0, databaseUrl, dataDir: 'memory://', dbPoolSize: 10, ...overrides };
+  const adminCredentialsFile = path.join(mkdtempSync(path.join(tmpdir(), 'hub-test-')), 'admin-client.json');
+  const config: Config = { ...base, port: 0, databaseUrl, dataDir: 'memory://', dbPoolSize: 10, auth: { ...base.auth, adminCredentialsFile }, ...overrides };
   const running = await startServer({ ...config, baseUrl: 'http://placeholder' });
   const fhirBase = `${running.url}/fhir`;
   // The base URL is only known once the port is: patch it into the running config.
   running.services.config.baseUrl = fhirBase;
+  let admin: { token: string; renewAt: number } | undefined;
+  const adminToken = async (): Promise<string> => {
+    if (!admin || Date.now() > admin.renewAt) {
+      const creds = JSON.parse(readFileSync(config.auth.adminCredentialsFile, 'utf8')) as { client_id: string; client_secret: string };
+      const { token, expiresIn } = await secretToken(running.url, creds.client_id, creds.client_secret);
+      admin = { token, renewAt: Date.now() + (expiresIn * 1000) / 2 };
+    }
+    return admin.token;
+  };
   return {
     kind,
     base: fhirBase,
     running,
+    adminToken,
+    async clientToken(client) {
+      const secret = `secret-${Math.random().toString(36).slice(2)}`;
+      const registered = await running.auth.clients.create({ ...client, secret });
+      return (await secretToken(running.url, registered.id, secret)).token;
+    },
     async fhir(method, path, options = {}) {
       const headers: Record<string, string> = { accept: 'application/fhir+json', ...options.headers };
+      const token = options.as === undefined && !config.auth.disabled ? await adminToken() : options.as;
+      if (token) headers.authorization = `Bearer ${token}`;
       let body: string | undefined = options.raw;
       if (options.body !== undefined) {
         body = JSON.stringify(options.body);
