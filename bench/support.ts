@@ -33,7 +33,8 @@ export async function startChild(entry: string, env: Record<string, string>, pro
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir` },
+    // The other scenarios measure the FHIR work itself; bench/authz.ts measures what authentication adds.
+    env: { ...process.env, AUTH_DISABLED: 'true', ...env, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir` },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

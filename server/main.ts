@@ -4,6 +4,11 @@ import { loadConfig, settingsHelp, type Config } from './config.js';
 import { startExportRuntime } from './export/runtime.js';
 import { loadPolicies } from './access/policy.js';
 import { AccessCompiler } from './access/request-access.js';
+import { createRateLimiter, type RateLimiter } from './abuse/rate-limit.js';
+import { auditReadOnly } from './audit/read-only.js';
+import { tokenAuditRecord } from './audit/token.js';
+import { AuditWriter } from './audit/writer.js';
+import { advertiseSmartSecurity } from './auth/capability.js';
 import { createAuthRuntime, type AuthRuntime } from './auth/runtime.js';
 import { createApp, type Security } from './http/app.js';
 import { logger } from './logger.js';
@@ -33,15 +38,22 @@ export async function startServer(config: Config): Promise<RunningServer> {
     redisUrl: config.subscriptions.redisUrl,
     queuePrefix: config.subscriptions.queuePrefix,
     baseUrl: () => services.config.baseUrl,
+    requiresAccessToken: !config.auth.disabled,
   });
-  const auth = await createAuthRuntime({ db: services.db, config });
+  // The audit trail writes through the raw store: through the API, AuditEvents are read-only.
+  const audit = new AuditWriter({ store: services.store, log: logger });
+  services.onClose(() => audit.close());
+  const auth = await createAuthRuntime({ db: services.db, config, audit: (e) => audit.record(tokenAuditRecord(e)) });
   services.onClose(() => auth.close());
+  const limiter = createRateLimiter({ redisUrl: config.subscriptions.redisUrl, perMinute: config.rateLimitPerMinute, prefix: config.subscriptions.queuePrefix });
+  services.onClose(() => limiter.close());
   const app = createApp({
     config,
-    fhir: { store: services.store, search: services.search, exports: exports.dispatcher },
+    fhir: { store: auditReadOnly(services.store), search: services.search, exports: exports.dispatcher },
     readiness: services.readiness,
     mountRoutes: [exports.mount],
-    security: security(config, services, auth),
+    security: security(config, services, auth, limiter),
+    audit: (record) => audit.record(record),
   });
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
@@ -82,12 +94,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
 }
 
 /** Authentication and per-client access, unless turned off explicitly: then every start says so. */
-function security(config: Config, services: Services, auth: AuthRuntime): Security | undefined {
+function security(config: Config, services: Services, auth: AuthRuntime, limiter: RateLimiter): Security | undefined {
   if (config.auth.disabled) {
     logger.warn('AUTHENTICATION IS OFF (AUTH_DISABLED=true): every caller is an unrestricted administrator; never run like this with real data');
     return undefined;
   }
-  return { authenticate: (header) => auth.authenticate(header), access: new AccessCompiler(services.search, loadPolicies()), mount: (app) => auth.mount(app) };
+  advertiseSmartSecurity();
+  return { authenticate: (header) => auth.authenticate(header), access: new AccessCompiler(services.search, loadPolicies()), mount: (app) => auth.mount(app), rateLimit: (clientId) => limiter.check(clientId) };
 }
 
 /** KEY=value lines of the file named by CONFIG_FILE (the environment overrides them). */

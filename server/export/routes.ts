@@ -16,6 +16,8 @@ export interface ExportRouteDeps {
   sql: Queryable;
   dispatcher: ExportDispatcher;
   baseUrl: () => string;
+  /** The status and file URLs need the bearer token (authentication on), as the manifest says. */
+  requiresAccessToken: boolean;
 }
 
 /** The Bulk Data status and file endpoints (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-status-request). */
@@ -33,7 +35,7 @@ export function mountExportRoutes(app: express.Express, deps: ExportRouteDeps): 
     if (job.status === 'failed') {
       throw new FhirError(500, outcome(issue('exception', `The export failed: ${job.error ?? 'unknown error'}`)));
     }
-    const manifest = await completeManifest(jobs, job, deps.baseUrl());
+    const manifest = await completeManifest(jobs, job, deps.baseUrl(), deps.requiresAccessToken);
     res.status(200);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Expires', new Date((job.completedAt ?? new Date()).getTime() + RETENTION_MS).toUTCString());
@@ -71,13 +73,12 @@ export function mountExportRoutes(app: express.Express, deps: ExportRouteDeps): 
 }
 
 /** The complete-status manifest: https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status */
-async function completeManifest(jobs: ExportJobs, job: ExportJob, baseUrl: string): Promise<Record<string, unknown>> {
+async function completeManifest(jobs: ExportJobs, job: ExportJob, baseUrl: string, requiresAccessToken: boolean): Promise<Record<string, unknown>> {
   const files = await jobs.files(job.id);
   return {
     transactionTime: job.transactionTime.toISOString(),
     request: job.requestUrl,
-    // The files are served to anyone who knows the (unguessable) job id until the server authenticates requests.
-    requiresAccessToken: false,
+    requiresAccessToken,
     output: files.map((f) => ({ type: f.resourceType, url: fileUrl(baseUrl, job.id, f.fileNo), count: f.count })),
     error: [],
   };

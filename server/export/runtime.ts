@@ -18,13 +18,13 @@ export interface ExportRuntime {
  * queue and the export worker (workers/export.ts, started with the other workers) runs them, so
  * any worker process can take them. Without one, the API process runs them itself.
  */
-export function startExportRuntime(deps: { sql: Queryable; search: SearchEngine; redisUrl?: string; queuePrefix: string; baseUrl: () => string }): ExportRuntime {
+export function startExportRuntime(deps: { sql: Queryable; search: SearchEngine; redisUrl?: string; queuePrefix: string; baseUrl: () => string; requiresAccessToken: boolean }): ExportRuntime {
   const dispatcher: ExportDispatcher = deps.redisUrl
     ? new QueueDispatcher(deps.redisUrl, deps.queuePrefix)
     : new InProcessDispatcher({ sql: deps.sql, search: deps.search, baseUrl: deps.baseUrl });
   return {
     dispatcher,
-    mount: (app) => mountExportRoutes(app, { sql: deps.sql, dispatcher, baseUrl: deps.baseUrl }),
+    mount: (app) => mountExportRoutes(app, { sql: deps.sql, dispatcher, baseUrl: deps.baseUrl, requiresAccessToken: deps.requiresAccessToken }),
     stop: () => dispatcher.stop(),
   };
 }

@@ -4,11 +4,14 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { accessSearch } from '../access/access-search.js';
 import { accessStore } from '../access/access-store.js';
 import type { AccessCompiler } from '../access/request-access.js';
+import { requestTimeout } from '../abuse/request-timeout.js';
+import { auditRecordOf } from '../audit/from-exchange.js';
+import type { AuditRecord } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
-import type { FhirContext, FhirRequest } from '../rest/request.js';
+import type { FhirContext, FhirRequest, FhirResponse } from '../rest/request.js';
 import { route } from '../rest/router.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import { mountOperational, type ReadinessCheck } from './operational.js';
@@ -24,6 +27,8 @@ export interface AppServices {
   mountRoutes?: Array<(app: express.Express) => void>;
   /** Who may call, and what each client may see; absent only when authentication is turned off. */
   security?: Security;
+  /** Records every FHIR interaction durably; the response waits for it (an unrecorded access is refused). */
+  audit?: (record: AuditRecord) => Promise<void>;
 }
 
 export interface Security {
@@ -32,6 +37,8 @@ export interface Security {
   access: AccessCompiler;
   /** Mounts the token endpoint and the well-known documents (open to all). */
   mount(app: express.Express): void;
+  /** Throws 429 when the client has made too many requests this window. */
+  rateLimit(clientId: string): Promise<void>;
 }
 
 /** Open without a token: the CapabilityStatement and SMART discovery (https://hl7.org/fhir/smart-app-launch/conformance.html). */
@@ -55,15 +62,19 @@ export function createApp(services: AppServices): express.Express {
     next();
   });
   mountOperational(app, config, log, services.readiness ?? {});
+  app.use(requestTimeout(config.requestTimeoutMs));
   const security = services.security;
   if (security) {
     security.mount(app);
     app.use('/fhir', (req, res, next) => {
       if (OPEN_PATHS.test(req.path)) return next();
-      security.authenticate(req.header('authorization')).then((principal) => {
-        res.locals.principal = principal;
-        next();
-      }, next);
+      security
+        .authenticate(req.header('authorization'))
+        .then(async (principal) => {
+          res.locals.principal = principal;
+          await security.rateLimit(principal.clientId);
+        })
+        .then(() => next(), next);
     });
   }
   for (const mount of services.mountRoutes ?? []) mount(app);
@@ -96,7 +107,22 @@ export function createApp(services: AppServices): express.Express {
           respondAsync: prefer.respondAsync,
         },
       };
-      const result = await route(fhirReq, contextFor(services, res.locals.principal as Principal | undefined));
+      const principal = res.locals.principal as Principal | undefined;
+      let result: FhirResponse | undefined;
+      let failure: unknown;
+      try {
+        result = await route(fhirReq, contextFor(services, principal));
+      } catch (err) {
+        failure = err;
+      }
+      if (services.audit) {
+        const record = auditRecordOf(fhirReq, result, failure instanceof FhirError ? failure : undefined, principal, String(res.locals.requestId), req.ip);
+        await services.audit(record).catch((err: Error) => {
+          log.error({ err, requestId: res.locals.requestId }, 'audit write failed');
+          throw new FhirError(503, outcome(issue('transient', 'The access could not be recorded in the audit trail, so it was not completed; try again')), { 'Retry-After': '5' });
+        });
+      }
+      if (failure !== undefined || !result) throw failure;
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);

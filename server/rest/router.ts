@@ -37,6 +37,10 @@ export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
 
   if (!isKnownResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
   const type = first;
+  // Before the body is even validated: the audit trail is written by the server only (the store refuses too).
+  if (type === 'AuditEvent' && !read_ && !(m === 'POST' && (second === '_search' || segments[segments.length - 1].startsWith('$')))) {
+    throw notSupported(405, 'AuditEvents are written by the server only; they cannot be created, changed or deleted through the API');
+  }
   if (segments.length === 1) {
     if (read_) return permitted(ctx, type, 's') && search(req, ctx, { type });
     if (m === 'POST') return create(req, ctx, { type });

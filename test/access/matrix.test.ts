@@ -50,6 +50,14 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
       expect((await s.fhir('GET', 'metadata', { as: null })).status).to.equal(200);
     });
 
+    it('the CapabilityStatement names SMART-on-FHIR and the token endpoint', async () => {
+      const r = await s.fhir('GET', 'metadata', { as: null });
+      const security = r.body.rest[0].security;
+      expect(security.service[0].coding[0].code).to.equal('SMART-on-FHIR');
+      const uris = security.extension.find((e: { url: string }) => e.url.endsWith('/oauth-uris'));
+      expect(uris.extension[0].valueUri).to.equal(`${new URL(s.base).origin}/oauth2/token`);
+    });
+
     it('a malformed bearer token is 401', async () => {
       const r = await s.fhir('GET', 'Patient', { as: 'not-a-jwt' });
       expect(r.status).to.equal(401);

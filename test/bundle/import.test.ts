@@ -29,7 +29,7 @@ describe('npm run import: chunks, resume record, rejections with reasons', () =>
     const file = path.join(dir, 'patients.ndjson');
     writeFileSync(file, lines.join('\n') + '\n');
     const progress = new ProgressFile(path.join(dir, 'progress.json'), 10);
-    const summary = await runImport({ files: [file], target: httpTarget(server.base), chunkSize: 10, concurrency: 2, progress, quiet: true });
+    const summary = await runImport({ files: [file], target: httpTarget(server.base, await server.adminToken()), chunkSize: 10, concurrency: 2, progress, quiet: true });
     expect(summary.loaded).to.equal(23);
     expect(summary.rejected.map((r) => r.origin).sort()).to.deep.equal([`${file}:13`, `${file}:8`]);
     expect(summary.rejected.find((r) => r.origin.endsWith(':8'))?.reason).to.contain('gender');
@@ -37,7 +37,7 @@ describe('npm run import: chunks, resume record, rejections with reasons', () =>
     const record = JSON.parse(readFileSync(path.join(dir, 'progress.json'), 'utf8'));
     expect(Object.values(record.files)[0]).to.include({ chunkSize: 10, loaded: 23 });
 
-    const again = await runImport({ files: [file], target: httpTarget(server.base), chunkSize: 10, concurrency: 2, progress: new ProgressFile(path.join(dir, 'progress.json'), 10), quiet: true });
+    const again = await runImport({ files: [file], target: httpTarget(server.base, await server.adminToken()), chunkSize: 10, concurrency: 2, progress: new ProgressFile(path.join(dir, 'progress.json'), 10), quiet: true });
     expect(again.loaded).to.equal(0);
     expect(again.skippedChunks).to.equal(3);
     expect(again.loadedBefore).to.equal(23);
@@ -48,7 +48,7 @@ describe('npm run import: chunks, resume record, rejections with reasons', () =>
     writeFileSync(good, JSON.stringify(bundleFixture('transaction-careteam-with-urn-links.json')));
     const bad = path.join(dir, 'invalid.json');
     writeFileSync(bad, JSON.stringify(bundleFixture('transaction-third-entry-invalid-gender.json')));
-    const summary = await runImport({ files: [good, bad], target: httpTarget(server.base), chunkSize: 500, concurrency: 1, quiet: true });
+    const summary = await runImport({ files: [good, bad], target: httpTarget(server.base, await server.adminToken()), chunkSize: 500, concurrency: 1, quiet: true });
     expect(summary.loaded).to.equal(5);
     expect(summary.rejected).to.have.length(1);
     expect(summary.rejected[0].origin).to.equal(bad);

@@ -65,27 +65,27 @@ describeEachDatabase('Bulk export errors and cancel', (server) => {
       body: { resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Patient' }, { name: '_outputFormat', valueString: 'ndjson' }] },
     });
     expect(res.status, res.text).to.equal(202);
-    const done = await poll(res.headers.get('content-location')!);
+    const done = await poll(server(), res.headers.get('content-location')!);
     expect(done.body.output.map((o: { type: string; count: number }) => [o.type, o.count])).to.deep.equal([['Patient', 3]]);
   });
 
   it('DELETE on the status URL cancels the export and deletes its files (202), after which it is 404', async () => {
     const { statusUrl, manifest } = await exportAndWait(server(), '$export?_type=Condition');
     const fileUrl = manifest.output[0].url;
-    const del = await fetch(statusUrl, { method: 'DELETE' });
+    const del = await server().fetch(statusUrl, { method: 'DELETE' });
     expect(del.status).to.equal(202);
-    expect((await fetch(statusUrl)).status).to.equal(404);
-    expect((await fetch(fileUrl)).status).to.equal(404);
-    expect((await fetch(statusUrl, { method: 'DELETE' })).status).to.equal(404);
+    expect((await server().fetch(statusUrl)).status).to.equal(404);
+    expect((await server().fetch(fileUrl)).status).to.equal(404);
+    expect((await server().fetch(statusUrl, { method: 'DELETE' })).status).to.equal(404);
     const left = await server().running.services.db.query('SELECT 1 FROM export_chunk c JOIN export_file f USING (job_id, file_no) WHERE f.job_id = $1', [statusUrl.split('/').pop()]);
     expect(left).to.have.length(0);
   });
 
   it('a job cancelled straight after kick-off never completes', async () => {
     const statusUrl = await kickOff(server(), '$export');
-    expect((await fetch(statusUrl, { method: 'DELETE' })).status).to.equal(202);
+    expect((await server().fetch(statusUrl, { method: 'DELETE' })).status).to.equal(202);
     await new Promise((r) => setTimeout(r, 300));
-    expect((await fetch(statusUrl)).status).to.equal(404);
+    expect((await server().fetch(statusUrl)).status).to.equal(404);
     const rows = await server().running.services.db.query('SELECT 1 FROM export_file WHERE job_id = $1', [statusUrl.split('/').pop()]);
     expect(rows).to.have.length(0);
   });

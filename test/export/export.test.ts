@@ -19,7 +19,9 @@ describeEachDatabase('Bulk export over HTTP', (server) => {
     expect(Object.keys(manifest).sort()).to.deep.equal(['error', 'output', 'request', 'requiresAccessToken', 'transactionTime']);
     expect(Date.parse(manifest.transactionTime)).to.be.within(before - 1000, Date.now());
     expect(manifest.request).to.equal(`${server().base}/$export?_type=Patient%2CCondition`);
-    expect(manifest.requiresAccessToken).to.equal(false);
+    // The status and file URLs are under the authenticated FHIR base: without the token they are 401.
+    expect(manifest.requiresAccessToken).to.equal(true);
+    expect((await fetch(manifest.output[0].url)).status).to.equal(401);
     expect(manifest.error).to.deep.equal([]);
     expect(countByFile(manifest.output)).to.deep.equal({ Patient: 3, Condition: 9 });
     for (const file of manifest.output) expect(file.url.startsWith(`${server().base}/`)).to.equal(true);
@@ -27,28 +29,28 @@ describeEachDatabase('Bulk export over HTTP', (server) => {
 
   it('NDJSON files hold one resource per line, each parses, and counts match the manifest', async () => {
     const { manifest } = await exportAndWait(server(), '$export?_type=Patient,Condition&_outputFormat=application/fhir%2Bndjson');
-    const resources = await readOutput(manifest);
+    const resources = await readOutput(server(), manifest);
     expect(countByType(resources)).to.deep.equal({ Patient: 3, Condition: 9 });
     expect(resources.find((r) => r.id === 'pat-aisha-khan')).to.include({ resourceType: 'Patient' });
   });
 
   it('system $export without _type contains every current resource of every type', async () => {
     const { manifest } = await exportAndWait(server(), '$export?_outputFormat=ndjson');
-    const resources = await readOutput(manifest);
+    const resources = await readOutput(server(), manifest);
     expect(countByType(resources)).to.deep.equal(await storedCounts(server()));
     expect(new Set(resources.map((r) => `${r.resourceType}/${r.id}`)).size).to.equal(resources.length);
   });
 
   it('Patient/$export returns the Patient compartments and nothing outside them', async () => {
     const { manifest } = await exportAndWait(server(), 'Patient/$export?_outputFormat=application/ndjson');
-    const resources = await readOutput(manifest);
+    const resources = await readOutput(server(), manifest);
     expect(countByType(resources)).to.deep.equal(COMPARTMENT);
     expect(manifest.request).to.equal(`${server().base}/Patient/$export?_outputFormat=application%2Fndjson`);
   });
 
   it('Patient/$export with _type only exports those types', async () => {
     const { manifest } = await exportAndWait(server(), 'Patient/$export?_type=CareTeam&_type=Appointment');
-    expect(countByType(await readOutput(manifest))).to.deep.equal({ CareTeam: 3, Appointment: 3 });
+    expect(countByType(await readOutput(server(), manifest))).to.deep.equal({ CareTeam: 3, Appointment: 3 });
   });
 
   it('Group/[id]/$export covers the group members only', async () => {
@@ -63,7 +65,7 @@ describeEachDatabase('Bulk export over HTTP', (server) => {
     });
     expect(group.status, group.text).to.be.oneOf([200, 201]);
     const { manifest } = await exportAndWait(server(), 'Group/export-two/$export');
-    const resources = await readOutput(manifest);
+    const resources = await readOutput(server(), manifest);
     expect(resources.filter((r) => r.resourceType === 'Patient').map((r) => r.id).sort()).to.deep.equal(['pat-aisha-khan', 'pat-derek-brown']);
     expect(countByType(resources)).to.include({ Patient: 2, Condition: 6, CareTeam: 2, Appointment: 2 });
     const subjects = resources.filter((r) => r.resourceType === 'Condition').map((r) => (r as { subject?: { reference?: string } }).subject?.reference);
@@ -78,9 +80,9 @@ describeEachDatabase('Bulk export over HTTP', (server) => {
     const changed = await server().fhir('PUT', 'Condition/cond-derek-brown-1', { body: { ...read.body, note: [{ text: 'reviewed' }] } });
     expect(changed.status, changed.text).to.equal(200);
     const system = await exportAndWait(server(), `$export?_since=${encodeURIComponent(since)}`);
-    expect(countByType(await readOutput(system.manifest))).to.deep.equal({ Condition: 1 });
+    expect(countByType(await readOutput(server(), system.manifest))).to.deep.equal({ Condition: 1 });
     const patients = await exportAndWait(server(), `Patient/$export?_since=${encodeURIComponent(since)}`);
-    const resources = await readOutput(patients.manifest);
+    const resources = await readOutput(server(), patients.manifest);
     expect(resources.map((r) => `${r.resourceType}/${r.id}`)).to.deep.equal(['Condition/cond-derek-brown-1']);
   });
 

@@ -42,7 +42,7 @@ for (const kind of DB_KINDS) {
 
       it('the export goes through the queue: its BullMQ job completes and the manifest follows', async () => {
         const statusUrl = await kickOff(s.server, 'Patient/$export?_type=Patient,Condition');
-        const done = await poll(statusUrl);
+        const done = await poll(s.server, statusUrl);
         expect(done.status, done.text).to.equal(200);
         expect(countByFile((done.body as Manifest).output)).to.deep.equal({ Patient: 3, Condition: 9 });
         const job = await s.queue.getJob(exportJobId(jobIdOf(statusUrl)));
@@ -66,7 +66,7 @@ for (const kind of DB_KINDS) {
       it('while no worker has taken the job, the status is 202 with X-Progress and Retry-After, and the job waits in Redis', async () => {
         const statusUrl = await kickOff(s.server, '$export?_type=Patient');
         for (let i = 0; i < 3; i++) {
-          const res = await fetch(statusUrl);
+          const res = await s.server.fetch(statusUrl);
           expect(res.status).to.equal(202);
           expect(res.headers.get('x-progress')).to.equal('accepted');
           expect(Number(res.headers.get('retry-after'))).to.be.greaterThan(0);
@@ -78,9 +78,9 @@ for (const kind of DB_KINDS) {
       it('cancelling a queued export removes its BullMQ job', async () => {
         const statusUrl = await kickOff(s.server, '$export?_type=Condition');
         expect(await s.queue.getJob(exportJobId(jobIdOf(statusUrl)))).to.not.equal(undefined);
-        expect((await fetch(statusUrl, { method: 'DELETE' })).status).to.equal(202);
+        expect((await s.server.fetch(statusUrl, { method: 'DELETE' })).status).to.equal(202);
         expect(await s.queue.getJob(exportJobId(jobIdOf(statusUrl)))).to.equal(undefined);
-        expect((await fetch(statusUrl)).status).to.equal(404);
+        expect((await s.server.fetch(statusUrl)).status).to.equal(404);
       });
 
       it('a separate export worker takes the waiting jobs off the queue and completes them', async () => {
@@ -98,9 +98,9 @@ for (const kind of DB_KINDS) {
         const completed: string[] = [];
         worker.worker.on('completed', (job) => completed.push(job.id!));
         try {
-          const done = await poll(statusUrl);
+          const done = await poll(s.server, statusUrl);
           expect(done.status, done.text).to.equal(200);
-          expect(countByType(await readOutput(done.body as Manifest))).to.deep.equal({ CareTeam: 3 });
+          expect(countByType(await readOutput(s.server, done.body as Manifest))).to.deep.equal({ CareTeam: 3 });
           await eventually(async () => completed.includes(exportJobId(jobIdOf(statusUrl))));
         } finally {
           await worker.stop();

@@ -33,12 +33,12 @@ describeEachDatabase('Bulk export runner', (server) => {
     const id = await storedJob(server(), { level: 'system', types: ['Condition', 'Patient'] });
     const outcome = await runExport({ ...deps(server()), limits: { chunkLines: 2, chunkBytes: 1 << 20, fileLines: 4 } }, id);
     expect(outcome).to.equal('completed');
-    const done = await poll(statusUrl(server().base, id));
+    const done = await poll(server(), statusUrl(server().base, id));
     const manifest = done.body as Manifest;
     expect(manifest.output.map((f) => [f.type, f.count])).to.deep.equal([['Condition', 4], ['Condition', 4], ['Condition', 1], ['Patient', 3]]);
     const chunks = await server().running.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM export_chunk WHERE job_id = $1', [id]);
     expect(chunks[0].n).to.equal(7); // 2+2+1 for Condition files, 2 for Patient
-    const resources = await readOutput(manifest);
+    const resources = await readOutput(server(), manifest);
     expect(countByType(resources)).to.deep.equal({ Condition: 9, Patient: 3 });
     expect(new Set(resources.map((r) => r.id)).size).to.equal(12);
   });
@@ -50,8 +50,8 @@ describeEachDatabase('Bulk export runner', (server) => {
     await jobs.begin(id);
     await jobs.appendChunk(id, { fileNo: 1, resourceType: 'Condition', count: 0 }, 0, '{"resourceType":"Condition","id":"half-written"}\n', 1);
     expect(await runExport(deps(server()), id)).to.equal('completed');
-    const manifest = (await poll(statusUrl(server().base, id))).body as Manifest;
-    const resources = await readOutput(manifest);
+    const manifest = (await poll(server(), statusUrl(server().base, id))).body as Manifest;
+    const resources = await readOutput(server(), manifest);
     expect(resources.map((r) => r.id)).not.to.include('half-written');
     expect(countByType(resources)).to.deep.equal({ Condition: 9 });
     expect((await jobs.get(id))!.attempts).to.equal(2);
@@ -62,7 +62,7 @@ describeEachDatabase('Bulk export runner', (server) => {
     const dispatcher = new InProcessDispatcher({ ...deps(server()), search: failing });
     const id = await storedJob(server(), { level: 'patient' });
     await dispatcher.dispatch(id);
-    const res = await poll(statusUrl(server().base, id));
+    const res = await poll(server(), statusUrl(server().base, id));
     await dispatcher.stop();
     expect(res.status).to.equal(500);
     expect(res.body.resourceType).to.equal('OperationOutcome');
@@ -90,7 +90,7 @@ describeEachDatabase('Bulk export runner', (server) => {
     const db = server().running.services.db;
     await db.query(`UPDATE export_job SET completed_at = now() - interval '25 hours', updated_at = now() - interval '25 hours' WHERE id = $1`, [id]);
     expect((await server().fhir('GET', '$export?_type=Group', { headers: ASYNC })).status).to.equal(202);
-    expect((await fetch(statusUrl(server().base, id))).status).to.equal(404);
+    expect((await server().fetch(statusUrl(server().base, id))).status).to.equal(404);
     expect(await db.query('SELECT 1 FROM export_chunk WHERE job_id = $1', [id])).to.have.length(0);
   });
 });

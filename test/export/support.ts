@@ -22,10 +22,10 @@ export async function kickOff(server: TestServer, path: string): Promise<string>
 }
 
 /** Polls the status URL until it stops answering 202; returns the last reply. */
-export async function poll(statusUrl: string, timeoutMs = 30_000): Promise<FhirReply> {
+export async function poll(server: TestServer, statusUrl: string, timeoutMs = 30_000): Promise<FhirReply> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const res = await fetch(statusUrl);
+    const res = await server.fetch(statusUrl);
     const text = await res.text();
     if (res.status !== 202) return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, text };
     expect(res.headers.get('x-progress'), 'X-Progress while running').to.be.a('string');
@@ -37,17 +37,17 @@ export async function poll(statusUrl: string, timeoutMs = 30_000): Promise<FhirR
 /** Kick-off, poll to completion, and the manifest. */
 export async function exportAndWait(server: TestServer, path: string): Promise<{ statusUrl: string; manifest: Manifest }> {
   const statusUrl = await kickOff(server, path);
-  const res = await poll(statusUrl);
+  const res = await poll(server, statusUrl);
   expect(res.status, res.text).to.equal(200);
   expect(res.headers.get('content-type')).to.match(/^application\/json/);
   return { statusUrl, manifest: res.body as Manifest };
 }
 
 /** Every resource of every output file, checking each file is NDJSON of its declared type and count. */
-export async function readOutput(manifest: Manifest): Promise<Resource[]> {
+export async function readOutput(server: TestServer, manifest: Manifest): Promise<Resource[]> {
   const all: Resource[] = [];
   for (const file of manifest.output) {
-    const res = await fetch(file.url);
+    const res = await server.fetch(file.url);
     expect(res.status, file.url).to.equal(200);
     expect(res.headers.get('content-type')).to.equal('application/fhir+ndjson');
     const text = await res.text();

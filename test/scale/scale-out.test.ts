@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { secretToken } from '../support/server.js';
 import { startHubProcess, type HubProcess } from '../support/processes.js';
 import { eventNumbers, eventually, startReceiver, subFixture, type Receiver } from '../subscriptions/support.js';
 
@@ -10,10 +12,13 @@ interface Reply {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- FHIR JSON read loosely
 }
 
+/** The administrator's token, issued by the first API process and accepted by both (stateless scale-out). */
+let token = '';
+
 async function fhir(base: string, method: string, pathPart: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
   const res = await fetch(`${base}/${pathPart}`, {
     method,
-    headers: { 'content-type': 'application/fhir+json', ...headers },
+    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}`, ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -53,6 +58,10 @@ describe('scale-out: 2 API processes and 2 worker processes on one PostgreSQL an
       SUBSCRIPTION_TICK_MS: '200',
       SUBSCRIPTION_RELAY_POLL_MS: '50',
       DB_POOL_SIZE: '5',
+      // The address of the load balancer in front of both API processes: the audience of every token.
+      BASE_URL: 'http://hub.scale.test/fhir',
+      ADMIN_CREDENTIALS_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'hub-scale-')), 'admin-client.json'),
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
     };
     // All four start at once against an empty database: the migrations must run exactly once.
     const started = await Promise.all([
@@ -65,6 +74,8 @@ describe('scale-out: 2 API processes and 2 worker processes on one PostgreSQL an
     api = [started[0], started[1]];
     workers = [started[2], started[3]];
     receiver = await startReceiver();
+    const creds = JSON.parse(readFileSync(env.ADMIN_CREDENTIALS_FILE, 'utf8')) as { client_id: string; client_secret: string };
+    token = (await secretToken(new URL(api[0].base!).origin, creds.client_id, creds.client_secret)).token;
   });
 
   after(async () => {

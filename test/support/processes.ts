@@ -22,7 +22,8 @@ export async function startHubProcess(kind: 'api' | 'worker', env: Record<string
   const entry = kind === 'api' ? 'server/main.ts' : 'workers/main.ts';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir` },
+    // Processes behind one load balancer share its BASE_URL (it is the token audience); alone, each names its own port.
+    env: { ...process.env, LOG_LEVEL: 'info', BASE_URL: `http://127.0.0.1:${port}/fhir`, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -27,6 +27,8 @@ export interface TestServer {
    * or `as: null` sends none.
    */
   fhir(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; raw?: string; as?: string | null }): Promise<FhirReply>;
+  /** fetch of an absolute URL of this server (bulk export status and files) with the administrator's token. */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
   /** A current access token of the first-start administrator client. */
   adminToken(): Promise<string>;
   /** Registers a client with a secret and returns an access token issued to it. */
@@ -86,6 +88,11 @@ export async function startTestServer(kind: DbKind, overrides: Partial<Config> =
     base: fhirBase,
     running,
     adminToken,
+    async fetch(url, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!config.auth.disabled) headers.set('authorization', `Bearer ${await adminToken()}`);
+      return fetch(url, { ...init, headers });
+    },
     async clientToken(client) {
       const secret = `secret-${Math.random().toString(36).slice(2)}`;
       const registered = await running.auth.clients.create({ ...client, secret });

@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { seedNeighbourhood } from '../../scripts/seed.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const subjectOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')).sub;
+
+describe('audit trail and abuse limits over HTTP', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let gp: string;
+
+  before(async () => {
+    server = await startTestServer('postgres', { rateLimitPerMinute: 40 });
+    await seedNeighbourhood(server.running.services.store);
+    gp = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
+  });
+  after(() => server.stop());
+
+  it('a read is on the record before the answer, searchable by patient and by client, with its outcome', async () => {
+    expect((await server.fhir('GET', 'Patient/pat-derek-brown', { as: gp })).status).to.equal(200);
+    expect((await server.fhir('GET', 'Patient/pat-aisha-khan', { as: gp })).status).to.equal(404);
+    const client = subjectOf(gp);
+    const byClient = await server.fhir('GET', `AuditEvent?client=${client}&_count=100`);
+    expect(byClient.status).to.equal(200);
+    const events = byClient.body.entry.map((e: { resource: any }) => e.resource); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const read = events.find((e: any) => e.entity?.some((x: any) => x.what?.reference === 'Patient/pat-derek-brown')); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(read, 'the read of Derek').to.exist;
+    expect(read.outcome).to.equal('0');
+    expect(read.agent.some((a: any) => a.who?.identifier?.value === 'B84002')).to.equal(true); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(events.some((e: any) => e.outcome === '4')).to.equal(true); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const byPatient = await server.fhir('GET', `AuditEvent?patient=Patient/pat-derek-brown&client=${client}`);
+    expect(byPatient.body.entry.length).to.be.greaterThan(0);
+  });
+
+  it('token requests are audited', async () => {
+    const logins = await server.fhir('GET', `AuditEvent?client=${subjectOf(gp)}&subtype=http://dicom.nema.org/resources/ontology/DCM|110122`);
+    expect(logins.body.entry?.length ?? 0).to.be.greaterThan(0);
+  });
+
+  it('AuditEvents cannot be created, changed or deleted through the API, even by the administrator', async () => {
+    const some = (await server.fhir('GET', 'AuditEvent?_count=1')).body.entry[0].resource;
+    expect((await server.fhir('PUT', `AuditEvent/${some.id}`, { body: { ...some, outcome: '0' } })).status).to.equal(405);
+    expect((await server.fhir('DELETE', `AuditEvent/${some.id}`)).status).to.equal(405);
+    expect((await server.fhir('POST', 'AuditEvent', { body: { ...some, id: undefined } })).status).to.equal(405);
+    expect((await server.fhir('GET', `AuditEvent/${some.id}`)).body.meta.versionId).to.equal(some.meta.versionId);
+  });
+
+  it('a client over its rate limit gets 429 with Retry-After and an OperationOutcome; others are unaffected', async () => {
+    const busy = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
+    let last = 0;
+    let reply;
+    for (let i = 0; i < 45 && last !== 429; i++) {
+      reply = await server.fhir('GET', 'Patient?_count=1', { as: busy });
+      last = reply.status;
+    }
+    expect(last).to.equal(429);
+    expect(reply!.headers.get('retry-after')).to.match(/^\d+$/);
+    expect(reply!.body.issue[0].code).to.equal('throttled');
+    expect((await server.fhir('GET', 'Patient?_count=1', { as: gp })).status).to.equal(200);
+  });
+});

@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { startReceiver, startSubscriptionServer, eventually, type Receiver } from '../subscriptions/support.js';
+import type { TestServer } from '../support/server.js';
+
+const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
+
+const prescription = (id: string, pharmacy: string) => ({
+  resourceType: 'MedicationRequest',
+  id,
+  status: 'active',
+  intent: 'order',
+  medicationCodeableConcept: { text: 'Amoxicillin 500mg capsules' },
+  subject: { reference: 'Patient/pat-x' },
+  dispenseRequest: { performer: { identifier: { system: ODS, value: pharmacy } } },
+});
+
+describe('access: a subscription delivers only what its owner may read', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let receiver: Receiver;
+
+  before(async () => {
+    server = await startSubscriptionServer('postgres');
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+    await server.stop();
+  });
+
+  it('a pharmacy subscribed to every prescription is notified of those addressed to it, never of another pharmacy’s', async () => {
+    const pharmacy = await server.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ['system/*.cruds'] });
+    const sub = await server.fhir('POST', 'Subscription', {
+      as: pharmacy,
+      body: {
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'prescriptions',
+        criteria: 'MedicationRequest?status=active',
+        // Another client's owner tag is replaced by the writer's own.
+        meta: { tag: [{ system: 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner', code: 'someone-else' }] },
+        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+      },
+    });
+    expect(sub.status).to.equal(201);
+    expect(sub.body.meta.tag.filter((t: { code: string }) => t.code === 'someone-else')).to.deep.equal([]);
+    await eventually(() => server.fhir('GET', `Subscription/${sub.body.id}`), (r) => r.body.status === 'active');
+
+    await server.fhir('PUT', 'MedicationRequest/rx-elsewhere', { body: prescription('rx-elsewhere', 'FA999') });
+    await server.fhir('PUT', 'MedicationRequest/rx-mine', { body: prescription('rx-mine', 'FA565') });
+    await receiver.waitFor((r) => r.some((x) => x.path?.endsWith('/MedicationRequest/rx-mine')));
+    // Both changes were matched in order; the one the pharmacy may not read was dropped at delivery.
+    await new Promise((r) => setTimeout(r, 500));
+    const paths = receiver.received.map((r) => r.path ?? '');
+    expect(paths.some((p) => p.includes('rx-elsewhere'))).to.equal(false);
+    expect(paths.filter((p) => p.endsWith('/MedicationRequest/rx-mine'))).to.have.length(1);
+  });
+
+  it('another client cannot read or change the pharmacy’s subscription', async () => {
+    const gp = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
+    const subs = await server.fhir('GET', 'Subscription', { as: gp });
+    expect(subs.body.entry ?? []).to.deep.equal([]);
+  });
+});
