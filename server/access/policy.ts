@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLIENT_KINDS, type ClientKind, isClientKind } from '../auth/principal.js';
-import type { Permission } from './scopes.js';
 
 /**
  * A member kind's access policy, declared in server/access/policies/<kind>.json and compiled into SQL
@@ -102,9 +101,4 @@ function checkPolicy(policy: AccessPolicy, file: string): void {
     done.add(name);
   };
   Object.keys(policy.sets).forEach(visit);
-}
-
-/** The permission letters of a rule. */
-export function ruleGrants(rule: AccessRule, permission: Permission): boolean {
-  return rule.interactions.includes(permission);
 }

@@ -5,7 +5,7 @@
  * `system/Patient.rs` and `system/*.read`.
  */
 
-interface Scope {
+export interface Scope {
   context: string;
   type: string;
   /** v2 permission letters in canonical order, a subset of `cruds`. */
@@ -17,7 +17,8 @@ interface Scope {
 const ORDER = 'cruds';
 const V1_PERMS: Record<string, string> = { read: 'rs', write: 'cud', '*': 'cruds' };
 
-function parseScope(text: string): Scope | undefined {
+/** A SMART scope's parts, or undefined if it is not one (v1 permissions read as their v2 letters). */
+export function parseScope(text: string): Scope | undefined {
   const m = /^(patient|user|system)\/([A-Za-z]+|\*)\.([a-z*]+)(\?.+)?$/.exec(text);
   if (!m) return undefined;
   const v1 = V1_PERMS[m[3]];
