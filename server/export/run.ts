@@ -120,10 +120,13 @@ export async function groupPatients(sql: Queryable, groupId: string): Promise<st
   return [...ids];
 }
 
-/** Every resource type with current data: a loose index scan over the primary key, not a table scan. */
+/**
+ * Every resource type with current data: a loose index scan over the primary key, not a table scan.
+ * The audit trail is exported only when asked for (_type=AuditEvent), as it is searched.
+ */
 async function typesWithData(sql: Queryable): Promise<string[]> {
   const rows = await sql.query<{ t: string }>(
     `WITH RECURSIVE t AS (SELECT min(resource_type) AS t FROM resources UNION ALL SELECT (SELECT min(resource_type) FROM resources WHERE resource_type > t.t) FROM t WHERE t.t IS NOT NULL) SELECT t FROM t WHERE t IS NOT NULL`,
   );
-  return rows.map((r) => r.t).filter((t) => isKnownResourceType(t));
+  return rows.map((r) => r.t).filter((t) => isKnownResourceType(t) && t !== 'AuditEvent');
 }

@@ -159,7 +159,8 @@ class SqlSearchEngine implements SearchEngine {
       if (compartment.resourceType !== 'Patient') throw badRequest(`Only the Patient compartment is supported, not ${compartment.resourceType}`, compartment.resourceType);
       const inCompartment = [...this.registry.patientCompartment.keys()];
       if (resourceType && !inCompartment.includes(resourceType)) throw badRequest(`${resourceType} is not in the Patient compartment`, resourceType);
-      return resourceType ? [resourceType] : inCompartment;
+      // Not the audit trail unless named (Patient/x/AuditEvent): $everything and $merge walk the record, not the accesses to it.
+      return resourceType ? [resourceType] : inCompartment.filter((t) => t !== 'AuditEvent');
     }
     if (resourceType) return [resourceType];
     const typeParam = params.getAll('_type').flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
@@ -175,7 +176,8 @@ class SqlSearchEngine implements SearchEngine {
     const rows = await ctx.sql.query<{ t: string }>(
       `WITH RECURSIVE t AS (SELECT min(resource_type) AS t FROM resources UNION ALL SELECT (SELECT min(resource_type) FROM resources WHERE resource_type > t.t) FROM t WHERE t.t IS NOT NULL) SELECT t FROM t WHERE t IS NOT NULL`,
     );
-    return rows.map((r) => r.t).filter((t) => this.registry.isResourceType(t));
+    // The audit trail grows with every request, this one included: it is searched by naming it (_type or /AuditEvent).
+    return rows.map((r) => r.t).filter((t) => this.registry.isResourceType(t) && t !== 'AuditEvent');
   }
 }
 

@@ -15,6 +15,8 @@ export async function historyPage(sql: Queryable, query: HistoryQuery): Promise<
     return `$${params.length}`;
   };
   if (query.resourceType) where.push(`h.resource_type = ${bind(query.resourceType)}`);
+  // System history lists changes to the record; the audit trail, written on every request, is AuditEvent/_history.
+  else where.push(`h.resource_type <> 'AuditEvent'`);
   if (query.id) where.push(`h.id = ${bind(query.id)}`);
   if (query.since) where.push(`h.last_updated >= ${bind(query.since)}`);
   if (query.at) {
