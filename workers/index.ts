@@ -1,6 +1,8 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { notificationAccess } from '../server/access/notification-access.js';
+import { AuditWriter } from '../server/audit/writer.js';
+import { logger } from '../server/logger.js';
 import { loadPolicies } from '../server/access/policy.js';
 import { AccessCompiler } from '../server/access/request-access.js';
 import { ClientRegistry } from '../server/auth/clients.js';
@@ -49,6 +51,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   publisher.on('error', () => undefined);
   const cache = new SubscriptionCache(deps.db, 500);
   await cache.start();
+  // Each delivery attempt goes on the audit trail, written like the API's (group commit through the raw store).
+  const audit = new AuditWriter({ store: deps.store, log: logger });
   const deliverer = new Deliverer({
     db: deps.db,
     store: deps.store,
@@ -60,6 +64,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     baseUrl: deps.baseUrl,
     publish: (id, body) => publisher.publish(wsChannel(config.queuePrefix, id), body),
     limiter: new Limiter(config.deliveryConcurrency, config.hostConcurrency),
+    audit: (record) => audit.record(record),
     readable: notificationAccess(deps.db, new ClientRegistry(deps.db), new AccessCompiler(deps.search, loadPolicies())),
   });
   const workerOptions = {
@@ -98,6 +103,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       await relay.stop();
       await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop()]);
       await deliverer.stop();
+      await audit.close();
       cache.stop();
       await queues.close();
       publisher.disconnect();
