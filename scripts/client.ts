@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JSONWebKeySet } from 'jose';
 import { ClientRegistry } from '../server/auth/clients.js';
-import { generateSecret } from '../server/auth/secrets.js';
 import { rotateSigningKey } from '../server/auth/signing-keys.js';
-import { authUrls } from '../server/auth/urls.js';
+import { registerClient } from '../server/auth/registration.js';
 import { loadConfig } from '../server/config.js';
 import type { Db } from '../server/store/db.js';
 import { migrate } from '../server/store/migrate.js';
@@ -60,13 +59,10 @@ async function run(command: string, args: string[], values: { org?: string; kind
   switch (command) {
     case 'create': {
       if (!values.org || !values.kind || !values.scopes) throw new Error('create needs --org, --kind and --scopes');
-      if (!!values.jwks === values.secret) throw new Error('create needs exactly one of --jwks FILE and --secret');
-      const secret = values.secret ? generateSecret() : undefined;
       const jwks = values.jwks ? (JSON.parse(readFileSync(values.jwks, 'utf8')) as JSONWebKeySet) : undefined;
-      const client = await clients.create({ org: values.org, kind: values.kind, scopes: values.scopes.split(/\s+/).filter(Boolean), jwks, secret });
-      const shown = { client_id: client.id, ...(secret ? { client_secret: secret } : {}), token_endpoint: authUrls(baseUrl).tokenEndpoint, kind: client.kind, org: client.org, scopes: client.scopes };
+      const shown = await registerClient(clients, { org: values.org, kind: values.kind, scopes: values.scopes, jwks, secret: values.secret }, baseUrl);
       console.log(JSON.stringify(shown, null, 2));
-      if (secret) console.error('the client secret is shown only this once: hand it over securely');
+      if (values.secret) console.error('the client secret is shown only this once: hand it over securely');
       return 0;
     }
     case 'list':

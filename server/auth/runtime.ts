@@ -10,6 +10,7 @@ import { CLOCK_SKEW_SECONDS } from './client-assertion.js';
 import { ClientRegistry } from './clients.js';
 import type { Principal } from './principal.js';
 import { rotateSigningKey, SigningKeys } from './signing-keys.js';
+import { mountClientRegistration } from './registration.js';
 import { mountTokenEndpoint, type TokenAuditRecord } from './token-endpoint.js';
 import { authUrls } from './urls.js';
 import { mountWellKnown } from './well-known.js';
@@ -46,7 +47,7 @@ export async function createAuthRuntime(opts: { db: Db; config: Config; audit?: 
   }, MAINTENANCE_MS).unref();
   const audit = opts.audit ?? (async (record: TokenAuditRecord) => logger.info(record, 'token request'));
 
-  return {
+  const runtime: AuthRuntime = {
     clients,
     async authenticate(header) {
       if (config.auth.disabled) return { clientId: 'auth-disabled', org: config.auth.adminOrg, kind: 'admin', scopes: ADMIN_SCOPES };
@@ -66,6 +67,7 @@ export async function createAuthRuntime(opts: { db: Db; config: Config; audit?: 
     mount(app) {
       mountWellKnown(app, keys, baseUrl);
       mountTokenEndpoint(app, { db, clients, keys, baseUrl, ttlSeconds: config.auth.accessTokenTtlSeconds, audit, log: logger });
+      mountClientRegistration(app, { clients, authenticate: (header) => runtime.authenticate(header), baseUrl });
     },
     async rotateKey() {
       const kid = await rotateSigningKey(db);
@@ -76,4 +78,5 @@ export async function createAuthRuntime(opts: { db: Db; config: Config; audit?: 
       clearInterval(maintenance);
     },
   };
+  return runtime;
 }

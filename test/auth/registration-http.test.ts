@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import { secretToken, startTestServer, type TestServer } from '../support/server.js';
+
+describe('client registration over HTTP (administrators only)', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  const call = async (method: string, path: string, token: string | undefined, body?: unknown) => {
+    const res = await fetch(`${server.running.url}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  before(async () => {
+    server = await startTestServer('pglite');
+  });
+  after(() => server.stop());
+
+  it('an administrator registers a pharmacy with a secret; the pharmacy gets a token and sees only what its policy allows', async () => {
+    const created = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'FA565', kind: 'pharmacy', scopes: 'system/MedicationRequest.rs system/Patient.rs', secret: true });
+    expect(created.status).to.equal(201);
+    expect(created.body).to.include({ kind: 'pharmacy', org: 'FA565' });
+    expect(created.body.token_endpoint).to.equal(`${server.running.url}/oauth2/token`);
+    const { token } = await secretToken(server.running.url, created.body.client_id, created.body.client_secret);
+    expect((await server.fhir('GET', 'MedicationRequest', { as: token })).status).to.equal(200);
+    expect((await server.fhir('GET', 'CareTeam', { as: token })).status).to.equal(403);
+    const listed = await call('GET', '/oauth2/clients', await server.adminToken());
+    expect(listed.body.map((c: { id: string }) => c.id)).to.include(created.body.client_id);
+    expect(JSON.stringify(listed.body)).to.not.contain(created.body.client_secret);
+  });
+
+  it('other clients get 403, no token 401, a bad registration 400; revoking stops new tokens', async () => {
+    const gp = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.rs'] });
+    expect((await call('POST', '/oauth2/clients', gp, { org: 'X1', kind: 'admin', scopes: 'system/*.cruds', secret: true })).status).to.equal(403);
+    expect((await call('GET', '/oauth2/clients', undefined)).status).to.equal(401);
+    const bad = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'FA565', kind: 'bank', scopes: 'system/*.rs', secret: true });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.resourceType).to.equal('OperationOutcome');
+    const created = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'NL0042', kind: 'voluntary', scopes: ['system/CareTeam.rs'], secret: true });
+    expect((await call('DELETE', `/oauth2/clients/${created.body.client_id}`, await server.adminToken())).status).to.equal(204);
+    await secretToken(server.running.url, created.body.client_id, created.body.client_secret).then(
+      () => expect.fail('a revoked client got a token'),
+      (err: Error) => expect(err.message).to.contain('401'),
+    );
+    expect((await call('DELETE', `/oauth2/clients/${created.body.client_id}`, await server.adminToken())).status).to.equal(404);
+  });
+});
