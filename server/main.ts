@@ -40,8 +40,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     baseUrl: () => services.config.baseUrl,
     requiresAccessToken: !config.auth.disabled,
   });
-  // The audit trail writes through the raw store: through the API, AuditEvents are read-only.
-  const audit = new AuditWriter({ store: services.store, log: logger });
+  // The audit trail is written by the server alone, in bulk; through the API, AuditEvents are read-only.
+  const audit = new AuditWriter({ db: services.db, indexer: services.search, log: logger });
   services.onClose(() => audit.close());
   const auth = await createAuthRuntime({ db: services.db, config, audit: (e) => audit.record(tokenAuditRecord(e)) });
   services.onClose(() => auth.close());

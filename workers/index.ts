@@ -51,8 +51,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   publisher.on('error', () => undefined);
   const cache = new SubscriptionCache(deps.db, 500);
   await cache.start();
-  // Each delivery attempt goes on the audit trail, written like the API's (group commit through the raw store).
-  const audit = new AuditWriter({ store: deps.store, log: logger });
+  // Each delivery attempt goes on the audit trail, written like the API's (group commit, bulk inserts).
+  const audit = new AuditWriter({ db: deps.db, indexer: deps.search, log: logger });
   const deliverer = new Deliverer({
     db: deps.db,
     store: deps.store,

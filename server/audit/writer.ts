@@ -1,11 +1,14 @@
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import { insertNewResources } from '../store/bulk-insert.js';
+import type { Db } from '../store/db.js';
+import type { ResourceIndexer } from '../store/store.js';
 import { auditEventOf } from './audit-event.js';
 import type { AuditRecord } from './record.js';
 
 export interface AuditWriterOptions {
-  /** The raw store (not the API's read-only wrapped one): the server is the only writer of AuditEvents. */
-  store: Store;
+  /** The database and search index the events go to: the server is the only writer of AuditEvents. */
+  db: Db;
+  indexer: ResourceIndexer;
   log: Logger;
   /** This server's address, as the server agent's network address. */
   serverAddress?: string;
@@ -28,7 +31,8 @@ interface Pending {
  * So every request can wait for its audit to be durable without paying a transaction of its own.
  */
 export class AuditWriter {
-  private readonly store: Store;
+  private readonly db: Db;
+  private readonly indexer: ResourceIndexer;
   private readonly log: Logger;
   private readonly serverAddress?: string;
   private readonly windowMs: number;
@@ -40,7 +44,8 @@ export class AuditWriter {
   private closed = false;
 
   constructor(options: AuditWriterOptions) {
-    this.store = options.store;
+    this.db = options.db;
+    this.indexer = options.indexer;
     this.log = options.log;
     this.serverAddress = options.serverAddress;
     this.windowMs = options.windowMs ?? 3;
@@ -84,9 +89,7 @@ export class AuditWriter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      await this.store.transaction(async (tx) => {
-        for (const { event } of batch) await tx.create(event);
-      });
+      await insertNewResources(this.db, this.indexer, batch.map((p) => p.event));
     } catch (err) {
       this.log.error({ err, records: batch.length }, 'audit events could not be written');
       const failure = err instanceof Error ? err : new Error(String(err));

@@ -29,30 +29,39 @@ export function timestamp(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** The index rows of one resource. */
+export interface ResourceRows {
+  resourceType: string;
+  id: string;
+  rows: IndexRows;
+}
+
 /**
- * Replaces the index rows of one resource with one statement: data-modifying CTEs delete the old
- * rows and insert the new ones (unnest of one array per column), so a write costs one round trip
- * whatever the number of parameters.
+ * Replaces the index rows of resources with one statement: data-modifying CTEs delete the old rows
+ * and insert the new ones (unnest of one array per column), so a write costs one round trip
+ * whatever the number of rows or resources.
  */
-export async function writeRows(sql: Queryable, resourceType: string, id: string, rows: IndexRows, firstVersion = false): Promise<void> {
-  const params: unknown[] = [resourceType, id];
-  // A first version has no rows to replace: skipping the deletes saves seven index probes per create.
-  const ctes = firstVersion ? [] : INDEX_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
+export async function writeRows(sql: Queryable, resources: ResourceRows[], firstVersions = false): Promise<void> {
+  if (!resources.length) return;
+  const params: unknown[] = [];
+  const ctes: string[] = [];
+  // First versions have no rows to replace: skipping the deletes saves seven index probes per create.
+  if (!firstVersions) {
+    params.push(resources.map((r) => r.resourceType), resources.map((r) => r.id));
+    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[])))`));
+  }
   for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const spec = TABLES[kind] as { table: string; columns: [string, string][]; values: (row: unknown) => unknown[] };
-    const list = rows[kind] as { param: string; grp: number | null }[];
+    const list = resources.flatMap((r) => (r.rows[kind] as { param: string; grp: number | null }[]).map((row) => ({ owner: r, row })));
     if (!list.length) continue;
-    const columns: unknown[][] = [list.map((r) => r.param), list.map((r) => r.grp)];
-    spec.columns.forEach((_, c) => columns.push(list.map((r) => spec.values(r)[c])));
-    const types = ['text', 'integer', ...spec.columns.map(([, t]) => t)];
+    const columns: unknown[][] = [list.map((x) => x.owner.resourceType), list.map((x) => x.owner.id), list.map((x) => x.row.param), list.map((x) => x.row.grp)];
+    spec.columns.forEach((_, c) => columns.push(list.map((x) => spec.values(x.row)[c])));
+    const types = ['text', 'text', 'text', 'integer', ...spec.columns.map(([, t]) => t)];
     const args = columns.map((col, c) => {
       params.push(col);
       return `$${params.length}::${types[c]}[]`;
     });
-    ctes.push(
-      `i_${kind} AS (INSERT INTO ${spec.table} (resource_type, id, param, grp, ${spec.columns.map(([name]) => name).join(', ')}) ` +
-        `SELECT $1, $2, * FROM unnest(${args.join(', ')}))`,
-    );
+    ctes.push(`i_${kind} AS (INSERT INTO ${spec.table} (resource_type, id, param, grp, ${spec.columns.map(([name]) => name).join(', ')}) SELECT * FROM unnest(${args.join(', ')}))`);
   }
   if (ctes.length) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
 }

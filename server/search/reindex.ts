@@ -64,7 +64,7 @@ async function reindex(tx: Queryable, registry: SearchRegistry, types: string[],
         [type, after, BATCH],
       );
       if (!rows.length) break;
-      for (const row of rows) await writeRows(tx, type, row.id, extractRows(registry, JSON.parse(row.content) as Resource));
+      await writeRows(tx, rows.map((row) => ({ resourceType: type, id: row.id, rows: extractRows(registry, JSON.parse(row.content) as Resource) })));
       done += rows.length;
       after = rows[rows.length - 1].id;
       console.info(`[search] re-indexed ${done}/${n} ${type} for '${code}'`);

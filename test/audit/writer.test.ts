@@ -5,6 +5,7 @@ import type { AuditRecord } from '../../server/audit/record.js';
 import type { Principal } from '../../server/auth/principal.js';
 import { FhirError } from '../../server/errors.js';
 import { logger } from '../../server/logger.js';
+import type { Db, Queryable } from '../../server/store/db.js';
 import type { Store } from '../../server/store/store.js';
 import { openHarness, type Harness } from '../search/harness.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -16,17 +17,17 @@ function rec(principal: Principal, patient: string): AuditRecord {
   return { interaction: 'read', principal, status: 200, resources: [`Observation/o-${patient}`], patients: [patient] };
 }
 
-/** The store with its transactions counted: one per audit batch. */
-function counting(store: Store): { store: Store; transactions: () => number } {
+/** The database with its transactions counted: one per audit batch. */
+function counting(db: Db): { db: Db; transactions: () => number } {
   let n = 0;
-  const counted = new Proxy(store, {
+  const counted = new Proxy(db, {
     get(target, prop) {
-      if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => (n++, target.transaction(fn));
+      if (prop === 'transaction') return <T>(fn: (tx: Queryable) => Promise<T>) => (n++, target.transaction(fn));
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { store: counted, transactions: () => n };
+  return { db: counted, transactions: () => n };
 }
 
 async function auditCount(h: Harness): Promise<number> {
@@ -43,8 +44,8 @@ describe('audit writer and search', function () {
   after(() => h.db.close());
 
   it('100 concurrent records are all committed, in far fewer transactions than records', async () => {
-    const { store, transactions } = counting(h.store);
-    const writer = new AuditWriter({ store, log: logger });
+    const { db, transactions } = counting(h.db);
+    const writer = new AuditWriter({ db, indexer: h.engine, log: logger });
     const before = await auditCount(h);
     await Promise.all(Array.from({ length: 100 }, (_, i) => writer.record(rec(i % 2 ? alice : bob, `p${i % 5}`))));
     expect(await auditCount(h)).to.equal(before + 100);
@@ -53,17 +54,17 @@ describe('audit writer and search', function () {
   });
 
   it('a failed batch rejects every record waiting on it', async () => {
-    const failing = new Proxy(h.store, {
+    const failing = new Proxy(h.db, {
       get: (target, prop) => (prop === 'transaction' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),
     });
-    const writer = new AuditWriter({ store: failing, log: logger.child({}, { level: 'silent' }) });
+    const writer = new AuditWriter({ db: failing, indexer: h.engine, log: logger.child({}, { level: 'silent' }) });
     const results = await Promise.allSettled([writer.record(rec(alice, 'x')), writer.record(rec(bob, 'y'))]);
     expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
     await writer.close();
   });
 
   it('close() writes what is still queued', async () => {
-    const writer = new AuditWriter({ store: h.store, log: logger, windowMs: 10_000 });
+    const writer = new AuditWriter({ db: h.db, indexer: h.engine, log: logger, windowMs: 10_000 });
     const before = await auditCount(h);
     const pending = writer.record(rec(alice, 'late'));
     await writer.close();
@@ -72,7 +73,7 @@ describe('audit writer and search', function () {
   });
 
   it('AuditEvents are found by patient, by client and by altid', async () => {
-    const writer = new AuditWriter({ store: h.store, log: logger });
+    const writer = new AuditWriter({ db: h.db, indexer: h.engine, log: logger });
     await Promise.all([writer.record(rec(alice, 'pz')), writer.record(rec(bob, 'pz')), writer.record(rec(bob, 'py'))]);
     await writer.close();
     const clients = async (query: string): Promise<string[]> => {
@@ -110,7 +111,7 @@ describe('AuditEvent is read-only through the API store', function () {
   }
 
   it('create, update and delete of an AuditEvent are 405, in transactions too; other types pass', async () => {
-    const writer = new AuditWriter({ store: h.store, log: logger });
+    const writer = new AuditWriter({ db: h.db, indexer: h.engine, log: logger });
     await writer.record(rec(alice, 'p1'));
     await writer.close();
     const [existing] = (await h.search('AuditEvent', '')).entry!.map((e) => e.resource!);
@@ -132,7 +133,7 @@ describe('AuditEvent search over HTTP', function () {
   after(() => server.stop());
 
   it('GET /AuditEvent?patient=, ?client= and ?altid= find the events', async () => {
-    const writer = new AuditWriter({ store: server.running.services.store, log: logger });
+    const writer = new AuditWriter({ db: server.running.services.db, indexer: server.running.services.search, log: logger });
     await Promise.all([writer.record(rec(alice, 'h1')), writer.record(rec(bob, 'h2'))]);
     await writer.close();
     const byPatient = await server.fhir('GET', 'AuditEvent?patient=Patient/h1');
