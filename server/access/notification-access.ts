@@ -17,7 +17,7 @@ export function notificationAccess(db: Queryable, clients: ClientRegistry, compi
     if (!owner || !events.length) return events;
     const client = await clients.get(owner);
     if (!client || client.revoked) return [];
-    const access = compiler.forPrincipal({ clientId: client.id, org: client.org, kind: client.kind, scopes: client.scopes });
+    const access = await compiler.forPrincipal({ clientId: client.id, org: client.org, kind: client.kind, scopes: client.scopes }).prepare(db);
     const kept: LoadedEvent[] = [];
     for (const e of events) {
       const version = { resourceType: e.event.resourceType, id: e.event.resourceId };

@@ -22,6 +22,8 @@ export interface AccessSet {
   identifier?: string;
   /** Members match any of these. */
   match: AccessCondition[];
+  /** A small set (the client's organisation, its staff): resolved to ids once per request. */
+  materialize?: boolean;
 }
 
 /** All the parts present must hold. */

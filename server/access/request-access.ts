@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { forbidden } from '../errors.js';
 import type { AccessSql } from '../search/access-sql.js';
+import type { Queryable } from '../store/db.js';
 import type { SqlWriter } from '../search/conditions.js';
 import type { SearchEngine } from '../search/search.js';
 import type { AccessPolicy } from './policy.js';
@@ -36,6 +37,11 @@ export class RequestAccess implements AccessSql {
     if (scopeAllows(this.grant, '*', permission)) return this.policy.anyType(w, r, permission);
     const types = [...this.grant.keys()].filter((t) => scopeAllows(this.grant, t, permission));
     return types.length ? `(${r}.resource_type = ANY(${w.p(types)}::text[]) AND ${this.policy.anyType(w, r, permission)})` : 'false';
+  }
+
+  /** This client's access with its policy's small sets resolved (see AccessSql.prepare): build once per request. */
+  async prepare(sql: Queryable): Promise<RequestAccess> {
+    return new RequestAccess(this.principal, await this.policy.prepare(sql));
   }
 
   /**

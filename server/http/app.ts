@@ -111,7 +111,7 @@ export function createApp(services: AppServices): express.Express {
       let result: FhirResponse | undefined;
       let failure: unknown;
       try {
-        result = await route(fhirReq, contextFor(services, principal));
+        result = await route(fhirReq, await contextFor(services, principal));
       } catch (err) {
         failure = err;
       }
@@ -150,10 +150,10 @@ export function createApp(services: AppServices): express.Express {
 }
 
 /** The store and search as the calling client may use them. */
-function contextFor(services: AppServices, principal: Principal | undefined): FhirContext {
+async function contextFor(services: AppServices, principal: Principal | undefined): Promise<FhirContext> {
   const base = { ...services.fhir, baseUrl: services.config.baseUrl };
   if (!principal || !services.security) return base;
-  const access = services.security.access.forPrincipal(principal);
+  const access = await services.security.access.forPrincipal(principal).prepare(base.store.sql);
   return { ...base, store: accessStore(base.store, access), search: accessSearch(base.search, access), access };
 }
 

@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import { badRequest } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import type { HistoryQuery, ResourceVersion } from '../store/store.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, etag, parseContent } from './versioning.js';
@@ -18,6 +18,8 @@ export async function history(req: FhirRequest, ctx: FhirContext, p: Record<stri
   const cursor = req.query.get('_cursor');
   if (cursor) query.cursor = cursor;
 
+  // A resource the client may not read has no history it may see either: 404, as a read would be.
+  if (p.id && ctx.access && !(await ctx.store.read(p.type, p.id))) throw notFound(`${p.type}/${p.id} is not known`);
   const page = await ctx.store.history(query);
   const path = [p.type, p.id, '_history'].filter(Boolean).join('/');
   const self = new URLSearchParams(req.query);

@@ -1,6 +1,7 @@
 import type { AccessCondition, AccessPolicy, AccessRule } from '../access/policy.js';
 import type { Permission } from '../access/scopes.js';
-import { type SqlWriter, filterSql } from './conditions.js';
+import type { Queryable } from '../store/db.js';
+import { SqlWriter, filterSql } from './conditions.js';
 import { type Filter, ParamError, parseFilter } from './parse.js';
 import type { SearchRegistry } from './registry.js';
 
@@ -23,6 +24,11 @@ export interface AccessSql {
   condition(w: SqlWriter, r: string, type: string, permission: Permission): string;
   /** The same when `r.resource_type` is only known when the query runs (system and type history). */
   anyType(w: SqlWriter, r: string, permission: Permission): string;
+  /**
+   * Resolves the sets the policy marks `materialize` (small, like the client's organisation and its
+   * staff) to their ids, once: the conditions then name them as lists instead of repeating subqueries.
+   */
+  prepare(sql: Queryable): Promise<AccessSql>;
 }
 
 /** Compiles a policy for a client; unknown parameters or types in the policy throw (checked at start). */
@@ -33,16 +39,29 @@ export function compileAccess(registry: SearchRegistry, policy: AccessPolicy, va
 type Where = { type: string; filters: Filter[] };
 
 class CompiledAccess implements AccessSql {
-  /** Parsed `where` criteria, per condition object and type. */
-  private readonly parsed = new Map<AccessCondition, Map<string, Filter[]>>();
-
   constructor(
     private readonly registry: SearchRegistry,
     private readonly policy: AccessPolicy,
     private readonly vars: AccessVars,
+    /** Ids of the materialized sets, once prepared. */
+    private readonly materialized?: ReadonlyMap<string, string[]>,
+    /** Parsed `where` criteria, per condition object and type. */
+    private readonly parsed = new Map<AccessCondition, Map<string, Filter[]>>(),
   ) {
+    if (materialized) return;
     for (const set of Object.values(policy.sets)) for (const c of set.match) this.parse(c, set.type);
     for (const rule of policy.rules) for (const c of rule.match ?? []) for (const t of this.typesOf(rule)) this.parse(c, t);
+  }
+
+  async prepare(sql: Queryable): Promise<AccessSql> {
+    const names = Object.keys(this.policy.sets).filter((n) => this.policy.sets[n].materialize);
+    const ids = new Map<string, string[]>(names.map((n) => [n, []]));
+    if (names.length) {
+      const w = new SqlWriter('', new Map());
+      const union = names.map((n) => `SELECT ${w.p(n)}::text AS set, id FROM (${this.members(w, n)}) s`).join(' UNION ALL ');
+      for (const row of await sql.query<{ set: string; id: string }>(union, w.values)) ids.get(row.set)!.push(row.id);
+    }
+    return new CompiledAccess(this.registry, this.policy, this.vars, ids, this.parsed);
   }
 
   grants(type: string, permission: Permission): boolean {
@@ -99,26 +118,31 @@ class CompiledAccess implements AccessSql {
     if (isUnrestricted(rule)) return 'true';
     const parts: string[] = [];
     for (const c of rule.match ?? []) parts.push(this.conditionSql(w, r, type, c));
-    if (rule.inSet) parts.push(`${r}.id IN (${this.members(w, rule.inSet)})`);
+    if (rule.inSet) parts.push(this.memberOf(w, `${r}.id`, rule.inSet));
     if (rule.compartmentOf) parts.push(this.compartmentSql(w, r, type, rule.compartmentOf));
     return or(parts);
   }
 
   /** In the Patient compartment of a member of the set: the patient itself, or a resource whose compartment reference points at one. */
   private compartmentSql(w: SqlWriter, r: string, type: string, set: string): string {
-    if (type === 'Patient') return `${r}.id IN (${this.members(w, set)})`;
+    if (type === 'Patient') return this.memberOf(w, `${r}.id`, set);
     const params = this.registry.patientCompartment.get(type);
     if (!params?.length) return 'false';
     const c = w.alias('pc');
-    return `${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${w.p(type)} AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${c}.target_id IN (${this.members(w, set)}))`;
+    return `${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${w.p(type)} AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${this.memberOf(w, `${c}.target_id`, set)})`;
   }
 
   /** compartmentSql for a row whose type is known only at run time: any compartment parameter of any type. */
   private anyCompartmentSql(w: SqlWriter, r: string, set: string): string {
     const params = [...new Set([...this.registry.patientCompartment.values()].flat())];
     const c = w.alias('pc');
-    const members = this.members(w, set);
-    return `((${r}.resource_type = 'Patient' AND ${r}.id IN (${members})) OR ${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${r}.resource_type AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${c}.target_id IN (${members})))`;
+    return `((${r}.resource_type = 'Patient' AND ${this.memberOf(w, `${r}.id`, set)}) OR ${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${r}.resource_type AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${this.memberOf(w, `${c}.target_id`, set)}))`;
+  }
+
+  /** `expr` is the id of a member of the set: a literal list when the set was materialized for this request, else a subquery. */
+  private memberOf(w: SqlWriter, expr: string, name: string): string {
+    const ids = this.materialized?.get(name);
+    return ids ? `${expr} = ANY(${w.p(ids)}::text[])` : `${expr} IN (${this.members(w, name)})`;
   }
 
   /** Ids of the set's members. */
@@ -134,7 +158,7 @@ class CompiledAccess implements AccessSql {
     if (c.refersTo) {
       const { param, sets } = c.refersTo;
       const x = w.alias('ar');
-      const targets = sets.map((s) => `(${x}.target_type = ${w.p(this.policy.sets[s].type)} AND ${x}.target_id IN (${this.members(w, s)}))`);
+      const targets = sets.map((s) => `(${x}.target_type = ${w.p(this.policy.sets[s].type)} AND ${this.memberOf(w, `${x}.target_id`, s)})`);
       const byIdentifier = sets
         .filter((s) => this.policy.sets[s].identifier)
         .map((s) => filterSql(w, this.filter(type, `${param}:identifier`, this.fill(this.policy.sets[s].identifier!)), r, type));
@@ -145,7 +169,7 @@ class CompiledAccess implements AccessSql {
       const source = this.policy.sets[set].type;
       this.filter(source, param, ''); // checks the parameter exists
       const x = w.alias('ab');
-      parts.push(`${r}.id IN (SELECT ${x}.target_id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(source)} AND ${x}.param = ${w.p(param)} AND ${x}.target_type = ${w.p(type)} AND ${x}.id IN (${this.members(w, set)}))`);
+      parts.push(`${r}.id IN (SELECT ${x}.target_id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(source)} AND ${x}.param = ${w.p(param)} AND ${x}.target_type = ${w.p(type)} AND ${this.memberOf(w, `${x}.id`, set)})`);
     }
     return parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`;
   }

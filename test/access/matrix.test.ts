@@ -89,6 +89,8 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
       expect((await s.fhir('GET', 'Patient/pat-aisha-khan', as('gp'))).status).to.equal(404);
       expect((await s.fhir('GET', 'Condition/cond-aisha-khan-1', as('gp'))).status).to.equal(404);
       expect((await s.fhir('GET', 'Patient/pat-aisha-khan/_history/1', as('gp'))).status).to.equal(404);
+      expect((await s.fhir('GET', 'Patient/pat-aisha-khan/_history', as('gp'))).status).to.equal(404);
+      expect((await s.fhir('GET', 'Patient/pat-derek-brown/_history', as('gp'))).body.entry).to.have.length(1);
     });
 
     it('searches, totals and pages count only what it may see', async () => {
