@@ -6,6 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import { ClientRegistry } from '../server/auth/clients.js';
 import { rotateSigningKey } from '../server/auth/signing-keys.js';
 import { registerClient } from '../server/auth/registration.js';
+import { registryOverHttp, serverIsUp, type RegistryApi } from './client-http.js';
 import { loadConfig } from '../server/config.js';
 import type { Db } from '../server/store/db.js';
 import { migrate } from '../server/store/migrate.js';
@@ -23,7 +24,9 @@ const HELP = `usage: npm run client -- COMMAND
   rotate-key     a new access token signing key; servers sign with it after their next key reload
                  (within a minute); the old key verifies until its tokens have expired
 
-Uses the server's settings: DATABASE_URL, else PGlite in DATA_DIR (not while a server has it open).
+Uses the server's settings: DATABASE_URL, else PGlite in DATA_DIR. When a server is running on
+PGlite (one process's database), create, list and revoke go through its /oauth2/clients API with
+the administrator credentials in ADMIN_CREDENTIALS_FILE.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,32 +48,45 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig();
+  if (!config.databaseUrl && (await serverIsUp(config.baseUrl))) {
+    if (command === 'rotate-key') throw new Error('rotate-key needs the database: stop the server (embedded PGlite is one process’s) or run on PostgreSQL');
+    return run(command, rest, values, await registryOverHttp(config));
+  }
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrate(db);
-    return await run(command, rest, values, db, config.baseUrl);
+    return await run(command, rest, values, directRegistry(db, config.baseUrl), db);
   } finally {
     await db.close();
   }
 }
 
-async function run(command: string, args: string[], values: { org?: string; kind?: string; scopes?: string; jwks?: string; secret: boolean }, db: Db, baseUrl: string): Promise<number> {
+/** The registry in the database, with the same calls as the server's registration API. */
+function directRegistry(db: Db, baseUrl: string): RegistryApi {
   const clients = new ClientRegistry(db);
+  return {
+    create: (fields) => registerClient(clients, fields, baseUrl),
+    list: () => clients.list(),
+    revoke: (id) => clients.revoke(id),
+  };
+}
+
+async function run(command: string, args: string[], values: { org?: string; kind?: string; scopes?: string; jwks?: string; secret: boolean }, registry: RegistryApi, db?: Db): Promise<number> {
   switch (command) {
     case 'create': {
       if (!values.org || !values.kind || !values.scopes) throw new Error('create needs --org, --kind and --scopes');
       const jwks = values.jwks ? (JSON.parse(readFileSync(values.jwks, 'utf8')) as JSONWebKeySet) : undefined;
-      const shown = await registerClient(clients, { org: values.org, kind: values.kind, scopes: values.scopes, jwks, secret: values.secret }, baseUrl);
+      const shown = await registry.create({ org: values.org, kind: values.kind, scopes: values.scopes, jwks, secret: values.secret });
       console.log(JSON.stringify(shown, null, 2));
       if (values.secret) console.error('the client secret is shown only this once: hand it over securely');
       return 0;
     }
     case 'list':
-      for (const c of await clients.list()) console.log([c.id, c.org, c.kind, c.revoked ? 'revoked' : 'active', c.scopes.join(' ')].join('\t'));
+      for (const c of await registry.list()) console.log([c.id, c.org, c.kind, c.revoked ? 'revoked' : 'active', c.scopes.join(' ')].join('\t'));
       return 0;
     case 'revoke': {
       if (args.length !== 1) throw new Error('revoke needs one client id');
-      if (!(await clients.revoke(args[0]))) {
+      if (!(await registry.revoke(args[0]))) {
         console.error(`no active client ${args[0]}`);
         return 1;
       }
@@ -78,6 +94,7 @@ async function run(command: string, args: string[], values: { org?: string; kind
       return 0;
     }
     case 'rotate-key':
+      if (!db) throw new Error('rotate-key needs the database');
       console.log(`new signing key ${await rotateSigningKey(db)}`);
       return 0;
     default:

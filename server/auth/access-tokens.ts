@@ -30,7 +30,7 @@ export async function signAccessToken(keys: SigningKeys, principal: Principal, p
  * The principal of a valid access token. The algorithm is pinned, so `alg: none` and an HS256
  * token keyed with the public key are rejected before any key is used. Throws jose's errors.
  */
-export async function verifyAccessToken(keys: SigningKeys, token: string, parties: TokenParties): Promise<Principal> {
+export async function verifyAccessToken(keys: SigningKeys, token: string, parties: TokenParties): Promise<{ principal: Principal; expiresAt: number }> {
   const { payload } = await jwtVerify(token, (header) => keys.verificationKey(header.kid), {
     algorithms: [TOKEN_ALG],
     typ: TYP,
@@ -42,5 +42,5 @@ export async function verifyAccessToken(keys: SigningKeys, token: string, partie
   if (typeof org !== 'string' || typeof kind !== 'string' || !isClientKind(kind) || typeof scope !== 'string' || !sub) {
     throw new Error('the token lacks org, kind or scope');
   }
-  return { clientId: sub, org, kind, scopes: scope.split(' ').filter(Boolean) };
+  return { principal: { clientId: sub, org, kind, scopes: scope.split(' ').filter(Boolean) }, expiresAt: payload.exp! * 1000 };
 }

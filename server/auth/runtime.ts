@@ -4,6 +4,7 @@ import { unauthorized } from '../errors.js';
 import { logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { verifyAccessToken } from './access-tokens.js';
+import { VerifiedTokens } from './verified-tokens.js';
 import { purgeAssertionIds } from './assertion-ids.js';
 import { ADMIN_SCOPES, ensureAdminClient } from './bootstrap-admin.js';
 import { CLOCK_SKEW_SECONDS } from './client-assertion.js';
@@ -36,6 +37,7 @@ export async function createAuthRuntime(opts: { db: Db; config: Config; audit?: 
   const { db, config } = opts;
   const baseUrl = (): string => config.baseUrl;
   const clients = new ClientRegistry(db);
+  const verified = new VerifiedTokens();
   // A retired key verifies for a token lifetime after its last possible use: another process signs with it until its next reload.
   const keys = await new SigningKeys(db, () => config.auth.accessTokenTtlSeconds * 1000 + MAINTENANCE_MS).open();
   if (!config.auth.disabled) {
@@ -53,9 +55,9 @@ export async function createAuthRuntime(opts: { db: Db; config: Config; audit?: 
       if (config.auth.disabled) return { clientId: 'auth-disabled', org: config.auth.adminOrg, kind: 'admin', scopes: ADMIN_SCOPES };
       const token = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
       if (!token) throw unauthorized('login', 'This server needs an access token (Authorization: Bearer) from /oauth2/token (SMART Backend Services)');
-      let principal: Principal;
+      let principal = verified.get(token);
       try {
-        principal = await verifyAccessToken(keys, token, authUrls(baseUrl()));
+        principal ??= verified.add(token, await verifyAccessToken(keys, token, authUrls(baseUrl())));
       } catch (err) {
         if ((err as { code?: string }).code === 'ERR_JWT_EXPIRED') throw unauthorized('expired', 'The access token has expired: request a new one');
         throw unauthorized('security', `The access token is not valid: ${(err as Error).message}`);

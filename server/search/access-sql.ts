@@ -54,7 +54,7 @@ class CompiledAccess implements AccessSql {
   }
 
   async prepare(sql: Queryable): Promise<AccessSql> {
-    const names = Object.keys(this.policy.sets).filter((n) => this.policy.sets[n].materialize);
+    const names = [...this.setsInUse()].filter((n) => this.policy.sets[n].materialize);
     const ids = new Map<string, string[]>(names.map((n) => [n, []]));
     if (names.length) {
       const w = new SqlWriter('', new Map());
@@ -62,6 +62,26 @@ class CompiledAccess implements AccessSql {
       for (const row of await sql.query<{ set: string; id: string }>(union, w.values)) ids.get(row.set)!.push(row.id);
     }
     return new CompiledAccess(this.registry, this.policy, this.vars, ids, this.parsed);
+  }
+
+  /** The sets the rules reach, directly or through other sets (an administrator's reach none). */
+  private setsInUse(): Set<string> {
+    const used = new Set<string>();
+    const visit = (name: string): void => {
+      if (used.has(name)) return;
+      used.add(name);
+      this.policy.sets[name].match.forEach(visitCondition);
+    };
+    const visitCondition = (c: AccessCondition): void => {
+      c.refersTo?.sets.forEach(visit);
+      if (c.referencedBy) visit(c.referencedBy.set);
+    };
+    for (const rule of this.policy.rules) {
+      rule.match?.forEach(visitCondition);
+      if (rule.inSet) visit(rule.inSet);
+      if (rule.compartmentOf) visit(rule.compartmentOf);
+    }
+    return used;
   }
 
   grants(type: string, permission: Permission): boolean {
