@@ -66,7 +66,7 @@ async function visibleVersion(sql: Queryable, access: RequestAccess, version: Re
 }
 
 async function check(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission, verb: string): Promise<void> {
-  if (!(await allowed(sql, access, version, permission))) {
+  if (!(await allowed(sql, access.exact(), version, permission))) {
     throw forbidden(`${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not ${verb} ${version.resourceType}/${version.id}: it is outside the organisation's access policy`);
   }
 }

@@ -21,8 +21,18 @@ export class RequestAccess implements AccessSql {
   constructor(
     readonly principal: Principal,
     private readonly policy: AccessSql,
+    /** The policy before prepare(): what writes are checked against, inside their transaction. */
+    private readonly exactPolicy = policy,
   ) {
     this.grant = grantOf(principal.scopes);
+  }
+
+  /**
+   * The same access evaluated wholly in SQL, without the sets prepare() resolved beforehand: a write
+   * is checked inside its transaction, where it may itself have changed those sets (a new patient).
+   */
+  exact(): RequestAccess {
+    return this.exactPolicy === this.policy ? this : new RequestAccess(this.principal, this.exactPolicy);
   }
 
   grants(type: string, permission: Permission): boolean {
@@ -41,7 +51,7 @@ export class RequestAccess implements AccessSql {
 
   /** This client's access with its policy's small sets resolved (see AccessSql.prepare): build once per request. */
   async prepare(sql: Queryable): Promise<RequestAccess> {
-    return new RequestAccess(this.principal, await this.policy.prepare(sql));
+    return new RequestAccess(this.principal, await this.exactPolicy.prepare(sql), this.exactPolicy);
   }
 
   /**

@@ -37,8 +37,8 @@ export interface Security {
   access: AccessCompiler;
   /** Mounts the token endpoint and the well-known documents (open to all). */
   mount(app: express.Express): void;
-  /** Throws 429 when the client has made too many requests this window. */
-  rateLimit(clientId: string): Promise<void>;
+  /** Throws 429 when the client (or, before authentication, the address) has made too many requests this window. */
+  rateLimit(key: string): Promise<void>;
 }
 
 /** Open without a token: the CapabilityStatement and SMART discovery (https://hl7.org/fhir/smart-app-launch/conformance.html). */
@@ -65,6 +65,10 @@ export function createApp(services: AppServices): express.Express {
   app.use(requestTimeout(config.requestTimeoutMs));
   const security = services.security;
   if (security) {
+    // Token requests are limited per caller address too: guessing client secrets must be slow.
+    app.use('/oauth2', (req, _res, next) => {
+      security.rateLimit(`address:${req.ip}`).then(() => next(), next);
+    });
     security.mount(app);
     app.use('/fhir', (req, res, next) => {
       if (OPEN_PATHS.test(req.path)) return next();

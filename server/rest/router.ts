@@ -1,7 +1,7 @@
 import { isKnownResourceType } from '../../profiles/validator.js';
 import type { Permission } from '../access/scopes.js';
 import { badRequest, notFound, notSupported } from '../errors.js';
-import { capabilityStatement } from './capability.js';
+import { capabilityStatement, contributeToCapabilityStatement } from './capability.js';
 import { history } from './history.js';
 import { findOperation } from './operations.js';
 import { conditionalPatch, patch } from './patch.js';
@@ -9,6 +9,16 @@ import { read, vread } from './read.js';
 import type { FhirContext, FhirRequest, FhirResponse, Handler } from './request.js';
 import { compartmentSearch, search } from './search.js';
 import { conditionalDelete, conditionalUpdate, create, remove, update } from './write.js';
+
+/** The audit trail is written by the server only (route refuses writes), as the CapabilityStatement says. */
+const READ_ONLY_TYPES = ['AuditEvent'];
+contributeToCapabilityStatement((statement) => {
+  for (const resource of statement.rest?.[0].resource ?? []) {
+    if (!READ_ONLY_TYPES.includes(resource.type)) continue;
+    resource.interaction = resource.interaction?.filter((i) => ['read', 'vread', 'history-instance', 'history-type', 'search-type'].includes(i.code));
+    Object.assign(resource, { updateCreate: false, conditionalCreate: false, conditionalUpdate: false, conditionalDelete: 'not-supported' });
+  }
+});
 
 /** POST / with a batch or transaction Bundle; set by the bundle module so the router stays below it. */
 let bundleHandler: Handler | undefined;
@@ -38,7 +48,7 @@ export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
   if (!isKnownResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
   const type = first;
   // Before the body is even validated: the audit trail is written by the server only (the store refuses too).
-  if (type === 'AuditEvent' && !read_ && !(m === 'POST' && (second === '_search' || segments[segments.length - 1].startsWith('$')))) {
+  if (READ_ONLY_TYPES.includes(type) && !read_ && !(m === 'POST' && (second === '_search' || segments[segments.length - 1].startsWith('$')))) {
     throw notSupported(405, 'AuditEvents are written by the server only; they cannot be created, changed or deleted through the API');
   }
   if (segments.length === 1) {

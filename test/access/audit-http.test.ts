@@ -45,6 +45,12 @@ describe('audit trail and abuse limits over HTTP', function () {
     expect((await server.fhir('GET', `AuditEvent/${some.id}`)).body.meta.versionId).to.equal(some.meta.versionId);
   });
 
+  it('the CapabilityStatement offers AuditEvent read and search only', async () => {
+    const statement = (await server.fhir('GET', 'metadata')).body;
+    const audit = statement.rest[0].resource.find((r: { type: string }) => r.type === 'AuditEvent');
+    expect(audit.interaction.map((i: { code: string }) => i.code).sort()).to.deep.equal(['history-instance', 'history-type', 'read', 'search-type', 'vread']);
+  });
+
   it('a client over its rate limit gets 429 with Retry-After and an OperationOutcome; others are unaffected', async () => {
     const busy = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
     let last = 0;

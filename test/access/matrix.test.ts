@@ -151,6 +151,22 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
       expect((await s.fhir('PUT', 'Patient/pat-new-here', { ...as('gp'), body: mine })).status).to.equal(201);
     });
 
+    it('a write is checked against the state it creates: a new staff member and a patient registered with them, in one transaction', async () => {
+      const r = await s.fhir('POST', '', {
+        ...as('gp'),
+        body: {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { fullUrl: 'urn:uuid:3f1c2b1e-0000-4000-8000-000000000001', request: { method: 'POST', url: 'PractitionerRole' }, resource: { resourceType: 'PractitionerRole', active: true, organization: { reference: 'Organization/org-meadow-lane-practice' } } },
+            { request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', name: [{ family: 'Newcomer' }], generalPractitioner: [{ reference: 'urn:uuid:3f1c2b1e-0000-4000-8000-000000000001' }] } },
+          ],
+        },
+      });
+      expect(r.status, r.text).to.equal(200);
+      expect(ids(await s.fhir('GET', 'Patient?family=Newcomer', as('gp')))).to.have.length(1);
+    });
+
     it('a transaction with one entry outside the policy fails whole with 403', async () => {
       const r = await s.fhir('POST', '', {
         ...as('gp'),
