@@ -53,7 +53,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     readiness: services.readiness,
     mountRoutes: [exports.mount],
     security: security(config, services, auth, limiter),
-    audit: (record) => audit.record(record),
+    audit,
   });
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));

@@ -52,6 +52,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   const cache = new SubscriptionCache(deps.db, 500);
   await cache.start();
   // Each delivery attempt goes on the audit trail, written like the API's (group commit, bulk inserts).
+  const clients = new ClientRegistry(deps.db);
   const audit = new AuditWriter({ db: deps.db, indexer: deps.search, log: logger });
   const deliverer = new Deliverer({
     db: deps.db,
@@ -64,8 +65,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     baseUrl: deps.baseUrl,
     publish: (id, body) => publisher.publish(wsChannel(config.queuePrefix, id), body),
     limiter: new Limiter(config.deliveryConcurrency, config.hostConcurrency),
-    audit: (record) => audit.record(record),
-    readable: notificationAccess(deps.db, new ClientRegistry(deps.db), new AccessCompiler(deps.search, loadPolicies())),
+    // The subscription's owner is the party a notification discloses to: the event names it.
+    audit: async (record) => {
+      const owner = record.subscription ? cache.get(record.subscription.replace(/^Subscription\//, ''))?.owner : undefined;
+      const client = owner ? await clients.get(owner) : undefined;
+      return audit.record(client ? { ...record, principal: { clientId: client.id, org: client.org, kind: client.kind, scopes: client.scopes } } : record);
+    },
+    readable: notificationAccess(deps.db, clients, new AccessCompiler(deps.search, loadPolicies())),
   });
   const workerOptions = {
     connection: connection(config.redisUrl),

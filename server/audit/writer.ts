@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { insertNewResources } from '../store/bulk-insert.js';
-import type { Db } from '../store/db.js';
+import type { Db, Queryable } from '../store/db.js';
 import type { ResourceIndexer } from '../store/store.js';
 import { auditEventOf } from './audit-event.js';
 import type { AuditRecord } from './record.js';
@@ -64,6 +64,11 @@ export class AuditWriter {
     });
   }
 
+  /** Writes the record's AuditEvent in the caller's open transaction: it commits (or not) with the write it records. */
+  async recordWithin(tx: Queryable, rec: AuditRecord): Promise<void> {
+    await insertNewResources(tx, this.indexer, [auditEventOf(rec, new Date(), this.serverAddress)]);
+  }
+
   /** Writes what is queued and waits for every batch under way. */
   async close(): Promise<void> {
     this.closed = true;
@@ -89,7 +94,7 @@ export class AuditWriter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      await insertNewResources(this.db, this.indexer, batch.map((p) => p.event));
+      await this.db.transaction((tx) => insertNewResources(tx, this.indexer, batch.map((p) => p.event)));
     } catch (err) {
       this.log.error({ err, records: batch.length }, 'audit events could not be written');
       const failure = err instanceof Error ? err : new Error(String(err));

@@ -5,13 +5,13 @@ import { accessSearch } from '../access/access-search.js';
 import { accessStore } from '../access/access-store.js';
 import type { AccessCompiler } from '../access/request-access.js';
 import { requestTimeout } from '../abuse/request-timeout.js';
-import { auditRecordOf } from '../audit/from-exchange.js';
-import type { AuditRecord } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
-import type { FhirContext, FhirRequest, FhirResponse } from '../rest/request.js';
+import type { FhirContext, FhirRequest } from '../rest/request.js';
+import type { Store } from '../store/store.js';
+import { auditedRoute, type AuditSink } from './audited-route.js';
 import { route } from '../rest/router.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import { mountOperational, type ReadinessCheck } from './operational.js';
@@ -28,7 +28,7 @@ export interface AppServices {
   /** Who may call, and what each client may see; absent only when authentication is turned off. */
   security?: Security;
   /** Records every FHIR interaction durably; the response waits for it (an unrecorded access is refused). */
-  audit?: (record: AuditRecord) => Promise<void>;
+  audit?: AuditSink;
 }
 
 export interface Security {
@@ -112,21 +112,10 @@ export function createApp(services: AppServices): express.Express {
         },
       };
       const principal = res.locals.principal as Principal | undefined;
-      let result: FhirResponse | undefined;
-      let failure: unknown;
-      try {
-        result = await route(fhirReq, await contextFor(services, principal));
-      } catch (err) {
-        failure = err;
-      }
-      if (services.audit) {
-        const record = auditRecordOf(fhirReq, result, failure instanceof FhirError ? failure : undefined, principal, String(res.locals.requestId), req.ip);
-        await services.audit(record).catch((err: Error) => {
-          log.error({ err, requestId: res.locals.requestId }, 'audit write failed');
-          throw new FhirError(503, outcome(issue('transient', 'The access could not be recorded in the audit trail, so it was not completed; try again')), { 'Retry-After': '5' });
-        });
-      }
-      if (failure !== undefined || !result) throw failure;
+      const caller = { principal, requestId: String(res.locals.requestId), address: req.ip };
+      const store = services.fhir.store;
+      const contextOn = (on: Store): Promise<FhirContext> => contextFor(services, principal, on);
+      const result = services.audit ? await auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : await route(fhirReq, await contextOn(store));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);
@@ -153,11 +142,11 @@ export function createApp(services: AppServices): express.Express {
   return app;
 }
 
-/** The store and search as the calling client may use them. */
-async function contextFor(services: AppServices, principal: Principal | undefined): Promise<FhirContext> {
-  const base = { ...services.fhir, baseUrl: services.config.baseUrl };
+/** The store (or a transaction of it) and search as the calling client may use them. */
+async function contextFor(services: AppServices, principal: Principal | undefined, store: Store): Promise<FhirContext> {
+  const base = { ...services.fhir, store, baseUrl: services.config.baseUrl };
   if (!principal || !services.security) return base;
-  const access = await services.security.access.forPrincipal(principal).prepare(base.store.sql);
+  const access = await services.security.access.forPrincipal(principal).prepare(store.sql);
   return { ...base, store: accessStore(base.store, access), search: accessSearch(base.search, access), access };
 }
 

@@ -54,6 +54,14 @@ describe('access: a subscription delivers only what its owner may read', functio
     const paths = receiver.received.map((r) => r.path ?? '');
     expect(paths.some((p) => p.includes('rx-elsewhere'))).to.equal(false);
     expect(paths.filter((p) => p.endsWith('/MedicationRequest/rx-mine'))).to.have.length(1);
+
+    // Each delivery is on the audit trail under the owner's client id.
+    const owner = JSON.parse(Buffer.from(pharmacy.split('.')[1], 'base64url').toString('utf8')).sub as string;
+    const delivered = await eventually(
+      () => server.fhir('GET', `AuditEvent?client=${owner}&entity=Subscription/${sub.body.id}`),
+      (r) => (r.body.entry ?? []).some((e: { resource: { entity?: { what?: { reference?: string } }[] } }) => e.resource.entity?.some((x) => x.what?.reference === 'MedicationRequest/rx-mine')),
+    );
+    expect(delivered.status).to.equal(200);
   });
 
   it('another client cannot read or change the pharmacy’s subscription', async () => {
