@@ -15,7 +15,7 @@ import { openDb } from '../server/store/open-db.js';
 const HELP = `usage: npm run client -- COMMAND
 
   create --org ODS --kind KIND --scopes "SCOPE ..." (--jwks FILE | --secret)
-                 register a client: KIND is admin, gp-practice, pharmacy or voluntary; SCOPES the
+                 register a client: KIND is admin, gp-practice, care-provider, pharmacy or voluntary; SCOPES the
                  most it may be granted, e.g. "system/MedicationRequest.rs system/Patient.rs";
                  --jwks its public keys (private_key_jwt), or --secret to generate a client secret
                  (client_secret_basic), printed once here and stored only as a hash

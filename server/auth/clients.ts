@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Queryable } from '../store/db.js';
-import { isClientKind, type ClientKind } from './principal.js';
+import { CLIENT_KINDS, isClientKind, type ClientKind } from './principal.js';
 import { hashSecret } from './secrets.js';
 import { isResourceScope } from './token-scopes.js';
 
@@ -106,7 +106,7 @@ function fromRow(row: ClientRow): ClientCredentials {
 
 function checkRegistration(client: NewClient): void {
   if (!/^[A-Za-z0-9]+$/.test(client.org)) throw new Error(`org must be an ODS code (letters and digits); got '${client.org}'`);
-  if (!isClientKind(client.kind)) throw new Error(`kind must be admin, gp-practice, pharmacy or voluntary; got '${client.kind}'`);
+  if (!isClientKind(client.kind)) throw new Error(`kind must be one of ${CLIENT_KINDS.join(', ')}; got '${client.kind}'`);
   const bad = client.scopes.filter((s) => !isResourceScope(s));
   if (!client.scopes.length || bad.length) throw new Error(`scopes must be SMART resource scopes such as system/Patient.rs; got '${bad.join(' ') || '(none)'}'`);
   if (!!client.jwks === !!client.secret) throw new Error('a client has either a JWKS (private_key_jwt) or a secret (client_secret_basic)');

@@ -12,7 +12,7 @@ export interface Principal {
 }
 
 /** Member kinds with a declarative access policy (server/access/policies/<kind>.json). */
-export const CLIENT_KINDS = ['admin', 'gp-practice', 'pharmacy', 'voluntary'] as const;
+export const CLIENT_KINDS = ['admin', 'gp-practice', 'care-provider', 'pharmacy', 'voluntary'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 export function isClientKind(value: string): value is ClientKind {

@@ -36,6 +36,7 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
     tokens.gp = await s.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ALL });
     tokens.pharmacy = await s.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ALL });
     tokens.voluntary = await s.clientToken({ kind: 'voluntary', org: 'NL0042', scopes: ALL });
+    tokens.mentalHealth = await s.clientToken({ kind: 'care-provider', org: 'RGD01', scopes: ALL });
     tokens.patientReader = await s.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/Patient.rs'] });
   });
 
@@ -247,6 +248,23 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
         participant: [{ actor: { reference: 'Patient/pat-margaret-jones' }, status: 'accepted' }, { actor: { reference: 'Organization/org-good-neighbours' }, status: 'accepted' }],
       });
       expect(ids(await s.fhir('GET', 'Appointment', as('voluntary')))).to.deep.equal(['Appointment/appt-margaret-befriending']);
+    });
+  });
+
+  describe('care provider (mental health service)', () => {
+    // North Mental Health (RGD01) staff are on Aisha's and Derek's care teams, not Margaret's.
+    it('sees the patients whose active care team includes its staff, with their records, and no one else', async () => {
+      expect(ids(await s.fhir('GET', 'Patient?family=Khan,Brown,Jones', as('mentalHealth')))).to.deep.equal(['Patient/pat-aisha-khan', 'Patient/pat-derek-brown']);
+      expect((await s.fhir('GET', 'Condition/cond-derek-brown-1', as('mentalHealth'))).status).to.equal(200);
+      expect((await s.fhir('GET', 'Condition/cond-margaret-jones-1', as('mentalHealth'))).status).to.equal(404);
+    });
+
+    it('once the care team is no longer active, the patient is out of reach', async () => {
+      const team = (await s.fhir('GET', 'CareTeam/ct-aisha-khan')).body;
+      expect((await s.fhir('PUT', 'CareTeam/ct-aisha-khan', { body: { ...team, status: 'inactive' } })).status).to.equal(200);
+      expect((await s.fhir('GET', 'Patient/pat-aisha-khan', as('mentalHealth'))).status).to.equal(404);
+      expect((await s.fhir('PUT', 'CareTeam/ct-aisha-khan', { body: { ...team, status: 'active' } })).status).to.equal(200);
+      expect((await s.fhir('GET', 'Patient/pat-aisha-khan', as('mentalHealth'))).status).to.equal(200);
     });
   });
 

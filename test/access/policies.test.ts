@@ -22,7 +22,7 @@ describe('access: declarative policies are checked when the server starts', func
 
   it('the shipped policies load and compile for every member kind', () => {
     const policies = loadPolicies();
-    expect([...policies.keys()].sort()).to.deep.equal(['admin', 'gp-practice', 'pharmacy', 'voluntary']);
+    expect([...policies.keys()].sort()).to.deep.equal(['admin', 'care-provider', 'gp-practice', 'pharmacy', 'voluntary']);
     expect(() => new AccessCompiler(search, policies)).to.not.throw();
   });
 
