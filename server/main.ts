@@ -144,6 +144,8 @@ if (require.main === module) {
       // `npm start -- --seed` loads the neighbourhood fixtures (scripts/seed.ts) through the validating store.
       if (process.argv.includes('--seed')) logger.info({ resources: await seedNeighbourhood(s.services.store) }, 'seeded the neighbourhood fixtures');
       logger.info({ baseUrl: config.baseUrl, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` }, `FHIR R4 API at ${config.baseUrl}`);
+      // Logs are buffered; the start lines (and where the administrator's credentials went) must show now.
+      logger.flush();
       const shutdown = (signal: string): void => {
         logger.info({ signal }, 'shutting down: no new requests; finishing in-flight work');
         s.stop().then(
