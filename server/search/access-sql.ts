@@ -5,6 +5,9 @@ import { SqlWriter, filterSql } from './conditions.js';
 import { type Filter, ParamError, parseFilter } from './parse.js';
 import type { SearchRegistry } from './registry.js';
 
+/** How long a resolution of a policy's sets is reused at most, whatever the change log says. */
+const RESOLUTION_MAX_AGE_MS = 5_000;
+
 /** Values the policy's placeholders stand for. */
 export interface AccessVars {
   /** `{org}`: the client's ODS code. */
@@ -54,15 +57,29 @@ class CompiledAccess implements AccessSql {
   }
 
   async prepare(sql: Queryable): Promise<AccessSql> {
-    const names = [...this.setsInUse()].filter((n) => this.policy.sets[n].materialize);
+    const inUse = [...this.setsInUse()];
+    const names = inUse.filter((n) => this.policy.sets[n].materialize);
+    if (!names.length) return this;
+    // The sets change only when resources of their types do: the newest change-log entry of each type
+    // (an index probe) tells whether the last resolution still holds. A change committed out of
+    // sequence order could go unseen, so a resolution is also kept for a few seconds at most.
+    const types = [...new Set(inUse.map((n) => this.policy.sets[n].type))];
+    const sw = new SqlWriter('', new Map());
+    const stampSql = `SELECT concat_ws(',', ${types.map((t) => `(SELECT max(seq) FROM change_log WHERE resource_type = ${sw.p(t)})`).join(', ')}) AS stamp`;
+    const [{ stamp }] = await sql.query<{ stamp: string }>(stampSql, sw.values);
+    const last = this.resolved;
+    if (last && last.stamp === stamp && Date.now() - last.at < RESOLUTION_MAX_AGE_MS) return last.access;
     const ids = new Map<string, string[]>(names.map((n) => [n, []]));
-    if (names.length) {
-      const w = new SqlWriter('', new Map());
-      const union = names.map((n) => `SELECT ${w.p(n)}::text AS set, id FROM (${this.members(w, n)}) s`).join(' UNION ALL ');
-      for (const row of await sql.query<{ set: string; id: string }>(union, w.values)) ids.get(row.set)!.push(row.id);
-    }
-    return new CompiledAccess(this.registry, this.policy, this.vars, ids, this.parsed);
+    const w = new SqlWriter('', new Map());
+    const union = names.map((n) => `SELECT ${w.p(n)}::text AS set, id FROM (${this.members(w, n)}) s`).join(' UNION ALL ');
+    for (const row of await sql.query<{ set: string; id: string }>(union, w.values)) ids.get(row.set)!.push(row.id);
+    const access = new CompiledAccess(this.registry, this.policy, this.vars, ids, this.parsed);
+    this.resolved = { stamp, at: Date.now(), access };
+    return access;
   }
+
+  /** The last resolution of the materialized sets, and the change-log position it was made at. */
+  private resolved?: { stamp: string; at: number; access: CompiledAccess };
 
   /** The sets the rules reach, directly or through other sets (an administrator's reach none). */
   private setsInUse(): Set<string> {
