@@ -152,6 +152,18 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
       expect((await s.fhir('PUT', 'Patient/pat-new-here', { ...as('gp'), body: mine })).status).to.equal(201);
     });
 
+    it('a practice with more patients than fit a constant id list sees exactly its own (the long-list form of a resolved set)', async () => {
+      const entry = Array.from({ length: 150 }, (_, i) => ({
+        request: { method: 'PUT', url: `Patient/many-${i}` },
+        resource: { resourceType: 'Patient', id: `many-${i}`, name: [{ family: 'Many' }], generalPractitioner: [{ reference: i % 3 ? 'Organization/org-meadow-lane-practice' : 'Organization/org-riverside-surgery' }] },
+      }));
+      expect((await s.fhir('POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry } })).status).to.equal(200);
+      const seen = await s.fhir('GET', 'Patient?family=Many&_total=accurate&_count=5', as('gp'));
+      expect(seen.body.total).to.equal(100);
+      expect((await s.fhir('GET', 'Patient/many-1', as('gp'))).status).to.equal(200);
+      expect((await s.fhir('GET', 'Patient/many-3', as('gp'))).status).to.equal(404);
+    });
+
     it('a write is checked against the state it creates: a new staff member and a patient registered with them, in one transaction', async () => {
       const r = await s.fhir('POST', '', {
         ...as('gp'),
