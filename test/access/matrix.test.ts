@@ -18,6 +18,7 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
   const tokens: Record<string, string> = {};
   let s: TestServer;
   const as = (who: string) => ({ as: tokens[who] });
+  const transaction = (who: string, entry: unknown[]) => s.fhir('POST', '', { ...as(who), body: { resourceType: 'Bundle', type: 'transaction', entry } });
 
   before(async () => {
     s = server();
@@ -165,33 +166,19 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
     });
 
     it('a write is checked against the state it creates: a new staff member and a patient registered with them, in one transaction', async () => {
-      const r = await s.fhir('POST', '', {
-        ...as('gp'),
-        body: {
-          resourceType: 'Bundle',
-          type: 'transaction',
-          entry: [
-            { fullUrl: 'urn:uuid:3f1c2b1e-0000-4000-8000-000000000001', request: { method: 'POST', url: 'PractitionerRole' }, resource: { resourceType: 'PractitionerRole', active: true, organization: { reference: 'Organization/org-meadow-lane-practice' } } },
-            { request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', name: [{ family: 'Newcomer' }], generalPractitioner: [{ reference: 'urn:uuid:3f1c2b1e-0000-4000-8000-000000000001' }] } },
-          ],
-        },
-      });
+      const r = await transaction('gp', [
+        { fullUrl: 'urn:uuid:3f1c2b1e-0000-4000-8000-000000000001', request: { method: 'POST', url: 'PractitionerRole' }, resource: { resourceType: 'PractitionerRole', active: true, organization: { reference: 'Organization/org-meadow-lane-practice' } } },
+        { request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', name: [{ family: 'Newcomer' }], generalPractitioner: [{ reference: 'urn:uuid:3f1c2b1e-0000-4000-8000-000000000001' }] } },
+      ]);
       expect(r.status, r.text).to.equal(200);
       expect(ids(await s.fhir('GET', 'Patient?family=Newcomer', as('gp')))).to.have.length(1);
     });
 
     it('a transaction with one entry outside the policy fails whole with 403', async () => {
-      const r = await s.fhir('POST', '', {
-        ...as('gp'),
-        body: {
-          resourceType: 'Bundle',
-          type: 'transaction',
-          entry: [
-            { request: { method: 'POST', url: 'Observation' }, resource: { resourceType: 'Observation', status: 'final', code: { text: 'tx ok' }, subject: { reference: 'Patient/pat-derek-brown' } } },
-            { request: { method: 'POST', url: 'Observation' }, resource: { resourceType: 'Observation', status: 'final', code: { text: 'tx not ok' }, subject: { reference: 'Patient/pat-aisha-khan' } } },
-          ],
-        },
-      });
+      const r = await transaction('gp', [
+        { request: { method: 'POST', url: 'Observation' }, resource: { resourceType: 'Observation', status: 'final', code: { text: 'tx ok' }, subject: { reference: 'Patient/pat-derek-brown' } } },
+        { request: { method: 'POST', url: 'Observation' }, resource: { resourceType: 'Observation', status: 'final', code: { text: 'tx not ok' }, subject: { reference: 'Patient/pat-aisha-khan' } } },
+      ]);
       expect(r.status).to.equal(403);
       expect((await s.fhir('GET', 'Observation?code:text=tx&_total=accurate')).body.total).to.equal(0);
     });

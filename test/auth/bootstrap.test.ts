@@ -1,7 +1,8 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Db } from '../../server/store/db.js';
-import { basic, DB_KINDS, freshPostgresUrl, openTestDb, startHarness } from './harness.js';
+import { basic, openTestDb, startHarness } from './harness.js';
+import { DB_KINDS, freshPostgresUrl } from '../support/server.js';
 
 for (const kind of DB_KINDS) {
   describe(`first-start administrator client [${kind}]`, function () {

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Db } from '../../server/store/db.js';
-import { assertionForm, basic, freshPostgresUrl, openTestDb, signAssertion, assertionClaims, startHarness, type AuthHarness } from './harness.js';
+import { assertionForm, basic, openTestDb, signAssertion, assertionClaims, startHarness, type AuthHarness } from './harness.js';
+import { freshPostgresUrl } from '../support/server.js';
 
 const run = promisify(execFile);
 const SCRIPT = path.join(__dirname, '..', '..', 'scripts', 'client.ts');

@@ -4,32 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
-import pg from 'pg';
 import { createAuthRuntime, type AuthRuntime, type TokenAuditRecord } from '../../server/auth/runtime.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { FhirError } from '../../server/errors.js';
 import type { Db } from '../../server/store/db.js';
 import { migrate } from '../../server/store/migrate.js';
 import { openDb } from '../../server/store/open-db.js';
+import { freshPostgresUrl, type DbKind } from '../support/server.js';
 
-export type DbKind = 'pglite' | 'postgres';
-export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
-
-let databaseCounter = 0;
-
-/** A new empty database on the test PostgreSQL (TEST_DATABASE_URL, from test/support/global.ts). */
-export async function freshPostgresUrl(): Promise<string> {
-  const admin = process.env.TEST_DATABASE_URL;
-  if (!admin) throw new Error('TEST_DATABASE_URL is not set: run through mocha with test/support/global.ts');
-  const name = `hub_auth_${process.pid}_${++databaseCounter}`;
-  const client = new pg.Client(admin);
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 export async function openTestDb(kind: DbKind | { databaseUrl: string }): Promise<Db> {
   const databaseUrl = typeof kind === 'object' ? kind.databaseUrl : kind === 'postgres' ? await freshPostgresUrl() : undefined;

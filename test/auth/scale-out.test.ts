@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
 import type { Db } from '../../server/store/db.js';
-import { assertionForm, freshPostgresUrl, openTestDb, registerKeyClient, startHarness, type AuthHarness, type KeyClient } from './harness.js';
+import { assertionForm, openTestDb, registerKeyClient, startHarness, type AuthHarness, type KeyClient } from './harness.js';
+import { freshPostgresUrl } from '../support/server.js';
 
 /** The key reload an unknown kid triggers is throttled to one per 2 s (server/auth/signing-keys.ts). */
 const pastReloadThrottle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2_100));

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { generateSecret } from '../../server/auth/secrets.js';
 import type { Db } from '../../server/store/db.js';
-import { assertionForm, basic, DB_KINDS, openTestDb, registerKeyClient, startHarness, type AuthHarness } from './harness.js';
+import { assertionForm, basic, openTestDb, registerKeyClient, startHarness, type AuthHarness } from './harness.js';
+import { DB_KINDS } from '../support/server.js';
 
 for (const kind of DB_KINDS) {
   describe(`token endpoint and discovery [${kind}]`, function () {

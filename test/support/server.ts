@@ -52,7 +52,11 @@ let databaseCounter = 0;
 
 /** A fresh, empty database of the given kind: PGlite in memory, or a new database on the test PostgreSQL. */
 async function freshDatabaseUrl(kind: DbKind): Promise<string | undefined> {
-  if (kind === 'pglite') return undefined;
+  return kind === 'pglite' ? undefined : freshPostgresUrl();
+}
+
+/** A new empty database on the test PostgreSQL (TEST_DATABASE_URL, from test/support/global.ts). */
+export async function freshPostgresUrl(): Promise<string> {
   const admin = process.env.TEST_DATABASE_URL;
   if (!admin) throw new Error('TEST_DATABASE_URL is not set: run the tests through mocha (test/support/global.ts starts PostgreSQL)');
   const name = `hub_test_${process.pid}_${++databaseCounter}`;
