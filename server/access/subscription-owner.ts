@@ -1,7 +1,7 @@
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 
 /** Tag system naming the client that wrote a Subscription: its notifications carry only what that client may read. */
-export const SUBSCRIPTION_OWNER = 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner';
+const SUBSCRIPTION_OWNER = 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner';
 
 /** A Subscription is owned by the client that writes it, whatever owner tag it was sent with. */
 export function owned<T extends Resource>(resource: T, clientId: string): T {

@@ -1,23 +1,21 @@
 import express from 'express';
 import type { JSONWebKeySet } from 'jose';
 import { badRequest, forbidden, notFound } from '../errors.js';
-import type { ClientRegistry, RegisteredClient } from './clients.js';
+import type { ClientRegistry } from './clients.js';
 import type { Principal } from './principal.js';
 import { generateSecret } from './secrets.js';
 import { authUrls } from './urls.js';
 
-/** What registering a client hands back: the same from `npm run client -- create` and POST /oauth2/clients. */
-export function registrationResponse(client: RegisteredClient, secret: string | undefined, baseUrl: string): Record<string, unknown> {
-  return { client_id: client.id, ...(secret ? { client_secret: secret } : {}), token_endpoint: authUrls(baseUrl).tokenEndpoint, kind: client.kind, org: client.org, scopes: client.scopes };
-}
-
-/** Registers a client from the CLI's or the API's fields; `secret: true` generates a client secret, shown once. */
+/**
+ * Registers a client from the CLI's or the API's fields; `secret: true` generates a client secret,
+ * shown once. Both hand back the same: the client id, the secret, the token endpoint.
+ */
 export async function registerClient(clients: ClientRegistry, fields: { org?: unknown; kind?: unknown; scopes?: unknown; jwks?: unknown; secret?: unknown }, baseUrl: string): Promise<Record<string, unknown>> {
   const scopes = Array.isArray(fields.scopes) ? fields.scopes.map(String) : typeof fields.scopes === 'string' ? fields.scopes.split(/\s+/).filter(Boolean) : [];
   if (!!fields.jwks === !!fields.secret) throw new Error('give exactly one of jwks (public keys for private_key_jwt) and secret: true (client_secret_basic)');
   const secret = fields.secret ? generateSecret() : undefined;
   const client = await clients.create({ org: String(fields.org ?? ''), kind: String(fields.kind ?? ''), scopes, ...(fields.jwks ? { jwks: fields.jwks as JSONWebKeySet } : {}), ...(secret ? { secret } : {}) });
-  return registrationResponse(client, secret, baseUrl);
+  return { client_id: client.id, ...(secret ? { client_secret: secret } : {}), token_endpoint: authUrls(baseUrl).tokenEndpoint, kind: client.kind, org: client.org, scopes: client.scopes };
 }
 
 /**

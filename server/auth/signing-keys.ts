@@ -108,7 +108,7 @@ async function locked<T>(db: Db, fn: (tx: Queryable) => Promise<T>): Promise<T> 
 }
 
 /** Creates the first signing key when there is no active one. */
-export async function ensureSigningKey(db: Db): Promise<void> {
+async function ensureSigningKey(db: Db): Promise<void> {
   await locked(db, async (tx) => {
     const active = await tx.query('SELECT 1 FROM auth_signing_key WHERE retired_at IS NULL LIMIT 1');
     if (!active.length) await insertKey(tx);
