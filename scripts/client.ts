@@ -10,6 +10,7 @@ import { registryOverHttp, serverIsUp, type RegistryApi } from './client-http.js
 import { loadConfig } from '../server/config.js';
 import type { Db } from '../server/store/db.js';
 import { migrate } from '../server/store/migrate.js';
+import { dataDirOwner } from '../server/store/embedded-owner.js';
 import { openDb } from '../server/store/open-db.js';
 
 const HELP = `usage: npm run client -- COMMAND
@@ -48,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig();
-  if (!config.databaseUrl && (await serverIsUp(config.baseUrl))) {
+  // A server on embedded PGlite holds the data directory: go through it (at the address it wrote there).
+  const owner = config.databaseUrl ? undefined : dataDirOwner(config.dataDir);
+  if (owner) config.baseUrl = owner;
+  if (!config.databaseUrl && (owner || (await serverIsUp(config.baseUrl)))) {
     if (command === 'rotate-key') throw new Error('rotate-key needs the database: stop the server (embedded PGlite is one process’s) or run on PostgreSQL');
     return run(command, rest, values, await registryOverHttp(config));
   }

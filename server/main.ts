@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadConfig, settingsHelp, type Config } from './config.js';
+import { claimDataDir } from './store/embedded-owner.js';
 import { startExportRuntime } from './export/runtime.js';
 import { loadPolicies } from './access/policy.js';
 import { AccessCompiler } from './access/request-access.js';
@@ -58,6 +59,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const http = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });
+  if (!config.databaseUrl && config.dataDir !== 'memory://') {
+    const release = claimDataDir(config.dataDir, config.baseUrl);
+    services.onClose(async () => release());
+  }
   const subscriptions = await startSubscriptionRuntime({
     http,
     db: services.db,

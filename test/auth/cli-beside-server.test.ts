@@ -19,9 +19,11 @@ describe('npm run client beside a running server on embedded PGlite', function (
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hub-pglite-'));
     env = { DATA_DIR: dataDir, REDIS_URL: process.env.TEST_REDIS_URL as string, RUN_WORKERS: 'false', QUEUE_PREFIX: `cli${process.pid}` };
     server = await startHubProcess('api', env);
-    env.BASE_URL = server.base!;
+    // No BASE_URL for the CLI: it finds the server from the data directory it holds.
   });
   after(() => server?.kill('SIGTERM'));
+
+
 
   const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { env: { ...process.env, ...env, DATABASE_URL: '', LOG_LEVEL: 'error' } });
 
@@ -42,5 +44,11 @@ describe('npm run client beside a running server on embedded PGlite', function (
     const err = await cli('rotate-key').then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(err?.code).to.equal(2);
     expect(err?.stderr).to.contain('PGlite');
+  });
+
+  it('once the server has stopped, the CLI opens the embedded database itself', async () => {
+    await server.kill('SIGTERM');
+    const { stdout } = await cli('list');
+    expect(stdout).to.contain('\tadmin\tactive');
   });
 });
