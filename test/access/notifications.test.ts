@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { startReceiver, startSubscriptionServer, eventually, type Receiver } from '../subscriptions/support.js';
-import type { TestServer } from '../support/server.js';
+import { eventually, useSubscriptionServer } from '../subscriptions/support.js';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 
@@ -16,21 +15,11 @@ const prescription = (id: string, pharmacy: string) => ({
 
 describe('access: a subscription delivers only what its owner may read', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  let receiver: Receiver;
-
-  before(async () => {
-    server = await startSubscriptionServer('postgres');
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await receiver.close();
-    await server.stop();
-  });
+  const { server, receiver } = useSubscriptionServer('postgres', 'suite');
 
   it('a pharmacy subscribed to every prescription is notified of those addressed to it, never of another pharmacy’s', async () => {
-    const pharmacy = await server.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ['system/*.cruds'] });
-    const sub = await server.fhir('POST', 'Subscription', {
+    const pharmacy = await server().clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ['system/*.cruds'] });
+    const sub = await server().fhir('POST', 'Subscription', {
       as: pharmacy,
       body: {
         resourceType: 'Subscription',
@@ -39,34 +28,34 @@ describe('access: a subscription delivers only what its owner may read', functio
         criteria: 'MedicationRequest?status=active',
         // Another client's owner tag is replaced by the writer's own.
         meta: { tag: [{ system: 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner', code: 'someone-else' }] },
-        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+        channel: { type: 'rest-hook', endpoint: receiver().url, payload: 'application/fhir+json' },
       },
     });
     expect(sub.status).to.equal(201);
     expect(sub.body.meta.tag.filter((t: { code: string }) => t.code === 'someone-else')).to.deep.equal([]);
-    await eventually(() => server.fhir('GET', `Subscription/${sub.body.id}`), (r) => r.body.status === 'active');
+    await eventually(() => server().fhir('GET', `Subscription/${sub.body.id}`), (r) => r.body.status === 'active');
 
-    await server.fhir('PUT', 'MedicationRequest/rx-elsewhere', { body: prescription('rx-elsewhere', 'FA999') });
-    await server.fhir('PUT', 'MedicationRequest/rx-mine', { body: prescription('rx-mine', 'FA565') });
-    await receiver.waitFor((r) => r.some((x) => x.path?.endsWith('/MedicationRequest/rx-mine')));
+    await server().fhir('PUT', 'MedicationRequest/rx-elsewhere', { body: prescription('rx-elsewhere', 'FA999') });
+    await server().fhir('PUT', 'MedicationRequest/rx-mine', { body: prescription('rx-mine', 'FA565') });
+    await receiver().waitFor((r) => r.some((x) => x.path?.endsWith('/MedicationRequest/rx-mine')));
     // Both changes were matched in order; the one the pharmacy may not read was dropped at delivery.
     await new Promise((r) => setTimeout(r, 500));
-    const paths = receiver.received.map((r) => r.path ?? '');
+    const paths = receiver().received.map((r) => r.path ?? '');
     expect(paths.some((p) => p.includes('rx-elsewhere'))).to.equal(false);
     expect(paths.filter((p) => p.endsWith('/MedicationRequest/rx-mine'))).to.have.length(1);
 
     // Each delivery is on the audit trail under the owner's client id.
     const owner = JSON.parse(Buffer.from(pharmacy.split('.')[1], 'base64url').toString('utf8')).sub as string;
     const delivered = await eventually(
-      () => server.fhir('GET', `AuditEvent?client=${owner}&entity=Subscription/${sub.body.id}`),
+      () => server().fhir('GET', `AuditEvent?client=${owner}&entity=Subscription/${sub.body.id}`),
       (r) => (r.body.entry ?? []).some((e: { resource: { entity?: { what?: { reference?: string } }[] } }) => e.resource.entity?.some((x) => x.what?.reference === 'MedicationRequest/rx-mine')),
     );
     expect(delivered.status).to.equal(200);
   });
 
   it('another client cannot read or change the pharmacy’s subscription', async () => {
-    const gp = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
-    const subs = await server.fhir('GET', 'Subscription', { as: gp });
+    const gp = await server().clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
+    const subs = await server().fhir('GET', 'Subscription', { as: gp });
     expect(subs.body.entry ?? []).to.deep.equal([]);
   });
 });

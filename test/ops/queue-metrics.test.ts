@@ -1,24 +1,14 @@
 import { expect } from 'chai';
-import type { TestServer } from '../support/server.js';
-import { eventually, startReceiver, startSubscriptionServer, subFixture, type Receiver } from '../subscriptions/support.js';
+import { eventually, subFixture, useSubscriptionServer } from '../subscriptions/support.js';
 
 describe('operator view of queues and deliveries (/metrics, /readyz)', function () {
   this.timeout(120_000);
-  let server: TestServer;
-  let receiver: Receiver;
-  before(async () => {
-    server = await startSubscriptionServer('postgres');
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await server?.stop();
-    await receiver?.close();
-  });
+  const { server, receiver } = useSubscriptionServer('postgres', 'suite');
 
-  const metrics = async (): Promise<string> => (await fetch(`${server.running.url}/metrics`)).text();
+  const metrics = async (): Promise<string> => (await fetch(`${server().running.url}/metrics`)).text();
 
   it('/readyz checks Redis as well as the database', async () => {
-    const body = (await (await fetch(`${server.running.url}/readyz`)).json()) as { checks: Record<string, string> };
+    const body = (await (await fetch(`${server().running.url}/readyz`)).json()) as { checks: Record<string, string> };
     expect(body.checks).to.include({ database: 'ok', migrations: 'ok', redis: 'ok' });
   });
 
@@ -30,20 +20,20 @@ describe('operator view of queues and deliveries (/metrics, /readyz)', function 
   it('a delivered notification shows in the commit-to-receipt latency histogram', async () => {
     await metrics(); // the histogram counts deliveries after its first scrape
     const sub = subFixture('backport-appointment-id-only.json');
-    sub.channel.endpoint = receiver.url;
-    const created = await server.fhir('POST', 'Subscription', { body: sub });
-    await eventually(() => server.fhir('GET', `Subscription/${created.body.id}`), (r) => r.body.status === 'active', 30_000);
-    await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
-    await receiver.waitFor(() => receiver.events().length >= 1, 30_000);
+    sub.channel.endpoint = receiver().url;
+    const created = await server().fhir('POST', 'Subscription', { body: sub });
+    await eventually(() => server().fhir('GET', `Subscription/${created.body.id}`), (r) => r.body.status === 'active', 30_000);
+    await server().fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
+    await receiver().waitFor(() => receiver().events().length >= 1, 30_000);
     const text = await eventually(metrics, (t) => /subscription_delivery_latency_seconds_count (\d+)/.exec(t)?.[1] !== '0', 10_000);
     expect(Number(/subscription_delivery_latency_seconds_count (\d+)/.exec(text)?.[1])).to.be.at.least(1);
   });
 
   it('failed deliveries are counted by the status of their subscription', async () => {
-    receiver.failWith = 503;
-    await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
+    receiver().failWith = 503;
+    await server().fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') });
     const text = await eventually(metrics, (t) => /subscription_failed_deliveries\{subscription_status="[a-z]+"\} [1-9]/.test(t), 30_000);
     expect(text).to.match(/subscription_failed_deliveries\{subscription_status="(active|error)"\} [1-9]/);
-    receiver.failWith = undefined;
+    receiver().failWith = undefined;
   });
 });

@@ -1,3 +1,4 @@
+import { assert } from 'chai';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -113,6 +114,39 @@ export function testSubscriptionConfig(overrides: Partial<SubscriptionConfig> = 
 
 export function startSubscriptionServer(kind: DbKind, overrides: Partial<SubscriptionConfig> = {}): Promise<TestServer> {
   return startTestServer(kind, { subscriptions: testSubscriptionConfig(overrides) });
+}
+
+/**
+ * Mocha hooks for a suite's subscription server (started once) and its loopback receiver, fresh for
+ * each test or shared by the suite; the getters read them inside tests.
+ */
+export function useSubscriptionServer(kind: DbKind, receiverPer: 'suite' | 'test'): { server: () => TestServer; receiver: () => Receiver } {
+  let server: TestServer | undefined;
+  let receiver: Receiver | undefined;
+  const openReceiver = async (): Promise<void> => {
+    receiver = await startReceiver();
+  };
+  const closeReceiver = async (): Promise<void> => {
+    await receiver?.close();
+    receiver = undefined;
+  };
+  before(async () => {
+    server = await startSubscriptionServer(kind);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  if (receiverPer === 'suite') {
+    before(openReceiver);
+    after(closeReceiver);
+  } else {
+    beforeEach(openReceiver);
+    afterEach(closeReceiver);
+  }
+  return {
+    server: () => server ?? assert.fail('the subscription test server is not running'),
+    receiver: () => receiver ?? assert.fail('no receiver is open'),
+  };
 }
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'subscriptions');
