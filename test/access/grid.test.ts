@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { ClientKind } from '../../server/auth/principal.js';
-import { seedNeighbourhood } from '../../scripts/seed.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { OTHER_PHARMACY_RX, seedAccessFixtures } from './support.js';
 
 /**
  * The grid of the issue: each client kind × resource type × interaction, with a resource the kind
@@ -24,7 +24,7 @@ const GRID: Record<string, { kind: ClientKind; org: string; rows: Record<Type, R
       Patient: { mine: 'pat-derek-brown', other: 'pat-aisha-khan', update: true },
       Condition: { mine: 'cond-derek-brown-1', other: 'cond-aisha-khan-1', update: true },
       CareTeam: { mine: 'ct-derek-brown', other: 'ct-margaret-jones', update: true },
-      MedicationRequest: { mine: 'rx-derek-elsewhere', other: 'rx-aisha-azithromycin', update: true },
+      MedicationRequest: { mine: OTHER_PHARMACY_RX, other: 'rx-aisha-azithromycin', update: true },
       Appointment: { mine: 'appt-derek-mental-health', other: 'appt-margaret-mdt-review', update: true },
     },
   },
@@ -46,7 +46,7 @@ const GRID: Record<string, { kind: ClientKind; org: string; rows: Record<Type, R
       Patient: { mine: 'pat-aisha-khan', other: 'pat-derek-brown', update: false },
       Condition: { other: 'cond-aisha-khan-1', update: false },
       CareTeam: { other: 'ct-aisha-khan', update: false },
-      MedicationRequest: { mine: 'rx-aisha-azithromycin', other: 'rx-derek-elsewhere', update: true },
+      MedicationRequest: { mine: 'rx-aisha-azithromycin', other: OTHER_PHARMACY_RX, update: true },
       Appointment: { other: 'appt-aisha-medication-review', update: false },
     },
   },
@@ -70,16 +70,7 @@ describe('access grid: client kind × resource type × interaction', function ()
 
   before(async () => {
     server = await startTestServer('postgres');
-    await seedNeighbourhood(server.running.services.store);
-    await server.running.services.store.update({
-      resourceType: 'MedicationRequest',
-      id: 'rx-derek-elsewhere',
-      status: 'active',
-      intent: 'order',
-      medicationCodeableConcept: { text: 'Sertraline 50mg tablets' },
-      subject: { reference: 'Patient/pat-derek-brown' },
-      dispenseRequest: { performer: { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'FA999' } } },
-    });
+    await seedAccessFixtures(server.running.services.store);
     for (const [name, { kind, org }] of Object.entries(GRID)) tokens[name] = await server.clientToken({ kind, org, scopes: ['system/*.cruds'] });
   });
   after(() => server.stop());

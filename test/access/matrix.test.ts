@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedAccessFixtures } from './support.js';
 import { describeEachDatabase, type FhirReply, type TestServer } from '../support/server.js';
 
 // The neighbourhood fixtures: Meadow Lane (B84002) is Derek's GP, and no Meadow Lane staff are on
@@ -22,18 +22,7 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
 
   before(async () => {
     s = server();
-    await seedNeighbourhood(s.running.services.store);
-    // A prescription for Derek addressed to another pharmacy: High Street must never see it.
-    await s.running.services.store.update({
-      resourceType: 'MedicationRequest',
-      id: 'rx-derek-other-pharmacy',
-      status: 'active',
-      intent: 'order',
-      medicationCodeableConcept: { text: 'Sertraline 50mg tablets' },
-      subject: { reference: 'Patient/pat-derek-brown' },
-      requester: { reference: 'PractitionerRole/role-hughes-gp' },
-      dispenseRequest: { performer: { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'FA999' } } },
-    });
+    await seedAccessFixtures(s.running.services.store);
     tokens.gp = await s.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ALL });
     tokens.pharmacy = await s.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ALL });
     tokens.voluntary = await s.clientToken({ kind: 'voluntary', org: 'NL0042', scopes: ALL });
