@@ -71,7 +71,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       const client = owner ? await clients.get(owner) : undefined;
       return audit.record(client ? { ...record, principal: { clientId: client.id, org: client.org, kind: client.kind, scopes: client.scopes } } : record);
     },
-    readable: notificationAccess(deps.db, clients, new AccessCompiler(deps.search, loadPolicies())),
+    readable: notificationAccess(deps.store, deps.search, clients, new AccessCompiler(deps.search, loadPolicies())),
   });
   const workerOptions = {
     connection: connection(config.redisUrl),

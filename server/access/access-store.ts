@@ -2,7 +2,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { forbidden } from '../errors.js';
 import { SqlWriter } from '../search/conditions.js';
 import type { Queryable } from '../store/db.js';
-import type { HistoryQuery, ResourceVersion, Store } from '../store/store.js';
+import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store } from '../store/store.js';
+import { judgeLastLiveVersion, type InTransaction } from './last-live.js';
 import type { RequestAccess } from './request-access.js';
 import { owned } from './subscription-owner.js';
 import type { Permission } from './scopes.js';
@@ -12,14 +13,14 @@ import type { Permission } from './scopes.js';
  * is not revealed); a write must be allowed on the resource as it was and as it will be, checked
  * inside the write's transaction after the index rows are written, so a refused write leaves nothing.
  */
-export function accessStore(store: Store, access: RequestAccess): Store {
+export function accessStore(store: Store, access: RequestAccess, indexer: ResourceIndexer): Store {
   const wrapped: Store = new Proxy(store, {
     get(target, prop) {
       switch (prop) {
         case 'read':
-          return async (type: string, id: string) => visibleVersion(target.sql, access, await target.read(type, id));
+          return async (type: string, id: string) => visibleVersion(target, indexer, access, await target.read(type, id));
         case 'vread':
-          return async (type: string, id: string, vid: number) => visibleVersion(target.sql, access, await target.vread(type, id, vid));
+          return async (type: string, id: string, vid: number) => visibleVersion(target, indexer, access, await target.vread(type, id, vid));
         case 'create':
           return (resource: Resource, id?: string) =>
             target.transaction(async (tx) => {
@@ -48,9 +49,14 @@ export function accessStore(store: Store, access: RequestAccess): Store {
               return tx.delete(type, id, ifMatch);
             });
         case 'history':
-          return (query: HistoryQuery) => target.history(withVisibility(query, access));
+          return async (query: HistoryQuery): Promise<HistoryPage> => {
+            if (!query.resourceType || !query.id) return target.history(withVisibility(query, access));
+            // One resource: all of its versions if the client may read it (or could, before it was deleted).
+            access.require(query.resourceType, 'r');
+            return (await readable(target, indexer, access, { resourceType: query.resourceType, id: query.id })) ? target.history(query) : { versions: [], total: 0 };
+          };
         case 'transaction':
-          return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(accessStore(tx, access)));
+          return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(accessStore(tx, access, indexer)));
       }
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -60,9 +66,21 @@ export function accessStore(store: Store, access: RequestAccess): Store {
 }
 
 /** A version of a resource the client may not read is reported as not there at all. */
-async function visibleVersion(sql: Queryable, access: RequestAccess, version: ResourceVersion | undefined): Promise<ResourceVersion | undefined> {
+async function visibleVersion(store: Store, indexer: ResourceIndexer, access: RequestAccess, version: ResourceVersion | undefined): Promise<ResourceVersion | undefined> {
   if (!version) return undefined;
-  return (await allowed(sql, access, version, 'r')) ? version : undefined;
+  return (await readable(store, indexer, access, version)) ? version : undefined;
+}
+
+/**
+ * The client may read the resource now, or, when it is deleted, could read its last live version:
+ * so the clients that saw a resource learn of its deletion (410, history) and nobody else does.
+ */
+export async function readable(store: Store, indexer: ResourceIndexer, access: RequestAccess, ref: Pick<ResourceVersion, 'resourceType' | 'id'>): Promise<boolean> {
+  const verdict = await judge(store.sql, access, ref, 'r');
+  if (verdict !== 'deleted') return verdict === 'allowed';
+  const inTransaction: InTransaction = (fn) => store.transaction((tx) => fn(tx.sql));
+  // Wholly in SQL: sets resolved earlier were resolved without the restored version.
+  return (await judgeLastLiveVersion(inTransaction, indexer, ref, (tx) => allowed(tx, access.exact(), ref, 'r'))) ?? false;
 }
 
 async function check(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission, verb: string): Promise<void> {
@@ -73,12 +91,21 @@ async function check(sql: Queryable, access: RequestAccess, version: ResourceVer
 
 /** Evaluated on the current row and its index rows: the same SQL search uses, so reads and searches agree. */
 export async function allowed(sql: Queryable, access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, permission: Permission): Promise<boolean> {
+  return (await judge(sql, access, version, permission)) === 'allowed';
+}
+
+/** As `allowed`, telling a deleted resource (which has no index rows to judge) from a refused one. */
+async function judge(sql: Queryable, access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, permission: Permission): Promise<'allowed' | 'refused' | 'deleted'> {
   const w = new SqlWriter('', new Map());
   const condition = access.condition(w, 'r', version.resourceType, permission);
-  if (condition === 'true') return true;
-  if (condition === 'false') return false;
-  const rows = await sql.query(`SELECT 1 FROM resources r WHERE r.resource_type = ${w.p(version.resourceType)} AND r.id = ${w.p(version.id)} AND NOT r.deleted AND ${condition}`, w.values);
-  return rows.length > 0;
+  if (condition === 'true') return 'allowed';
+  if (condition === 'false') return 'refused';
+  const rows = await sql.query<{ deleted: boolean; ok: boolean }>(
+    `SELECT r.deleted, (NOT r.deleted AND ${condition}) AS ok FROM resources r WHERE r.resource_type = ${w.p(version.resourceType)} AND r.id = ${w.p(version.id)}`,
+    w.values,
+  );
+  if (!rows.length) return 'refused';
+  return rows[0].ok ? 'allowed' : rows[0].deleted ? 'deleted' : 'refused';
 }
 
 /** History lists only versions of resources the client may read now; unrestricted clients see deletions too. */

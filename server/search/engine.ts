@@ -46,6 +46,10 @@ class SqlSearchEngine implements SearchEngine {
   async index(tx: Queryable, resource: Resource): Promise<void> {
     await this.custom.sync(tx, false);
     if (resource.resourceType === 'SearchParameter') await this.custom.put(tx, resource as SearchParameter & { id: string });
+    await this.indexRows(tx, resource);
+  }
+
+  async indexRows(tx: Queryable, resource: Resource): Promise<void> {
     await writeRows(tx, [{ resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) }], resource.meta?.versionId === '1');
   }
 

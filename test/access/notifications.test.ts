@@ -53,6 +53,14 @@ describe('access: a subscription delivers only what its owner may read', functio
     expect(delivered.status).to.equal(200);
   });
 
+  it('a deleted prescription is notified to the pharmacy it was addressed to, and not to another', async () => {
+    // The subscription of the test above; events arrive in order, so rx-elsewhere's would come first.
+    expect((await server().fhir('DELETE', 'MedicationRequest/rx-elsewhere')).status).to.equal(200);
+    expect((await server().fhir('DELETE', 'MedicationRequest/rx-mine')).status).to.equal(200);
+    await receiver().waitFor((r) => r.some((x) => x.method === 'DELETE' && x.path?.endsWith('/MedicationRequest/rx-mine')));
+    expect(receiver().received.filter((r) => r.method === 'DELETE').map((r) => r.path?.split('/').pop())).to.deep.equal(['rx-mine']);
+  });
+
   it('another client cannot read or change the pharmacy’s subscription', async () => {
     const gp = await server().clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
     const subs = await server().fhir('GET', 'Subscription', { as: gp });
