@@ -147,7 +147,8 @@ async function contextFor(services: AppServices, principal: Principal | undefine
   const base = { ...services.fhir, store, baseUrl: services.config.baseUrl };
   if (!principal || !services.security) return base;
   const access = await services.security.access.forPrincipal(principal).prepare(store.sql);
-  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access };
+  const hiddenMatch: FhirContext['hiddenMatch'] = async (sql, type, criteria) => (await base.search.matchIds(sql, type, criteria, 1)).length > 0;
+  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch };
 }
 
 /** Errors quote the request id, so a developer can hand the operator the matching log line. */

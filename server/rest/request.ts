@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { RequestAccess } from '../access/request-access.js';
 import type { ExportDispatcher } from '../export/dispatcher.js';
 import type { SearchEngine } from '../search/search.js';
+import type { Queryable } from '../store/db.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -49,6 +50,11 @@ export interface FhirContext {
   exports?: ExportDispatcher;
   /** The calling client's scopes and policy; absent when authentication is off. store and search already apply it. */
   access?: RequestAccess;
+  /**
+   * Whether criteria match resources the client may not see (set with `access`). Conditional writes
+   * ask it when they match nothing visible: writing anyway would duplicate a record the client cannot see.
+   */
+  hiddenMatch?(sql: Queryable, type: string, criteria: URLSearchParams): Promise<boolean>;
 }
 
 export type Handler = (req: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;

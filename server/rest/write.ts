@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { validateResource } from '../../profiles/validator.js';
-import { badRequest, issue, outcome, preconditionFailed } from '../errors.js';
+import { badRequest, forbidden, issue, outcome, preconditionFailed } from '../errors.js';
 import type { ResourceVersion, WriteResult } from '../store/store.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, etag, locationOf, parseETag, versionHeaders } from './versioning.js';
@@ -51,6 +51,9 @@ export function criteria(text: string): URLSearchParams {
 export async function conditionalTarget(ctx: FhirContext, type: string, params: URLSearchParams): Promise<string | undefined> {
   const ids = await ctx.search.matchIds(ctx.store.sql, type, params, 2);
   if (ids.length > 1) throw preconditionFailed(`The criteria ${type}?${params} match more than one resource`);
+  if (!ids.length && (await ctx.hiddenMatch?.(ctx.store.sql, type, params))) {
+    throw forbidden(`The criteria ${type}?${params} match a resource outside the client's access policy: it may not be written, nor a duplicate created`);
+  }
   return ids[0];
 }
 
