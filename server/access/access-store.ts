@@ -13,7 +13,14 @@ import type { Permission } from './scopes.js';
  * is not revealed); a write must be allowed on the resource as it was and as it will be, checked
  * inside the write's transaction after the index rows are written, so a refused write leaves nothing.
  */
-export function accessStore(store: Store, access: RequestAccess, indexer: ResourceIndexer): Store {
+export function accessStore(store: Store, access: RequestAccess, indexer: ResourceIndexer, deferred?: AfterWriteChecks): Store {
+  // Inside a transaction the checks on written resources wait for its end: an entry may be allowed
+  // only through one written later (a staff role naming the practice the same message creates).
+  const afterWrite = async (sql: Queryable, version: ResourceVersion, permission: Permission, verb: string): Promise<void> => {
+    const run = () => checkWritten(sql, access, version, permission, verb);
+    if (deferred) deferred.push(run);
+    else await run();
+  };
   const wrapped: Store = new Proxy(store, {
     get(target, prop) {
       switch (prop) {
@@ -26,7 +33,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
             target.transaction(async (tx) => {
               access.require(resource.resourceType, 'c');
               const written = await tx.create(owned(resource, access.principal.clientId), id);
-              await check(tx.sql, access, written, 'c', 'create');
+              await afterWrite(tx.sql, written, 'c', 'create');
               return written;
             });
         case 'update':
@@ -37,7 +44,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
               access.require(resource.resourceType, exists ? 'u' : 'c');
               if (exists) await check(tx.sql, access, before, 'u', 'update');
               const written = await tx.update(owned(resource, access.principal.clientId), ifMatch);
-              await check(tx.sql, access, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
+              await afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
               return written;
             });
         case 'delete':
@@ -56,7 +63,14 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
             return (await readable(target, indexer, access, { resourceType: query.resourceType, id: query.id })) ? target.history(query) : { versions: [], total: 0 };
           };
         case 'transaction':
-          return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(accessStore(tx, access, indexer)));
+          return <T>(fn: (s: Store) => Promise<T>) =>
+            target.transaction(async (tx) => {
+              if (deferred) return fn(accessStore(tx, access, indexer, deferred)); // the outermost transaction runs them
+              const checks: AfterWriteChecks = [];
+              const result = await fn(accessStore(tx, access, indexer, checks));
+              for (const run of checks) await run();
+              return result;
+            });
       }
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -83,10 +97,20 @@ export async function readable(store: Store, indexer: ResourceIndexer, access: R
   return (await judgeLastLiveVersion(inTransaction, indexer, ref, (tx) => allowed(tx, access.exact(), ref, 'r'))) ?? false;
 }
 
+/** Checks on written resources a transaction runs at its end, before it commits. */
+type AfterWriteChecks = Array<() => Promise<void>>;
+
 async function check(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission, verb: string): Promise<void> {
-  if (!(await allowed(sql, access.exact(), version, permission))) {
-    throw forbidden(`${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not ${verb} ${version.resourceType}/${version.id}: it is outside the organisation's access policy`);
-  }
+  if (!(await allowed(sql, access.exact(), version, permission))) throw refused(access, version, verb);
+}
+
+/** A written resource as the write (or its transaction) leaves it: inside the policy, or deleted by a later entry that was checked itself. */
+async function checkWritten(sql: Queryable, access: RequestAccess, version: ResourceVersion, permission: Permission, verb: string): Promise<void> {
+  if ((await judge(sql, access.exact(), version, permission)) === 'refused') throw refused(access, version, verb);
+}
+
+function refused(access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, verb: string): Error {
+  return forbidden(`${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not ${verb} ${version.resourceType}/${version.id}: it is outside the organisation's access policy`);
 }
 
 /** Evaluated on the current row and its index rows: the same SQL search uses, so reads and searches agree. */

@@ -41,8 +41,11 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
     const tctx = { ...ctx, store };
     if (messageId) {
       await store.sql.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MESSAGE_LOCK_SPACE, messageId]);
-      const seen = await ctx.search.matchIds(store.sql, 'Bundle', new URLSearchParams({ identifier: `${MESSAGE_ID}|${messageId}` }), 1);
+      const key = new URLSearchParams({ identifier: `${MESSAGE_ID}|${messageId}` });
+      const seen = await ctx.search.matchIds(store.sql, 'Bundle', key, 1);
       if (seen.length) return answer(`Message ${messageId} was already processed (Bundle/${seen[0]}); nothing was changed`);
+      // A sender whose policy cannot read the kept Bundle (a GP practice) is still told it is a repeat, without its id.
+      if (await ctx.hiddenMatch?.(store.sql, 'Bundle', key)) return answer(`Message ${messageId} was already processed; nothing was changed`);
     }
     const transaction = messageAsTransaction(message);
     // The message itself is kept, keyed on its id, so a repeat is recognised. The sender's profile
