@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { forbidden } from '../errors.js';
+import { FhirError, issue, outcome } from '../errors.js';
 import { SqlWriter } from '../search/conditions.js';
 import type { Queryable } from '../store/db.js';
 import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store } from '../store/store.js';
@@ -109,8 +109,16 @@ async function checkWritten(sql: Queryable, access: RequestAccess, version: Reso
   if ((await judge(sql, access.exact(), version, permission)) === 'refused') throw refused(access, version, verb);
 }
 
-function refused(access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, verb: string): Error {
-  return forbidden(`${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not ${verb} ${version.resourceType}/${version.id}: it is outside the organisation's access policy`);
+/** A write outside the policy (403), naming the resource so that a transaction can point at the entry that wrote it. */
+export class PolicyRefusal extends FhirError {
+  constructor(readonly reference: string, diagnostics: string) {
+    super(403, outcome(issue('forbidden', diagnostics)));
+  }
+}
+
+function refused(access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, verb: string): PolicyRefusal {
+  const reference = `${version.resourceType}/${version.id}`;
+  return new PolicyRefusal(reference, `${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not ${verb} ${reference}: it is outside the organisation's access policy`);
 }
 
 /** Evaluated on the current row and its index rows: the same SQL search uses, so reads and searches agree. */

@@ -44,6 +44,16 @@ describe('access: a GP practice sends prescriptions, and cannot claim another pr
     expect(await count(server, 'MedicationRequest')).to.equal(before);
   });
 
+  it('a transaction entry the policy refuses is named by its FHIRPath, although the check runs when the transaction ends', async () => {
+    const meadowLane = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
+    const condition = (patient: string) => ({ resource: { resourceType: 'Condition', subject: { reference: `Patient/${patient}` }, code: { text: 'asthma' } }, request: { method: 'POST', url: 'Condition' } });
+    const before = await count(server, 'Condition?code:text=asthma');
+    const res = await server.fhir('POST', '', { as: meadowLane, body: { resourceType: 'Bundle', type: 'transaction', entry: [condition('pat-derek-brown'), condition('pat-aisha-khan')] } });
+    expect(res.status).to.equal(403);
+    expect(res.body.issue[0].expression).to.deep.equal(['Bundle.entry[1]']);
+    expect(await count(server, 'Condition?code:text=asthma')).to.equal(before);
+  });
+
   it('a staff role a practice creates for another practice’s doctor does not give it the patients registered with that doctor', async () => {
     const riverside = await server.clientToken({ kind: 'gp-practice', org: 'B84001', scopes: ['system/*.cruds'] });
     await server.fhir('PUT', 'Patient/pat-registered-with-hughes', {

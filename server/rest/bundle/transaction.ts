@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { badRequest } from '../../errors.js';
+import { PolicyRefusal } from '../../access/access-store.js';
 import type { Store } from '../../store/store.js';
 import type { FhirContext, FhirResponse } from '../request.js';
 import { route } from '../router.js';
@@ -19,13 +20,14 @@ import { PHASES, planIdentities, type PlannedEntry } from './plan.js';
 export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: PreferReturn): Promise<Bundle> {
   const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, ctx.baseUrl));
   checkFullUrls(entries);
+  let written: BundleEntry[] = [];
   try {
     const responses = await ctx.store.transaction(async (store) => {
       const tctx: FhirContext = { ...ctx, store };
       const planned = await planIdentities(entries, tctx);
       await rewriteLinks(planned, tctx);
       await lockTargets(store, planned);
-      const out: BundleEntry[] = new Array(planned.length);
+      const out: BundleEntry[] = (written = new Array(planned.length));
       for (const phase of PHASES) {
         for (const e of planned) {
           if (e.phase === phase) out[e.index] = responseEntry(await execute(e, tctx), prefer, ctx.baseUrl, e.request.method === 'HEAD');
@@ -35,8 +37,15 @@ export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: P
     });
     return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
   } catch (err) {
-    throw retryableConflict(err) ?? err;
+    throw retryableConflict(err) ?? refusedEntry(err, written, entries) ?? err;
   }
+}
+
+/** A write the access policy refused when the transaction ended (access-store.ts), pointed at the entry that made it. */
+function refusedEntry(err: unknown, written: BundleEntry[], entries: EntryRequest[]): unknown {
+  if (!(err instanceof PolicyRefusal)) return undefined;
+  const index = written.findIndex((e) => e?.response?.location?.includes(`${err.reference}/_history/`));
+  return index < 0 ? undefined : atEntry(err, entries[index], err.reference.split('/')[0]);
 }
 
 async function execute(e: PlannedEntry, ctx: FhirContext): Promise<FhirResponse> {
