@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { forbidden } from '../errors.js';
 import type { AccessSql } from '../search/access-sql.js';
 import type { Queryable } from '../store/db.js';
-import type { SqlWriter } from '../search/conditions.js';
+import { SqlWriter } from '../search/conditions.js';
 import type { SearchEngine } from '../search/search.js';
 import type { AccessPolicy } from './policy.js';
 import { type Permission, type ScopeGrant, grantOf, scopeAllows } from './scopes.js';
@@ -41,6 +41,11 @@ export class RequestAccess implements AccessSql {
 
   condition(w: SqlWriter, r: string, type: string, permission: Permission): string {
     return scopeAllows(this.grant, type, permission) ? this.policy.condition(w, r, type, permission) : 'false';
+  }
+
+  /** No filter applies: the client may use every resource of the type for the permission. */
+  unrestricted(type: string, permission: Permission): boolean {
+    return this.condition(new SqlWriter('', new Map()), 'r', type, permission) === 'true';
   }
 
   anyType(w: SqlWriter, r: string, permission: Permission): string {
