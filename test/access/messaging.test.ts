@@ -32,6 +32,17 @@ describe('access: a GP practice sends prescriptions, and cannot claim another pr
     expect(await count(server, 'MedicationRequest?dispense-performer:identifier=' + encodeURIComponent(`${ODS}|FA565`))).to.equal(prescriptions);
   });
 
+  it('the pharmacy it is addressed to reads the message header and the prescriber’s signed Provenance; another pharmacy does not', async () => {
+    const highStreet = await server.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ['system/*.rs'] });
+    const elsewhere = await server.clientToken({ kind: 'pharmacy', org: 'FA999', scopes: ['system/*.rs'] });
+    for (const [as, expected] of [[highStreet, 1], [elsewhere, 0]] as const) {
+      expect((await server.fhir('GET', 'MessageHeader', { as })).body.entry ?? [], 'MessageHeader').to.have.length(expected);
+      const provenance = (await server.fhir('GET', 'Provenance', { as })).body.entry ?? [];
+      expect(provenance, 'Provenance').to.have.length(expected);
+      if (expected) expect(provenance[0].resource.signature[0].data).to.be.a('string');
+    }
+  });
+
   it('a message sent in another practice’s name is 403, and nothing of it is stored', async () => {
     const meadowLane = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
     const message = sharedExample<Bundle>('eps/gp-acute-nominated-pharmacy.json');
