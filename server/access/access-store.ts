@@ -1,7 +1,9 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue, outcome } from '../errors.js';
 import { SqlWriter } from '../search/conditions.js';
 import type { Queryable } from '../store/db.js';
+import type { SearchEngine } from '../search/search.js';
 import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store } from '../store/store.js';
 import { judgeLastLiveVersion, type InTransaction } from './last-live.js';
 import type { RequestAccess } from './request-access.js';
@@ -13,13 +15,18 @@ import type { Permission } from './scopes.js';
  * is not revealed); a write must be allowed on the resource as it was and as it will be, checked
  * inside the write's transaction after the index rows are written, so a refused write leaves nothing.
  */
-export function accessStore(store: Store, access: RequestAccess, indexer: ResourceIndexer, deferred?: AfterWriteChecks): Store {
+export function accessStore(store: Store, access: RequestAccess, indexer: AccessIndexer, deferred?: AfterWriteChecks): Store {
   // Inside a transaction the checks on written resources wait for its end: an entry may be allowed
   // only through one written later (a staff role naming the practice the same message creates).
-  const afterWrite = async (sql: Queryable, version: ResourceVersion, permission: Permission, verb: string): Promise<void> => {
-    const run = () => checkWritten(sql, access, version, permission, verb);
+  const atEnd = async (run: () => Promise<void>): Promise<void> => {
     if (deferred) deferred.push(run);
     else await run();
+  };
+  const afterWrite = (sql: Queryable, version: ResourceVersion, permission: Permission, verb: string): Promise<void> => atEnd(() => checkWritten(sql, access, version, permission, verb));
+  // Judged before the write, on the data as the client found it: a write may not open its own way in.
+  const beforeWrite = async (tx: Store, resource: Resource & { id?: string }, before?: ResourceVersion): Promise<void> => {
+    if (before?.content) refuseChangedElements(access, JSON.parse(before.content) as Resource, resource);
+    for (const later of await refuseWidening(tx, indexer, access, resource)) await atEnd(later);
   };
   const wrapped: Store = new Proxy(store, {
     get(target, prop) {
@@ -32,6 +39,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
           return (resource: Resource, id?: string) =>
             target.transaction(async (tx) => {
               access.require(resource.resourceType, 'c');
+              await beforeWrite(tx, { ...resource, ...(id ? { id } : {}) });
               const written = await tx.create(owned(resource, access.principal.clientId), id);
               await afterWrite(tx.sql, written, 'c', 'create');
               return written;
@@ -43,6 +51,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
               const exists = !!before && !before.deleted;
               access.require(resource.resourceType, exists ? 'u' : 'c');
               if (exists) await check(tx.sql, access, before, 'u', 'update');
+              await beforeWrite(tx, resource, exists ? before : undefined);
               const written = await tx.update(owned(resource, access.principal.clientId), ifMatch);
               await afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
               return written;
@@ -55,6 +64,8 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
               if (before && !before.deleted) await check(tx.sql, access, before, 'd', 'delete');
               return tx.delete(type, id, ifMatch);
             });
+        case 'readMany':
+          return async (refs: Array<{ resourceType: string; id: string }>) => readableMany(target, access, refs);
         case 'history':
           return async (query: HistoryQuery): Promise<HistoryPage> => {
             if (!query.resourceType || !query.id) return target.history(withVisibility(query, access));
@@ -111,9 +122,101 @@ async function checkWritten(sql: Queryable, access: RequestAccess, version: Reso
 
 /** A write outside the policy (403), naming the resource so that a transaction can point at the entry that wrote it. */
 export class PolicyRefusal extends FhirError {
-  constructor(readonly reference: string, diagnostics: string) {
-    super(403, outcome(issue('forbidden', diagnostics)));
+  constructor(readonly reference: string, diagnostics: string, expression?: string) {
+    super(403, outcome(issue('forbidden', diagnostics, expression)));
   }
+}
+
+/** The search engine as the access store uses it: indexing (for deleted resources) and reference extraction. */
+export type AccessIndexer = ResourceIndexer & Pick<SearchEngine, 'referenceTargets'>;
+
+/** An update under a rule that names the elements it may change (a pharmacy's dispensing) changes no other. */
+function refuseChangedElements(access: RequestAccess, before: Resource, after: Resource): void {
+  const changeable = access.changeable(after.resourceType);
+  if (!changeable) return;
+  const b = before as unknown as Record<string, unknown>;
+  const a = after as unknown as Record<string, unknown>;
+  const changed = [...new Set([...Object.keys(b), ...Object.keys(a)])].find((k) => !changeable.has(k) && !isDeepStrictEqual(b[k], a[k]));
+  if (!changed) return;
+  const allowed = [...changeable].filter((e) => !['resourceType', 'id', 'meta', 'text'].includes(e)).join(', ');
+  throw new PolicyRefusal(
+    `${after.resourceType}/${after.id}`,
+    `${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not change ${after.resourceType}.${changed}: it may change only ${allowed}`,
+    `${after.resourceType}.${changed}`,
+  );
+}
+
+/**
+ * The rule behind every policy: a write may only point the references that open a way in (a care
+ * team's patient, a prescription's subject: see wideningParams) at what the client could already
+ * read. A target not held yet must exist when the write's transaction ends (created in it), or the
+ * write would reserve access to a resource someone else creates later; the checks for those are
+ * returned to run then. Absent and hidden targets are refused alike, so existence is not revealed.
+ */
+async function refuseWidening(tx: Store, indexer: AccessIndexer, access: RequestAccess, resource: Resource & { id?: string }): Promise<Array<() => Promise<void>>> {
+  const later: Array<() => Promise<void>> = [];
+  const exact = access.exact();
+  for (const target of indexer.referenceTargets(resource, access.widening(resource.resourceType))) {
+    const verdict = await judge(tx.sql, exact, target, 'r');
+    if (verdict === 'allowed') continue;
+    if (verdict === 'absent') {
+      later.push(async () => {
+        if ((await judge(tx.sql, exact, target, 'r')) === 'absent') throw widened(access, resource, target);
+      });
+    } else if (verdict === 'refused' || !(await readable(tx, indexer, exact, target))) throw widened(access, resource, target);
+  }
+  return later;
+}
+
+function widened(access: RequestAccess, resource: Resource & { id?: string }, target: { resourceType: string; id: string }): PolicyRefusal {
+  const reference = `${target.resourceType}/${target.id}`;
+  const element = referringElement(resource, reference) ?? resource.resourceType;
+  return new PolicyRefusal(
+    `${resource.resourceType}/${resource.id ?? ''}`,
+    `${access.principal.kind} client ${access.principal.clientId} (${access.principal.org}) may not refer to ${reference} from ${element}: it could not read ${reference} before this write, and a write may not widen its writer's own access`,
+    element,
+  );
+}
+
+/** The FHIRPath of the element holding a reference (CareTeam.subject, CareTeam.participant[1].member). */
+function referringElement(resource: Resource, reference: string): string | undefined {
+  const walk = (value: unknown, path: string): string | undefined => {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = walk(value[i], `${path}[${i}]`);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (!value || typeof value !== 'object') return undefined;
+    const record = value as Record<string, unknown>;
+    if (typeof record.reference === 'string' && (record.reference === reference || record.reference.endsWith(`/${reference}`))) return path;
+    for (const [key, child] of Object.entries(record)) {
+      const found = walk(child, `${path}.${key}`);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(resource, resource.resourceType);
+}
+
+/** Of these resources, the current versions the client may read: what operations assemble is what a read would give. */
+async function readableMany(store: Store, access: RequestAccess, refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
+  const all = await store.readMany(refs);
+  const byType = new Map<string, ResourceVersion[]>();
+  for (const v of all) byType.set(v.resourceType, [...(byType.get(v.resourceType) ?? []), v]);
+  const visible: ResourceVersion[] = [];
+  for (const [type, versions] of byType) {
+    const w = new SqlWriter('', new Map());
+    const condition = access.condition(w, 'r', type, 'r');
+    if (condition === 'true') visible.push(...versions);
+    if (condition === 'true' || condition === 'false') continue;
+    const ids = new Set(
+      (await store.sql.query<{ id: string }>(`SELECT r.id FROM resources r WHERE r.resource_type = ${w.p(type)} AND r.id = ANY(${w.p(versions.map((v) => v.id))}::text[]) AND NOT r.deleted AND ${condition}`, w.values)).map((r) => r.id),
+    );
+    visible.push(...versions.filter((v) => ids.has(v.id)));
+  }
+  return visible;
 }
 
 function refused(access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, verb: string): PolicyRefusal {
@@ -126,8 +229,8 @@ export async function allowed(sql: Queryable, access: RequestAccess, version: Pi
   return (await judge(sql, access, version, permission)) === 'allowed';
 }
 
-/** As `allowed`, telling a deleted resource (which has no index rows to judge) from a refused one. */
-async function judge(sql: Queryable, access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, permission: Permission): Promise<'allowed' | 'refused' | 'deleted'> {
+/** As `allowed`, telling a deleted resource (which has no index rows to judge), and one not held at all, from a refused one. */
+async function judge(sql: Queryable, access: RequestAccess, version: Pick<ResourceVersion, 'resourceType' | 'id'>, permission: Permission): Promise<'allowed' | 'refused' | 'deleted' | 'absent'> {
   const w = new SqlWriter('', new Map());
   const condition = access.condition(w, 'r', version.resourceType, permission);
   if (condition === 'true') return 'allowed';
@@ -136,9 +239,10 @@ async function judge(sql: Queryable, access: RequestAccess, version: Pick<Resour
   const id = w.p(version.id);
   // Two branches rather than one row with both answers: the condition stays in a WHERE clause, where
   // PostgreSQL turns its subqueries into index probes instead of hashing their whole result.
-  const rows = await sql.query<{ verdict: 'allowed' | 'deleted' }>(
+  const rows = await sql.query<{ verdict: 'allowed' | 'deleted' | 'absent' }>(
     `SELECT 'allowed' AS verdict FROM resources r WHERE r.resource_type = ${type} AND r.id = ${id} AND NOT r.deleted AND ${condition}
-     UNION ALL SELECT 'deleted' FROM resources r WHERE r.resource_type = ${type} AND r.id = ${id} AND r.deleted`,
+     UNION ALL SELECT 'deleted' FROM resources r WHERE r.resource_type = ${type} AND r.id = ${id} AND r.deleted
+     UNION ALL SELECT 'absent' WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.resource_type = ${type} AND r.id = ${id})`,
     w.values,
   );
   return rows[0]?.verdict ?? 'refused';

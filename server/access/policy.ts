@@ -46,6 +46,11 @@ export interface AccessRule {
   inSet?: string;
   /** Patients in this set (of Patient), and every resource in their Patient compartments. */
   compartmentOf?: string;
+  /**
+   * The only top-level elements an update under this rule may change (a pharmacy's dispensing
+   * status, never the prescriber's clinical content); absent = any element.
+   */
+  changeable?: string[];
 }
 
 const DIR = path.join(__dirname, 'policies');
@@ -87,6 +92,7 @@ function checkPolicy(policy: AccessPolicy, file: string): void {
     checkConditions(rule.match ?? []);
     if (rule.inSet && rule.types.some((t) => t !== setNamed(rule.inSet!).type)) fail(`inSet '${rule.inSet}' holds ${policy.sets[rule.inSet].type}, not ${rule.types.join(', ')}`);
     if (rule.compartmentOf && setNamed(rule.compartmentOf).type !== 'Patient') fail(`compartmentOf '${rule.compartmentOf}' must be a set of Patient`);
+    if (rule.changeable && (!rule.interactions.includes('u') || !rule.changeable.every((e) => /^[a-zA-Z][a-zA-Z0-9]*$/.test(e)))) fail(`changeable needs an update rule and element names`);
   }
   // Sets refer to one another; a cycle would make the SQL infinite.
   const visiting = new Set<string>();
@@ -103,4 +109,28 @@ function checkPolicy(policy: AccessPolicy, file: string): void {
     done.add(name);
   };
   Object.keys(policy.sets).forEach(visit);
+}
+
+/** Elements every update may change whatever the rule says: they are the server's or presentation, not content. */
+const ALWAYS_CHANGEABLE = ['resourceType', 'id', 'meta', 'text'];
+
+/**
+ * The top-level elements an update of `type` may change under the policy, or undefined for any:
+ * restricted only when every rule granting update on the type restricts it.
+ */
+export function changeableElements(policy: AccessPolicy, type: string): ReadonlySet<string> | undefined {
+  const rules = policy.rules.filter((r) => r.interactions.includes('u') && (r.types.includes(type) || r.types.includes('*')));
+  if (!rules.length || rules.some((r) => !r.changeable)) return undefined;
+  return new Set([...ALWAYS_CHANGEABLE, ...rules.flatMap((r) => r.changeable!)]);
+}
+
+/**
+ * The reference search parameters through which a resource of `type` brings what it refers to into
+ * the client's view: every `referencedBy` edge from a set of that type (a care team's patient, a
+ * prescription's subject). A write may only point them at what the client could already read.
+ */
+export function wideningParams(policy: AccessPolicy, type: string): string[] {
+  const conditions = [...Object.values(policy.sets).flatMap((s) => s.match), ...policy.rules.flatMap((r) => r.match ?? [])];
+  const params = conditions.flatMap((c) => (c.referencedBy && policy.sets[c.referencedBy.set].type === type ? [c.referencedBy.param] : []));
+  return [...new Set(params)];
 }

@@ -4,7 +4,7 @@ import type { AccessSql } from '../search/access-sql.js';
 import type { Queryable } from '../store/db.js';
 import { SqlWriter } from '../search/conditions.js';
 import type { SearchEngine } from '../search/search.js';
-import type { AccessPolicy } from './policy.js';
+import { type AccessPolicy, changeableElements, wideningParams } from './policy.js';
 import { type Permission, type ScopeGrant, grantOf, scopeAllows } from './scopes.js';
 
 const WRITES: Permission[] = ['c', 'u', 'd'];
@@ -20,6 +20,8 @@ export class RequestAccess implements AccessSql {
 
   constructor(
     readonly principal: Principal,
+    /** The policy as declared: what no SQL says (which elements an update may change, which references widen). */
+    private readonly declared: AccessPolicy,
     private readonly policy: AccessSql,
     /** The policy before prepare(): what writes are checked against, inside their transaction. */
     private readonly exactPolicy = policy,
@@ -27,12 +29,22 @@ export class RequestAccess implements AccessSql {
     this.grant = grantOf(principal.scopes);
   }
 
+  /** The top-level elements this client's updates of `type` may change; undefined for any. */
+  changeable(type: string): ReadonlySet<string> | undefined {
+    return changeableElements(this.declared, type);
+  }
+
+  /** The reference parameters of `type` through which a written resource brings its targets into this client's view. */
+  widening(type: string): string[] {
+    return wideningParams(this.declared, type);
+  }
+
   /**
    * The same access evaluated wholly in SQL, without the sets prepare() resolved beforehand: a write
    * is checked inside its transaction, where it may itself have changed those sets (a new patient).
    */
   exact(): RequestAccess {
-    return this.exactPolicy === this.policy ? this : new RequestAccess(this.principal, this.exactPolicy);
+    return this.exactPolicy === this.policy ? this : new RequestAccess(this.principal, this.declared, this.exactPolicy);
   }
 
   grants(type: string, permission: Permission): boolean {
@@ -56,7 +68,7 @@ export class RequestAccess implements AccessSql {
 
   /** This client's access with its policy's small sets resolved (see AccessSql.prepare): build once per request. */
   async prepare(sql: Queryable): Promise<RequestAccess> {
-    return new RequestAccess(this.principal, await this.exactPolicy.prepare(sql), this.exactPolicy);
+    return new RequestAccess(this.principal, this.declared, await this.exactPolicy.prepare(sql), this.exactPolicy);
   }
 
   /**
@@ -84,14 +96,14 @@ export class AccessCompiler {
 
   forPrincipal(principal: Principal): RequestAccess {
     const key = `${principal.kind}\u0000${principal.org}\u0000${principal.clientId}`;
+    const policy = this.policies.get(principal.kind);
+    if (!policy) throw forbidden(`No access policy for client kind '${principal.kind}'`);
     let sql = this.cache.get(key);
     if (!sql) {
-      const policy = this.policies.get(principal.kind);
-      if (!policy) throw forbidden(`No access policy for client kind '${principal.kind}'`);
       sql = this.search.compileAccess(policy, { org: principal.org, client: principal.clientId });
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(key, sql);
     }
-    return new RequestAccess(principal, sql);
+    return new RequestAccess(principal, policy, sql);
   }
 }

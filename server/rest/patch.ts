@@ -1,7 +1,7 @@
 import type { Parameters, Resource } from '@medplum/fhirtypes';
 import { applyPatch, type Operation } from 'rfc6902';
 import { validateResource } from '../../profiles/validator.js';
-import { badRequest, notFound, unprocessable } from '../errors.js';
+import { badRequest, forbidden, notFound, unprocessable } from '../errors.js';
 import { applyFhirPathPatch } from './fhirpath-patch.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, parseContent } from './versioning.js';
@@ -25,7 +25,11 @@ export async function conditionalPatch(req: FhirRequest, ctx: FhirContext, p: Re
 async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: string): Promise<FhirResponse> {
   const { store, baseUrl } = ctx;
   const current = await store.read(type, id);
-  if (!current || current.deleted) throw notFound(`${type}/${id} is not known`);
+  if (!current || current.deleted) {
+    // As PUT and DELETE answer: a resource outside the client's policy is 403, not 404 (README, Security).
+    if (await ctx.hiddenMatch?.(store.sql, type, new URLSearchParams({ _id: id }))) throw forbidden(`${type}/${id} is outside the client's access policy: it may not be patched`);
+    throw notFound(`${type}/${id} is not known`);
+  }
   const patched = applyBody(parseContent(current), req);
   if (patched.resourceType !== type || patched.id !== id) throw unprocessable('A patch may not change resourceType or id', `${type}.id`);
   const { meta, ...rest } = patched;

@@ -72,6 +72,12 @@ class SqlSearchEngine implements SearchEngine {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  referenceTargets(resource: Resource, params: string[]): Array<{ resourceType: string; id: string }> {
+    if (!params.length) return [];
+    const rows = extractRows(this.registry, resource, new Set(params)).reference;
+    return rows.flatMap((r) => (r.targetType && r.targetId ? [{ resourceType: r.targetType, id: r.targetId }] : []));
+  }
+
   matches(resource: Resource, criteria: URLSearchParams): boolean {
     return this.matcher.matches(resource, criteria);
   }

@@ -33,6 +33,8 @@ export interface SearchEngine extends ResourceIndexer {
   matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: AccessSql): Promise<string[]>;
   /** Compiles a member kind's access policy for one client into the SQL filters every query applies. */
   compileAccess(policy: AccessPolicy, vars: AccessVars): AccessSql;
+  /** In-memory: the resources these reference parameters of the resource point at by Type/id (as the index would hold them). */
+  referenceTargets(resource: Resource, params: string[]): Array<{ resourceType: string; id: string }>;
   /** In-memory: does this resource match the criteria? Agrees with the SQL search (subscription criteria). */
   matches(resource: Resource, criteria: URLSearchParams): boolean;
   /** The search parameters of a type, as the CapabilityStatement lists them. */

@@ -3,7 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { conflict, preconditionFailed } from '../errors.js';
 import type { Db, Queryable } from './db.js';
 import { historyPage } from './history.js';
-import { toVersion, type Row } from './rows.js';
+import { readMany, toVersion, type Row } from './rows.js';
 import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
 
 /** The Store on PostgreSQL or PGlite: same SQL for both. */
@@ -27,6 +27,10 @@ export class SqlStore implements Store {
   async read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
     const rows = await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2', [resourceType, id]);
     return rows[0] && toVersion(rows[0]);
+  }
+
+  readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
+    return readMany(this.sql, refs);
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined> {

@@ -62,6 +62,8 @@ export interface ResourceIndexer {
 export interface Store {
   /** Current version, deleted or not: https://hl7.org/fhir/R4/http.html#read */
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined>;
+  /** The current (live) versions of these resources, those held; in no particular order. */
+  readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]>;
   /** One version: https://hl7.org/fhir/R4/http.html#vread */
   vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined>;
   /**

@@ -26,6 +26,10 @@ export class AssignedIdStore implements Store {
     return this.inner.read(resourceType, id);
   }
 
+  readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
+    return this.inner.readMany(refs);
+  }
+
   vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined> {
     return this.inner.vread(resourceType, id, versionId);
   }

@@ -3,7 +3,6 @@ import { withinCareDates } from '../../care/care-dates.js';
 import { patientCompartment } from '../../care/compartment-walk.js';
 import { referencedResources } from '../../care/references.js';
 import { badRequest, notFound } from '../../errors.js';
-import { readMany } from '../../store/rows.js';
 import { registerOperation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';
@@ -42,10 +41,10 @@ registerOperation({
       const patient = (await ctx.store.read('Patient', patientId)) as { content?: string };
       if (patient.content) add(JSON.parse(patient.content) as Resource, 'match');
       compartment.forEach((r) => add(r, 'match'));
-      const referenced = await readMany(ctx.store.sql, referencedResources(compartment, REFERENCED_TYPES, ctx.baseUrl));
+      const referenced = await ctx.store.readMany(referencedResources(compartment, REFERENCED_TYPES, ctx.baseUrl));
       // PractitionerRoles point on to their practitioner, organisation and site: one more hop.
       const roles = referenced.map(parseContent).filter((r) => r.resourceType === 'PractitionerRole');
-      const second = await readMany(ctx.store.sql, referencedResources(roles, REFERENCED_TYPES, ctx.baseUrl));
+      const second = await ctx.store.readMany(referencedResources(roles, REFERENCED_TYPES, ctx.baseUrl));
       [...referenced, ...second].map(parseContent).forEach((r) => add(r, 'include'));
     }
     return { status: 200, body: page(entries, req, ctx, id) };

@@ -1,7 +1,6 @@
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { candidateSearches, scoreCandidate, type ScoredMatch } from '../../care/patient-match.js';
 import { badRequest } from '../../errors.js';
-import { readMany } from '../../store/rows.js';
 import { registerOperation } from '../operations.js';
 import { parseContent } from '../versioning.js';
 import { validateResource } from '../../../profiles/validator.js';
@@ -33,7 +32,7 @@ registerOperation({
     for (const criteria of candidateSearches(sought)) {
       for (const id of await ctx.search.matchIds(ctx.store.sql, 'Patient', criteria, CANDIDATES_PER_SEARCH)) ids.add(id);
     }
-    const candidates = (await readMany(ctx.store.sql, [...ids].map((id) => ({ resourceType: 'Patient', id })))).map((v) => parseContent(v) as Patient);
+    const candidates = (await ctx.store.readMany([...ids].map((id) => ({ resourceType: 'Patient', id })))).map((v) => parseContent(v) as Patient);
     let matches = candidates
             // A record merged away points at its survivor; only the survivor is a match.
       .filter((p) => !p.link?.some((l) => l.type === 'replaced-by'))

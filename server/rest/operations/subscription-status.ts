@@ -1,4 +1,4 @@
-import type { Bundle, ParametersParameter, Subscription } from '@medplum/fhirtypes';
+import type { Bundle, ParametersParameter } from '@medplum/fhirtypes';
 import { EventStore } from '../../../subscriptions/event-store.js';
 import { subscriptionStatus } from '../../../subscriptions/notification.js';
 import { registerOperation } from '../operations.js';
@@ -52,9 +52,9 @@ registerOperation({
   async handler(req, ctx, params) {
     let ids = params.id ? [params.id] : inputs(req, 'id');
     if (!params.id && !ids.length) {
-      const rows = await ctx.store.sql.query<{ id: string; content: string }>("SELECT id, content FROM resources WHERE resource_type = 'Subscription' AND NOT deleted ORDER BY id LIMIT 1000");
+      // Through the client's search: the subscriptions it may read, as GET Subscription?status= would list them.
       const statuses = inputs(req, 'status');
-      ids = rows.filter((r) => !statuses.length || statuses.includes((JSON.parse(r.content) as Subscription).status)).map((r) => r.id);
+      ids = await ctx.search.matchIds(ctx.store.sql, 'Subscription', new URLSearchParams(statuses.length ? { status: statuses.join(',') } : {}), 1000);
     }
     const entry = (await Promise.all(ids.map((id) => statusOf(ctx, id)))).flatMap((e) => e ?? []);
     const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: entry.length, entry };
