@@ -4,7 +4,7 @@ import { installConformance } from '../profiles/install.js';
 import { initValidator } from '../profiles/validator.js';
 import { guardStore } from '../profiles/write-guard.js';
 import type { Config } from './config.js';
-import type { ReadinessCheck } from './http/operational.js';
+import type { ReadinessCheck } from './readiness.js';
 import { logger } from './logger.js';
 import { scrapeGauge } from './metrics.js';
 import { createSearchEngine } from './search/engine.js';

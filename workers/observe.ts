@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import client from 'prom-client';
-import type { ReadinessCheck } from '../server/http/operational.js';
+import type { ReadinessCheck } from '../server/readiness.js';
 import { registry, scrapeGauge } from '../server/metrics.js';
 import type { Db } from '../server/store/db.js';
 import { EXPORT_QUEUE } from './export-queue.js';

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { SubscriptionConfig } from '../subscriptions/config.js';
 import type { Change } from '../subscriptions/matcher.js';
+import { redisServer } from '../server/redis-url.js';
 
 export const CHANGES_QUEUE = 'changes';
 export const DELIVERY_QUEUE = 'deliveries';
@@ -39,30 +40,6 @@ export function connection(redisUrl: string, forProducer = false): ConnectionOpt
     enableOfflineQueue: !forProducer,
     retryStrategy: (times: number) => Math.min(times * 100, 2000),
   } as ConnectionOptions;
-}
-
-/** Where Redis is, from REDIS_URL. */
-export function redisServer(redisUrl: string): Record<string, unknown> {
-  const sentinel = /^redis-sentinel:\/\/(?:([^:@/]*):([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?$/.exec(redisUrl);
-  if (sentinel) {
-    const [, username, password, hosts, name, db] = sentinel;
-    return {
-      sentinels: hosts.split(',').map((h) => ({ host: h.split(':')[0], port: Number(h.split(':')[1] || 26379) })),
-      name,
-      ...(password ? { password: decodeURIComponent(password) } : {}),
-      ...(username ? { username: decodeURIComponent(username) } : {}),
-      ...(db ? { db: Number(db) } : {}),
-    };
-  }
-  const url = new URL(redisUrl);
-  return {
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
-    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }
 
 // Completed ids are kept for a while so a re-added id is recognised as done; failures are swept (ticker).

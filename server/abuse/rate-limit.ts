@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { FhirError, issue, outcome } from '../errors.js';
 import { logger as defaultLogger, type Logger } from '../logger.js';
-import { redisServer } from '../../workers/queues.js';
+import { redisServer } from '../redis-url.js';
 
 export interface RateLimiterOptions {
   /** Redis shared by every API process; without it each process counts alone. */

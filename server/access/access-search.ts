@@ -1,4 +1,5 @@
 import type { SearchEngine } from '../search/search.js';
+import type { Queryable } from '../store/db.js';
 import type { RequestAccess } from './request-access.js';
 
 /** The search engine as one client sees it: every search and conditional match carries its access policy. */
@@ -11,4 +12,12 @@ export function accessSearch(search: SearchEngine, access: RequestAccess): Searc
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Whether criteria match resources the client may not see: a conditional write (or a PATCH of an id)
+ * then answers 403 rather than duplicating a record or pretending it is not there (README, Security).
+ */
+export function hiddenMatch(search: SearchEngine, access: RequestAccess): (sql: Queryable, type: string, criteria: URLSearchParams) => Promise<boolean> {
+  return async (sql, type, criteria) => !access.unrestricted(type, 's') && (await search.matchIds(sql, type, criteria, 1)).length > 0;
 }

@@ -4,7 +4,7 @@ import { CLIENT_KINDS, type ClientKind, isClientKind } from '../auth/principal.j
 
 /**
  * A member kind's access policy, declared in server/access/policies/<kind>.json and compiled into SQL
- * by the search engine (server/search/access-sql.ts), so every query path applies the same filter.
+ * (server/access/access-sql.ts) with the search engine's parameters, so every query path applies the same filter.
  *
  * `{org}` (the client's ODS code) and `{client}` (its client id) may appear in `where` and `identifier`.
  */

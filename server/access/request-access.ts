@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import { forbidden } from '../errors.js';
-import type { AccessSql } from '../search/access-sql.js';
+import { type AccessSql, compileAccess } from './access-sql.js';
 import type { Queryable } from '../store/db.js';
 import { SqlWriter } from '../search/conditions.js';
 import type { SearchEngine } from '../search/search.js';
@@ -57,7 +57,7 @@ export class RequestAccess implements AccessSql {
 
   /** No filter applies: the client may use every resource of the type for the permission. */
   unrestricted(type: string, permission: Permission): boolean {
-    return this.condition(new SqlWriter('', new Map()), 'r', type, permission) === 'true';
+    return scopeAllows(this.grant, type, permission) && this.policy.unrestricted(type, permission);
   }
 
   anyType(w: SqlWriter, r: string, permission: Permission): string {
@@ -91,7 +91,7 @@ export class AccessCompiler {
     private readonly policies: ReadonlyMap<string, AccessPolicy>,
   ) {
     // Compile each policy once now, so a policy naming an unknown parameter stops the server at start.
-    for (const policy of policies.values()) search.compileAccess(policy, { org: 'X', client: 'x' });
+    for (const policy of policies.values()) compileAccess(search.registry, policy, { org: 'X', client: 'x' });
   }
 
   forPrincipal(principal: Principal): RequestAccess {
@@ -100,7 +100,7 @@ export class AccessCompiler {
     if (!policy) throw forbidden(`No access policy for client kind '${principal.kind}'`);
     let sql = this.cache.get(key);
     if (!sql) {
-      sql = this.search.compileAccess(policy, { org: principal.org, client: principal.clientId });
+      sql = compileAccess(this.search.registry, policy, { org: principal.org, client: principal.clientId });
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(key, sql);
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { accessSearch } from '../access/access-search.js';
+import { accessSearch, hiddenMatch } from '../access/access-search.js';
 import { accessStore } from '../access/access-store.js';
 import type { AccessCompiler } from '../access/request-access.js';
 import { requestTimeout } from '../abuse/request-timeout.js';
@@ -14,7 +14,8 @@ import type { Store } from '../store/store.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
 import { route } from '../rest/router.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
-import { mountOperational, type ReadinessCheck } from './operational.js';
+import type { ReadinessCheck } from '../readiness.js';
+import { mountOperational } from './operational.js';
 import { parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
@@ -147,8 +148,7 @@ async function contextFor(services: AppServices, principal: Principal | undefine
   const base = { ...services.fhir, store, baseUrl: services.config.baseUrl };
   if (!principal || !services.security) return base;
   const access = await services.security.access.forPrincipal(principal).prepare(store.sql);
-  const hiddenMatch: FhirContext['hiddenMatch'] = async (sql, type, criteria) => !access.unrestricted(type, 's') && (await base.search.matchIds(sql, type, criteria, 1)).length > 0;
-  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch };
+  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch: hiddenMatch(base.search, access) };
 }
 
 /** Errors quote the request id, so a developer can hand the operator the matching log line. */

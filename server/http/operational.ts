@@ -2,9 +2,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from '../config.js';
 import { httpDuration, interactionOf, registry } from '../metrics.js';
 import type { Logger } from '../logger.js';
-
-/** A dependency /readyz checks; returns a reason when not ready. */
-export type ReadinessCheck = () => Promise<string | undefined>;
+import type { ReadinessCheck } from '../readiness.js';
 
 /**
  * Operator endpoints and per-request telemetry: /healthz (alive), /readyz (dependencies), /metrics

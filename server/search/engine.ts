@@ -4,8 +4,6 @@ import type { Queryable } from '../store/db.js';
 import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
-import type { AccessPolicy } from '../access/policy.js';
-import { type AccessSql, type AccessVars, compileAccess } from './access-sql.js';
 import { extractRows } from './extract.js';
 import { CustomParameters } from './custom-parameters.js';
 import { findIncludes } from './include.js';
@@ -16,6 +14,7 @@ import { ParamError, pairRanges, parseFilter, reportOrThrow } from './parse.js';
 import type { Row } from './query.js';
 import { SearchQuery } from './query.js';
 import { SearchRegistry } from './registry.js';
+import type { RowFilter } from './row-filter.js';
 import type { Compartment, SearchContext, SearchEngine } from './search.js';
 import { ValueSetExpander } from './valuesets.js';
 
@@ -36,7 +35,7 @@ export function createSearchEngine(options: SearchEngineOptions): SearchEngine {
 }
 
 class SqlSearchEngine implements SearchEngine {
-  private readonly registry = new SearchRegistry();
+  readonly registry = new SearchRegistry();
   private readonly expander = new ValueSetExpander();
   private readonly matcher = new Matcher(this.registry);
   private readonly custom = new CustomParameters(this.registry);
@@ -82,11 +81,7 @@ class SqlSearchEngine implements SearchEngine {
     return this.matcher.matches(resource, criteria);
   }
 
-  compileAccess(policy: AccessPolicy, vars: AccessVars): AccessSql {
-    return compileAccess(this.registry, policy, vars);
-  }
-
-  async matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: AccessSql): Promise<string[]> {
+  async matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: RowFilter): Promise<string[]> {
     await this.custom.sync(sql);
     if (!this.registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type '${resourceType}'`, resourceType);
     const filters: Filter[] = [];

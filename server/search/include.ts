@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.js';
-import type { AccessSql } from './access-sql.js';
+import type { RowFilter } from './row-filter.js';
 import { SqlWriter } from './conditions.js';
 import type { IncludeSpec } from './controls.js';
 
@@ -17,7 +17,7 @@ const MAX_INCLUDED = 1000;
  * _include and _revinclude (https://hl7.org/fhir/R4/search.html#include): resources the matches
  * refer to, and resources referring to them; `:iterate` repeats over what was just included.
  */
-export async function findIncludes(sql: Queryable, matches: Found[], include: IncludeSpec[], revinclude: IncludeSpec[], access?: AccessSql): Promise<Found[]> {
+export async function findIncludes(sql: Queryable, matches: Found[], include: IncludeSpec[], revinclude: IncludeSpec[], access?: RowFilter): Promise<Found[]> {
   const seen = new Set(matches.map(key));
   const included: Found[] = [];
   let frontier = matches;
@@ -50,7 +50,7 @@ function groupByType(found: Found[]): Map<string, string[]> {
 // Composite components (`code#n`) are stored beside the reference rows; `*` means the reference parameters only.
 const NOT_COMPONENT = "x.param NOT LIKE '%#%'";
 
-async function forward(sql: Queryable, from: Found[], spec: IncludeSpec, access: AccessSql | undefined): Promise<Found[]> {
+async function forward(sql: Queryable, from: Found[], spec: IncludeSpec, access: RowFilter | undefined): Promise<Found[]> {
   const result: Found[] = [];
   for (const [type, ids] of groupByType(from)) {
     if (spec.sourceType !== '*' && spec.sourceType !== type) continue;
@@ -71,7 +71,7 @@ async function forward(sql: Queryable, from: Found[], spec: IncludeSpec, access:
   return result;
 }
 
-async function reverse(sql: Queryable, to: Found[], spec: IncludeSpec, access: AccessSql | undefined): Promise<Found[]> {
+async function reverse(sql: Queryable, to: Found[], spec: IncludeSpec, access: RowFilter | undefined): Promise<Found[]> {
   const result: Found[] = [];
   for (const [type, ids] of groupByType(to)) {
     if (spec.targetType && spec.targetType !== type) continue;

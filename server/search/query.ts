@@ -1,7 +1,7 @@
 import type { Queryable } from '../store/db.js';
 import { SqlWriter, filterSql } from './conditions.js';
 import type { Controls, Cursor } from './controls.js';
-import type { AccessSql } from './access-sql.js';
+import type { RowFilter } from './row-filter.js';
 import type { Filter } from './parse.js';
 import { ParamError } from './parse.js';
 import type { SearchRegistry } from './registry.js';
@@ -11,7 +11,7 @@ export interface SearchPlan {
   branches: { type: string; filters: Filter[] }[];
   compartment?: { resourceType: string; id: string };
   /** The client's access policy: only resources it may read match, at every level of the query. */
-  access?: AccessSql;
+  access?: RowFilter;
 }
 
 export interface Row {

@@ -1,7 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { AccessPolicy } from '../access/policy.js';
 import type { Queryable } from '../store/db.js';
-import type { AccessSql, AccessVars } from './access-sql.js';
+import type { SearchRegistry } from './registry.js';
+import type { RowFilter } from './row-filter.js';
 import type { ResourceIndexer } from '../store/store.js';
 
 /** Where a search runs and how its Bundle links are written. */
@@ -12,8 +12,8 @@ export interface SearchContext {
   baseUrl: string;
   /** Prefer: handling=strict: unknown or malformed parameters are a 400 instead of being ignored. */
   strict: boolean;
-  /** The client's compiled access policy; absent = everything (administrator, or authentication off). */
-  access?: AccessSql;
+  /** The rows the client may see (its access policy, applied without the engine knowing why); absent = everything. */
+  access?: RowFilter;
 }
 
 /** A compartment search such as GET /Patient/1/CareTeam (https://hl7.org/fhir/R4/compartmentdefinition-patient.html). */
@@ -30,9 +30,9 @@ export interface SearchEngine extends ResourceIndexer {
   /** Type search (resourceType given) or system search (undefined, honouring _type); returns a searchset Bundle with paging links. */
   search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle>;
   /** Ids of current resources matching conditional-interaction criteria (If-None-Exist, PUT/DELETE/PATCH Type?criteria), at most `limit`. */
-  matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: AccessSql): Promise<string[]>;
-  /** Compiles a member kind's access policy for one client into the SQL filters every query applies. */
-  compileAccess(policy: AccessPolicy, vars: AccessVars): AccessSql;
+  matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: RowFilter): Promise<string[]>;
+  /** The search parameters and compartments it knows: the access seam compiles policies with them. */
+  readonly registry: SearchRegistry;
   /** In-memory: the resources these reference parameters of the resource point at by Type/id (as the index would hold them). */
   referenceTargets(resource: Resource, params: string[]): Array<{ resourceType: string; id: string }>;
   /** In-memory: does this resource match the criteria? Agrees with the SQL search (subscription criteria). */

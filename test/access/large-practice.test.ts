@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { seedAccessFixtures } from './support.js';
 
-const PATIENTS = 150; // above the 100 ids written into a query as a plain list (access-sql.ts CONSTANT_LIST_MAX)
+const PATIENTS = 150; // above the 100 ids written into a query as a plain list (server/access/access-sql.ts CONSTANT_LIST_MAX)
 
 /**
  * A practice with more patients than a query names as a plain list: the resolved set is matched as an

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { redisServer } from '../../workers/queues.js';
+import { redisServer } from '../../server/redis-url.js';
 
 describe('REDIS_URL forms', () => {
   it('redis:// names one server, with user, password and database', () => {

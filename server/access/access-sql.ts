@@ -1,9 +1,10 @@
-import type { AccessCondition, AccessPolicy, AccessRule } from '../access/policy.js';
-import type { Permission } from '../access/scopes.js';
+import { SqlWriter, filterSql } from '../search/conditions.js';
+import { type Filter, ParamError, parseFilter } from '../search/parse.js';
+import type { SearchRegistry } from '../search/registry.js';
+import type { RowFilter } from '../search/row-filter.js';
 import type { Queryable } from '../store/db.js';
-import { SqlWriter, filterSql } from './conditions.js';
-import { type Filter, ParamError, parseFilter } from './parse.js';
-import type { SearchRegistry } from './registry.js';
+import type { AccessCondition, AccessPolicy, AccessRule } from './policy.js';
+import type { Permission } from './scopes.js';
 
 /** How long a resolution of a policy's sets is reused at most, whatever the change log says. */
 const RESOLUTION_MAX_AGE_MS = 5_000;
@@ -21,11 +22,14 @@ export interface AccessVars {
 
 /**
  * One policy compiled for one client: SQL conditions saying which resources it may use for each
- * permission. Search, includes, chains, _has, history and writes all ask it, so they cannot disagree.
+ * permission. Search (as its RowFilter), history and writes all ask it, so they cannot disagree.
+ * The only place access SQL is written.
  */
-export interface AccessSql {
+export interface AccessSql extends RowFilter {
   /** Does any rule give this permission on this type (before looking at any resource)? */
   grants(type: string, permission: Permission): boolean;
+  /** Does a rule give this permission on every resource of the type (no filter at all)? */
+  unrestricted(type: string, permission: Permission): boolean;
   /** A SQL boolean: may the resource aliased `r`, of `type`, be used for `permission`? */
   condition(w: SqlWriter, r: string, type: string, permission: Permission): string;
   /** The same when `r.resource_type` is only known when the query runs (system and type history). */
@@ -107,6 +111,10 @@ class CompiledAccess implements AccessSql {
 
   grants(type: string, permission: Permission): boolean {
     return this.rulesFor(type, permission).length > 0;
+  }
+
+  unrestricted(type: string, permission: Permission): boolean {
+    return this.rulesFor(type, permission).some(isUnrestricted);
   }
 
   condition(w: SqlWriter, r: string, type: string, permission: Permission): string {
