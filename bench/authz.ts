@@ -15,6 +15,21 @@ const SECONDS = 8;
 // A patient's record (what a practice system asks most), a name search, a chain, and the worst case:
 // every Condition the client may see, with the accurate total counted through the policy.
 const SEARCHES = ['Condition?subject=Patient/bench-1', 'Patient?family=Family1&_count=20', 'Condition?subject:Patient.family=Family7', 'Condition?_count=20'];
+// Writes a practice makes on its own patient (bench-1 is Riverside's): each is checked against the
+// policy before and after, and a care team's patient must be one the practice could already read.
+const WRITES: Record<string, unknown> = {
+  'POST Condition': { resourceType: 'Condition', subject: { reference: 'Patient/bench-1' }, code: { text: 'asthma' } },
+  'POST CareTeam': { resourceType: 'CareTeam', status: 'active', subject: { reference: 'Patient/bench-1' }, participant: [{ member: { reference: 'PractitionerRole/role-okafor-gp' } }] },
+};
+const SCENARIOS = [...SEARCHES, ...Object.keys(WRITES)];
+
+/** autocannon options for a scenario: a GET of the search, or a POST of the write's body. */
+function request(base: string, scenario: string, headers: Record<string, string> = {}): { url: string; duration: number; method?: 'POST'; body?: string; headers: Record<string, string> } {
+  const write = WRITES[scenario];
+  if (!write) return { url: `${base}/${scenario}`, duration: SECONDS, headers };
+  const [, type] = scenario.split(' ');
+  return { url: `${base}/${type}`, duration: SECONDS, method: 'POST', body: JSON.stringify(write), headers: { ...headers, 'content-type': 'application/fhir+json', prefer: 'return=minimal' } };
+}
 
 export async function runAuthzBenchmark(): Promise<void> {
   const pgServer = await benchPostgres();
@@ -37,7 +52,7 @@ export async function runAuthzBenchmark(): Promise<void> {
     await stats.connect();
     await stats.query('VACUUM ANALYZE');
     await stats.end();
-    for (const search of SEARCHES) rows.push({ mode: 'authentication off', search, ...(await load(search, { url: `${server.url}/fhir/${search}`, duration: SECONDS })) });
+    for (const search of SCENARIOS) rows.push({ mode: 'authentication off', search, ...(await load(search, request(`${server.url}/fhir`, search))) });
     await server.stop();
 
     server = await startChild('server/main.ts', { ...env, AUTH_DISABLED: 'false' }, '/fhir/metadata');
@@ -48,8 +63,8 @@ export async function runAuthzBenchmark(): Promise<void> {
     await db.close();
     const gpToken = (await secretToken(server.url, gp.id, 'bench-secret')).token;
     for (const [mode, token] of [['administrator', adminToken], ['GP practice (policy)', gpToken]] as const) {
-      for (const search of SEARCHES) {
-        rows.push({ mode, search, ...(await load(search, { url: `${server.url}/fhir/${search}`, duration: SECONDS, headers: { authorization: `Bearer ${token}` } })) });
+      for (const search of SCENARIOS) {
+        rows.push({ mode, search, ...(await load(search, request(`${server.url}/fhir`, search, { authorization: `Bearer ${token}` }))) });
       }
     }
     await server.stop();
@@ -58,7 +73,7 @@ export async function runAuthzBenchmark(): Promise<void> {
   }
   const baseline = (search: string): number => rows.find((r) => r.mode === 'authentication off' && r.search === search)!.rps;
   printTable(
-    `Authorization cost on search: ${PATIENTS.toLocaleString('en-GB')} patients with 3 conditions each plus the neighbourhood fixtures, 16 connections, ${SECONDS} s each, local PostgreSQL; every authenticated request writes its AuditEvent before answering`,
+    `Authorization cost on search and writes: ${PATIENTS.toLocaleString('en-GB')} patients with 3 conditions each plus the neighbourhood fixtures, 16 connections, ${SECONDS} s each, local PostgreSQL; every authenticated request writes its AuditEvent before answering`,
     rows.map((r) => ({ mode: r.mode, search: r.search.replace(/\|/g, '\\|'), 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs off': r.mode === 'authentication off' ? '—' : `${Math.round((r.rps / baseline(r.search) - 1) * 100)}%`, 'errors+non2xx': r.errors + r.non2xx })),
   );
 }
