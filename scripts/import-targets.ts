@@ -40,7 +40,7 @@ export function httpTarget(baseUrl: string, token?: string): Target {
 export async function directTarget(): Promise<Target> {
   const { loadConfig } = await import('../server/config.js');
   const { openServices } = await import('../server/services.js');
-  const { handleBundle } = await import('../server/rest/bundle.js');
+  const { handleBundle } = await import('../server/rest/bundle/post-bundle.js');
   const { FhirError } = await import('../server/errors.js');
   const config = loadConfig();
   const services = await openServices(config);

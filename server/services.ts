@@ -13,7 +13,7 @@ import type { Db } from './store/db.js';
 import { openDb } from './store/open-db.js';
 import { migrate } from './store/migrate.js';
 import { SqlStore } from './store/resource-store.js';
-import { configureBundles } from './rest/bundle.js';
+import { configureBundles } from './rest/bundle/post-bundle.js';
 import type { Store } from './store/store.js';
 import './rest/operations/index.js';
 

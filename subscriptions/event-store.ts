@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../server/store/db.js';
-import type { Change } from './matcher.js';
+import type { Change } from './subscription-index.js';
 
 /** A stored event of one subscription: what changed, numbered per subscription. */
 export interface SubscriptionEvent {

@@ -15,7 +15,7 @@ import { EventStore } from '../subscriptions/event-store.js';
 import { wsChannel } from '../subscriptions/websocket-channel.js';
 import { Deliverer } from './deliver.js';
 import { startExportWorker } from './export.js';
-import { Matcher } from './match.js';
+import { MatchStep } from './match-step.js';
 import { CHANGES_QUEUE, connection, DELIVERY_QUEUE, Queues, type ChangesJob, type DeliveryJob } from './queues.js';
 import { Limiter } from './limiter.js';
 import { Relay } from './relay.js';
@@ -33,7 +33,7 @@ export interface WorkerDeps {
 }
 
 export interface RunningWorkers {
-  matcher: Matcher;
+  matcher: MatchStep;
   relay: Relay;
   queues: Queues;
   stop(): Promise<void>;
@@ -45,7 +45,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   if (!config.redisUrl) throw new Error('The subscription workers need Redis: set REDIS_URL');
   const queues = new Queues(config);
   const events = new EventStore(deps.db);
-  const matcher = new Matcher(deps.db, deps.search, events, queues);
+  const matcher = new MatchStep(deps.db, deps.search, events, queues);
   await matcher.load();
   const publisher = new Redis(connection(config.redisUrl) as never);
   publisher.on('error', () => undefined);

@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { SubscriptionConfig } from '../subscriptions/config.js';
-import type { Change } from '../subscriptions/matcher.js';
+import type { Change } from '../subscriptions/subscription-index.js';
 import { redisServer } from '../server/redis-url.js';
 
 export const CHANGES_QUEUE = 'changes';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Db } from '../server/store/db.js';
-import type { Change } from '../subscriptions/matcher.js';
+import type { Change } from '../subscriptions/subscription-index.js';
 import { CHANGES_JOB_OPTIONS, within, type Queues } from './queues.js';
 
 // Any constant; the same in every process, so one relay at a time moves rows and batches stay in seq order.

@@ -2,7 +2,7 @@ import type { Db } from '../server/store/db.js';
 import type { Store } from '../server/store/store.js';
 import type { EventStore } from '../subscriptions/event-store.js';
 import { setStatus } from '../subscriptions/lifecycle.js';
-import type { SubscriptionIndex } from '../subscriptions/matcher.js';
+import type { SubscriptionIndex } from '../subscriptions/subscription-index.js';
 import { DELIVERY_JOB_OPTIONS, type Queues } from './queues.js';
 
 /**

@@ -1,4 +1,5 @@
-import { SqlWriter, filterSql } from '../search/conditions.js';
+import { filterSql } from '../search/conditions.js';
+import { SqlWriter } from '../search/sql-writer.js';
 import { type Filter, ParamError, parseFilter } from '../search/parse.js';
 import type { SearchRegistry } from '../search/registry.js';
 import type { RowFilter } from '../search/row-filter.js';

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, issue, outcome } from '../errors.js';
-import { SqlWriter } from '../search/conditions.js';
+import { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 import type { SearchEngine } from '../search/search.js';
 import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store } from '../store/store.js';

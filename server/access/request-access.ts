@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { forbidden } from '../errors.js';
 import { type AccessSql, compileAccess } from './access-sql.js';
 import type { Queryable } from '../store/db.js';
-import { SqlWriter } from '../search/conditions.js';
+import { SqlWriter } from '../search/sql-writer.js';
 import type { SearchEngine } from '../search/search.js';
 import { type AccessPolicy, changeableElements, wideningParams } from './policy.js';
 import { type Permission, type ScopeGrant, grantOf, scopeAllows } from './scopes.js';

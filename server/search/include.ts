@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.js';
 import type { RowFilter } from './row-filter.js';
-import { SqlWriter } from './conditions.js';
+import { SqlWriter } from './sql-writer.js';
 import type { IncludeSpec } from './controls.js';
 
 export interface Found {

@@ -1,5 +1,6 @@
 import type { Queryable } from '../store/db.js';
-import { SqlWriter, filterSql } from './conditions.js';
+import { filterSql } from './conditions.js';
+import { SqlWriter } from './sql-writer.js';
 import type { Controls, Cursor } from './controls.js';
 import type { RowFilter } from './row-filter.js';
 import type { Filter } from './parse.js';

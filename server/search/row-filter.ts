@@ -1,4 +1,4 @@
-import type { SqlWriter } from './conditions.js';
+import type { SqlWriter } from './sql-writer.js';
 
 /** What a search uses a row for: `s` to match it, `r` to reach it (includes, chains, `_has`). */
 export type RowUse = 'r' | 's';

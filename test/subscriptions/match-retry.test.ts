@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { Db } from '../../server/store/db.js';
 import { EventStore } from '../../subscriptions/event-store.js';
-import type { Change } from '../../subscriptions/matcher.js';
-import { Matcher } from '../../workers/match.js';
+import type { Change } from '../../subscriptions/subscription-index.js';
+import { MatchStep } from '../../workers/match-step.js';
 import { Queues } from '../../workers/queues.js';
 import type { TestServer } from '../support/server.js';
 import { startSubscriptionServer, subFixture, testSubscriptionConfig } from './support.js';
@@ -28,7 +28,7 @@ describe('a database failure during a match batch', function () {
       query: (sql: string, params?: unknown[]) =>
         sql.includes('INSERT INTO subscription_event') && failures-- > 0 ? Promise.reject(new Error('connection terminated')) : db.query(sql, params),
     });
-    const matcher = new Matcher(flaky, server.running.services.search, new EventStore(flaky), queues);
+    const matcher = new MatchStep(flaky, server.running.services.search, new EventStore(flaky), queues);
     const sub = subFixture('r4-appointment-criteria-payload.json');
     const created = await server.fhir('POST', 'Subscription', { body: sub });
     expect(created.status, created.text).to.equal(201);

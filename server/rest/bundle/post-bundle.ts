@@ -1,10 +1,10 @@
 import type { Bundle } from '@medplum/fhirtypes';
-import { badRequest, tooLarge } from '../errors.js';
-import { contributeToCapabilityStatement } from './capability.js';
-import { runBatch } from './bundle/batch.js';
-import { runTransaction } from './bundle/transaction.js';
-import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
-import { setBundleHandler } from './router.js';
+import { badRequest, tooLarge } from '../../errors.js';
+import { contributeToCapabilityStatement } from '../capability.js';
+import { runBatch } from './batch.js';
+import { runTransaction } from './transaction.js';
+import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
+import { setBundleHandler } from '../router.js';
 
 /** Limits from the server config (MAX_BUNDLE_ENTRIES, MAX_BUNDLE_BYTES); the HTTP layer enforces the byte limit. */
 export interface BundleLimits {

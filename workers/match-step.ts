@@ -1,7 +1,7 @@
 import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../server/store/db.js';
 import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
-import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/matcher.js';
+import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/subscription-index.js';
 import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
 import type { SearchEngine } from '../server/search/search.js';
 import { DELIVERY_JOB_OPTIONS, type DeliveryJob, type Queues } from './queues.js';
@@ -20,7 +20,7 @@ export function collecting(sub: SubscriptionModel, now = Date.now()): boolean {
  * subscription cache in step with the change log: Subscription changes are applied in order, so a
  * write after a subscription's creation is matched against it.
  */
-export class Matcher {
+export class MatchStep {
   readonly index: SubscriptionIndex;
   private lastFullLoad = 0;
 
