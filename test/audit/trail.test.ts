@@ -3,6 +3,7 @@ import { maintainAuditPartitions } from '../../server/audit/partitions.js';
 import { auditRowOf, insertAuditRows } from '../../server/audit/trail-row.js';
 import { migrate } from '../../server/store/migrate.js';
 import { openDb } from '../../server/store/open-db.js';
+import { exportAndWait, readOutput } from '../export/support.js';
 import { freshPostgresUrl, startTestServer, type FhirReply, type TestServer } from '../support/server.js';
 
 type Event = { id: string; meta: { versionId: string; lastUpdated: string }; recorded: string; entity?: Array<{ what?: { reference?: string } }> };
@@ -88,6 +89,35 @@ describe('audit trail: one row per event, AuditEvents built when read', function
     expect(events(await server.fhir('GET', `AuditEvent?date=ge${event.recorded}&date=le${event.recorded}&action=C`)).map((e) => e.id)).to.include(event.id);
     expect(events(await server.fhir('GET', `AuditEvent?date=lt${day}&action=C&entity=Patient/${patientId}`))).to.have.length(0);
     expect((await server.fhir('GET', 'AuditEvent?date=not-a-date', { headers: { prefer: 'handling=strict' } })).status).to.equal(400);
+  });
+
+  it('Bulk $export of AuditEvent with _since ships what was recorded since, built as read', async () => {
+    const since = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    await server.fhir('GET', `Patient/${patientId}`);
+    const { manifest } = await exportAndWait(server, `$export?_type=AuditEvent&_since=${since}`);
+    const exported = (await readOutput(server, manifest)) as unknown as Event[];
+    expect(exported.length).to.be.greaterThan(0);
+    expect(exported.every((e) => e.recorded > since)).to.equal(true);
+    const read = exported.find((e) => e.entity?.some((x) => x.what?.reference === `Patient/${patientId}`))!;
+    expect(read, 'the read after _since').to.exist;
+    expect((await server.fhir('GET', `AuditEvent/${read.id}`)).body).to.deep.equal(read);
+    const before = events(await server.fhir('GET', `AuditEvent?_count=1000&date=lt${since}`)).map((e) => e.id);
+    expect(before.length).to.be.greaterThan(0);
+    expect(exported.filter((e) => before.includes(e.id))).to.deep.equal([]);
+  });
+
+  it('$everything and patient $export include the audit trail only when AuditEvent is named', async () => {
+    const accesses = events(await server.fhir('GET', `AuditEvent?patient=${patientId}&_count=1000`)).map((e) => e.id);
+    const named = await server.fhir('GET', `Patient/${patientId}/$everything?_type=AuditEvent`);
+    expect(named.status).to.equal(200);
+    const fromEverything = named.body.entry.map((e: { resource: Event & { resourceType: string } }) => e.resource).filter((r: { resourceType: string }) => r.resourceType === 'AuditEvent').map((r: Event) => r.id);
+    expect(fromEverything).to.include.members(accesses);
+    const plain = await server.fhir('GET', `Patient/${patientId}/$everything`);
+    expect(plain.body.entry.some((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'AuditEvent')).to.equal(false);
+    const { manifest } = await exportAndWait(server, `Patient/$export?_type=AuditEvent`);
+    const exported = (await readOutput(server, manifest)).map((r) => r.id);
+    expect(exported).to.include.members(accesses);
   });
 
   it('a parameter the trail cannot answer is a 400 naming it when strict, a warning otherwise', async () => {
