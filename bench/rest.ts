@@ -23,9 +23,9 @@ async function spreadLoad(name: string, servers: Child[], seconds: number, optio
   };
 }
 
-async function runLayout(databaseUrl: string, processes: number, seconds: number): Promise<{ results: LoadResult[]; rss: number }> {
+async function runLayout(databaseUrl: string, processes: number, seconds: number, env: Record<string, string> = {}): Promise<{ results: LoadResult[]; rss: number }> {
   // Workers stay out of the API processes, as in the production layout (npm run worker beside them).
-  const servers = await Promise.all(Array.from({ length: processes }, () => startChild('server/main.ts', { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn' }, '/fhir/metadata')));
+  const servers = await Promise.all(Array.from({ length: processes }, () => startChild('server/main.ts', { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', ...env }, '/fhir/metadata')));
   try {
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -61,7 +61,8 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
 
 /**
  * Issue 2 benchmark: create, read and update at 16 connections against a local PostgreSQL, with a bare
- * Express handler returning the same JSON measured in the same run so the ratio is visible.
+ * Express handler returning the same JSON measured in the same run so the ratio is visible. Issue 14:
+ * the same load with the audit trail off (AUDIT_DISABLED) and on, back to back, and the ratios.
  * With `processes` > 1 (issue 9) the same load is spread over that many API processes and compared
  * with one process.
  */
@@ -70,13 +71,29 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
   const processes = options.processes ?? 1;
   const pg = await benchPostgres();
   try {
+    const off = await runLayout(pg.url, 1, seconds, { AUDIT_DISABLED: 'true' });
     const single = await runLayout(pg.url, 1, seconds);
     const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
     const bareRead = await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds });
     await bare.stop();
-    const rows = (r: LoadResult[]) => r.map((x) => ({ scenario: x.name, 'req/s': x.rps, 'p50 ms': x.p50, 'p99 ms': x.p99, 'errors+non2xx': x.errors + x.non2xx }));
-    printTable('REST core, one API process, 16 connections, local PostgreSQL', rows([...single.results, bareRead]));
-    console.log(`\nread / bare Express: ${Math.round((100 * single.results[1].rps) / bareRead.rps)}%   API process peak RSS: ${Math.round(single.rss)} MB`);
+    const percent = (a: number, b: number): string => `${Math.round((100 * a) / b)}%`;
+    printTable(
+      'REST core, one API process, 16 connections, local PostgreSQL: audit trail off, then on; bare Express',
+      [
+        ...single.results.map((on, i) => ({
+          scenario: on.name,
+          'audit off req/s': off.results[i].rps,
+          'audit on req/s': on.rps,
+          'on / off': percent(on.rps, off.results[i].rps),
+          'on / bare Express read': percent(on.rps, bareRead.rps),
+          'p50 ms off / on': `${off.results[i].p50} / ${on.p50}`,
+          'p99 ms off / on': `${off.results[i].p99} / ${on.p99}`,
+          'errors+non2xx': off.results[i].errors + off.results[i].non2xx + on.errors + on.non2xx,
+        })),
+        { scenario: bareRead.name, 'audit off req/s': '', 'audit on req/s': bareRead.rps, 'on / off': '', 'on / bare Express read': '100%', 'p50 ms off / on': `${bareRead.p50}`, 'p99 ms off / on': `${bareRead.p99}`, 'errors+non2xx': bareRead.errors + bareRead.non2xx },
+      ],
+    );
+    console.log(`\nAPI process peak RSS: ${Math.round(off.rss)} MB audit off, ${Math.round(single.rss)} MB audit on`);
     if (processes > 1) {
       const multi = await runLayout(pg.url, processes, seconds);
       printTable(

@@ -35,6 +35,10 @@ export interface Config {
   requiredProfiles: Record<string, string[]>;
   /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
   subscriptions: SubscriptionConfig;
+  /** AUDIT_RETENTION_MONTHS: whole months of the audit trail older than this are dropped; absent = keep everything. */
+  auditRetentionMonths?: number;
+  /** AUDIT_DISABLED: no audit trail at all; only with authentication off, to measure what the trail costs (npm run bench -- rest). */
+  auditDisabled: boolean;
   /** Authentication: AUTH_DISABLED, ACCESS_TOKEN_TTL_SECONDS, ADMIN_ORG, ADMIN_CREDENTIALS_FILE (server/auth/config.ts). */
   auth: AuthConfig;
 }
@@ -109,6 +113,26 @@ export const SETTINGS: Setting[] = [
         (requiredProfiles[m[1]] ??= []).push(m[2]);
       }
       return { requiredProfiles };
+    },
+  },
+  {
+    env: 'AUDIT_RETENTION_MONTHS',
+    default: '',
+    help: 'months of audit trail kept; older whole months are dropped (PostgreSQL); empty = keep everything',
+    parse: (raw) => {
+      if (raw === '') return { auditRetentionMonths: undefined };
+      if (!/^[1-9]\d*$/.test(raw)) throw new Error(`must be a whole number of months, at least 1; got '${raw}'`);
+      return { auditRetentionMonths: Number(raw) };
+    },
+  },
+  {
+    env: 'AUDIT_DISABLED',
+    default: 'false',
+    help: 'true = record no audit trail; only with AUTH_DISABLED=true, for measuring what the trail costs',
+    parse: (raw, all) => {
+      if (raw !== 'true' && raw !== 'false') throw new Error(`must be true or false; got '${raw}'`);
+      if (raw === 'true' && all.AUTH_DISABLED !== 'true') throw new Error('may only be true with AUTH_DISABLED=true: every authenticated access is on the record');
+      return { auditDisabled: raw === 'true' };
     },
   },
   // Listed here for --help; loadSubscriptionConfig (subscriptions/config.ts) reads and checks them.

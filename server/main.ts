@@ -42,9 +42,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     requiresAccessToken: !config.auth.disabled,
   });
   // The audit trail is written by the server alone, in bulk; through the API, AuditEvents are read-only.
-  const audit = new AuditWriter({ db: services.db, indexer: services.search, log: logger });
-  services.onClose(() => audit.close());
-  const auth = await createAuthRuntime({ db: services.db, config, audit: (e) => audit.record(tokenAuditRecord(e)) });
+  const audit = config.auditDisabled ? undefined : await startAuditTrail(config, services);
+  const auth = await createAuthRuntime({ db: services.db, config, ...(audit ? { audit: (e) => audit.record(tokenAuditRecord(e)) } : {}) });
   services.onClose(() => auth.close());
   const limiter = createRateLimiter({ redisUrl: config.subscriptions.redisUrl, perMinute: config.rateLimitPerMinute, prefix: config.subscriptions.queuePrefix });
   services.onClose(() => limiter.close());
@@ -96,6 +95,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await services.close();
     },
   };
+}
+
+/** The audit trail's writer, with this month's partition ready before the first request. */
+async function startAuditTrail(config: Config, services: Services): Promise<AuditWriter> {
+  const audit = new AuditWriter({ db: services.db, log: logger, retentionMonths: config.auditRetentionMonths });
+  services.onClose(() => audit.close());
+  await audit.partitionsFor(new Date());
+  if (config.auditRetentionMonths && services.db.kind === 'pglite') logger.warn('AUDIT_RETENTION_MONTHS applies on PostgreSQL only: the embedded database keeps the whole audit trail');
+  return audit;
 }
 
 /** Authentication and per-client access, unless turned off explicitly: then every start says so. */

@@ -53,7 +53,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   await cache.start();
   // Each delivery attempt goes on the audit trail, written like the API's (group commit, bulk inserts).
   const clients = new ClientRegistry(deps.db);
-  const audit = new AuditWriter({ db: deps.db, indexer: deps.search, log: logger });
+  const audit = new AuditWriter({ db: deps.db, log: logger });
   const deliverer = new Deliverer({
     db: deps.db,
     store: deps.store,
@@ -69,7 +69,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     audit: async (record) => {
       const owner = record.subscription ? cache.get(record.subscription.replace(/^Subscription\//, ''))?.owner : undefined;
       const client = owner ? await clients.get(owner) : undefined;
-      return audit.record(client ? { ...record, principal: { clientId: client.id, org: client.org, kind: client.kind, scopes: client.scopes } } : record);
+      return audit.record(client ? { ...record, principal: { clientId: client.id, org: client.org } } : record);
     },
     readable: notificationAccess(deps.store, deps.search, clients, new AccessCompiler(deps.search, loadPolicies())),
   });

@@ -8,7 +8,7 @@ import type { AuditInteraction, AuditRecord } from './record.js';
 /** Client ids as the audit trail names them (agent.who.identifier); the `client` search parameter reads it. */
 export const CLIENT_SYSTEM = 'https://neighbourhood.example.org/fhir/Id/client';
 /** Our own subtype for what no standard code names: a subscription notification sent. */
-const AUDIT_SUBTYPE_SYSTEM = 'https://neighbourhood.example.org/fhir/CodeSystem/audit-event-subtype';
+export const AUDIT_SUBTYPE_SYSTEM = 'https://neighbourhood.example.org/fhir/CodeSystem/audit-event-subtype';
 const HUB_NAME = 'Neighbourhood FHIR hub';
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';

@@ -7,7 +7,7 @@ export function tokenAuditRecord(e: TokenAuditRecord): AuditRecord {
   const known = e.clientId && e.org && e.kind && isClientKind(e.kind);
   return {
     interaction: 'token',
-    ...(known ? { principal: { clientId: e.clientId!, org: e.org!, kind: e.kind as never, scopes: e.scopes ?? [] } } : {}),
+    ...(known ? { principal: { clientId: e.clientId!, org: e.org! } } : {}),
     status: e.outcome === 'success' ? 200 : 401,
     ...(e.reason || (!known && e.clientId) ? { description: [e.reason, !known && e.clientId ? `claimed client ${e.clientId}` : ''].filter(Boolean).join('; ') } : {}),
     resources: [],

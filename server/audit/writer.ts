@@ -1,14 +1,12 @@
 import type { Logger } from '../logger.js';
-import { insertNewResources } from '../store/bulk-insert.js';
 import type { Db, Queryable } from '../store/db.js';
-import type { ResourceIndexer } from '../store/store.js';
-import { auditEventOf } from './audit-event.js';
+import { maintainAuditPartitions } from './partitions.js';
 import type { AuditRecord } from './record.js';
+import { auditRowOf, insertAuditRows, type AuditRow } from './trail-row.js';
 
 export interface AuditWriterOptions {
-  /** The database and search index the events go to: the server is the only writer of AuditEvents. */
+  /** The database the audit trail is in: the server is its only writer. */
   db: Db;
-  indexer: ResourceIndexer;
   log: Logger;
   /** This server's address, as the server agent's network address. */
   serverAddress?: string;
@@ -17,61 +15,93 @@ export interface AuditWriterOptions {
   maxBatch?: number;
   /** Batches committing at once; further records gather meanwhile, into bigger batches. */
   maxConcurrent?: number;
+  /** AUDIT_RETENTION_MONTHS: whole months older than this are dropped (PostgreSQL); absent = keep everything. */
+  retentionMonths?: number;
 }
 
 interface Pending {
-  event: ReturnType<typeof auditEventOf>;
+  row: AuditRow;
   resolve(): void;
   reject(err: Error): void;
 }
 
 /**
- * Writes AuditEvents durably with group commit: records arriving together are created in one
- * transaction, and each record's promise settles when that transaction has committed (or failed).
+ * Writes the audit trail durably with group commit: records arriving together go in as one
+ * multi-row insert, and each record's promise settles when that insert has committed (or failed).
  * So every request can wait for its audit to be durable without paying a transaction of its own.
+ * One narrow row per event (trail-row.ts): no history, change-log or search index rows.
  */
 export class AuditWriter {
   private readonly db: Db;
-  private readonly indexer: ResourceIndexer;
   private readonly log: Logger;
   private readonly serverAddress?: string;
   private readonly windowMs: number;
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
+  private readonly retentionMonths?: number;
   private queue: Pending[] = [];
   private timer?: NodeJS.Timeout;
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
+  /** The UTC month whose partitions are known to exist, and the maintenance under way. */
+  private month?: number;
+  private maintaining?: Promise<void>;
 
   constructor(options: AuditWriterOptions) {
     this.db = options.db;
-    this.indexer = options.indexer;
     this.log = options.log;
     this.serverAddress = options.serverAddress;
     this.windowMs = options.windowMs ?? 3;
     this.maxBatch = options.maxBatch ?? 200;
     this.maxConcurrent = options.maxConcurrent ?? 2;
+    this.retentionMonths = options.retentionMonths;
   }
 
-  /** Resolves once the record's AuditEvent is committed; rejects if its batch failed. */
-  record(rec: AuditRecord): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('The audit writer is closed'));
-    const event = auditEventOf(rec, new Date(), this.serverAddress);
+  /** Resolves once the record is committed; rejects if its batch failed. */
+  async record(rec: AuditRecord): Promise<void> {
+    if (this.closed) throw new Error('The audit writer is closed');
+    const row = auditRowOf(rec, new Date(), this.serverAddress);
+    await this.partitionsFor(row.recorded);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      this.queue.push({ row, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.pump();
       else this.timer ??= setTimeout(() => this.pump(), this.windowMs);
     });
   }
 
-  /** Writes the record's AuditEvent in the caller's open transaction: it commits (or not) with the write it records. */
+  /** Writes the record in the caller's open transaction: it commits (or not) with the write it records. */
   async recordWithin(tx: Queryable, rec: AuditRecord): Promise<void> {
-    await insertNewResources(tx, this.indexer, [auditEventOf(rec, new Date(), this.serverAddress)]);
+    const row = auditRowOf(rec, new Date(), this.serverAddress);
+    await this.partitionsFor(row.recorded);
+    await insertAuditRows(tx, [row]);
+  }
+
+  /**
+   * This month's partition before its first event (and retention, once a month). A failure is
+   * logged, not fatal: the events then go to the default partition, still on the record.
+   */
+  partitionsFor(now: Date): Promise<void> {
+    const month = now.getUTCFullYear() * 12 + now.getUTCMonth();
+    if (this.month === month) return Promise.resolve();
+    this.maintaining ??= maintainAuditPartitions(this.db, now, this.retentionMonths)
+      .then(
+        ({ created, dropped }) => {
+          this.month = month;
+          if (created.length || dropped.length) this.log.info({ created, dropped }, 'audit trail partitions');
+        },
+        (err: unknown) => this.log.error({ err }, 'could not prepare the audit trail partitions; events go to the default partition'),
+      )
+      .finally(() => {
+        this.maintaining = undefined;
+      });
+    return this.maintaining;
   }
 
   /** Writes what is queued and waits for every batch under way. */
   async close(): Promise<void> {
     this.closed = true;
+    // Records waiting for their partition are queued once it is there.
+    await this.maintaining;
     while (this.queue.length || this.inFlight.size) {
       this.pump();
       await Promise.all(this.inFlight);
@@ -94,7 +124,7 @@ export class AuditWriter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      await this.db.transaction((tx) => insertNewResources(tx, this.indexer, batch.map((p) => p.event)));
+      await this.db.transaction((tx) => insertAuditRows(tx, batch.map((p) => p.row)));
     } catch (err) {
       this.log.error({ err, records: batch.length }, 'audit events could not be written');
       const failure = err instanceof Error ? err : new Error(String(err));

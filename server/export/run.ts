@@ -2,6 +2,7 @@ import type { Group } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../../profiles/validator.js';
 import { patientCompartment } from '../care/compartment-walk.js';
 import type { SearchEngine } from '../search/search.js';
+import { AUDIT_COLUMNS, auditEventOfRow, type AuditRow } from '../audit/trail-row.js';
 import type { Queryable } from '../store/db.js';
 import { ExportJobs, type ExportJob } from './jobs.js';
 import { DEFAULT_LIMITS, NdjsonWriter, type WriterLimits } from './ndjson-writer.js';
@@ -62,6 +63,10 @@ async function exportSystem(deps: ExportDeps, job: ExportJob, writer: NdjsonWrit
   const types = job.types ?? (await typesWithData(deps.sql));
   for (const [i, type] of types.entries()) {
     const progress = (): string => `${Math.floor((100 * i) / types.length)}% (${type}, type ${i + 1} of ${types.length}; ${writer.written} resources written)`;
+    if (type === 'AuditEvent') {
+      await exportAuditTrail(deps.sql, job.since, writer, () => checkpoint(progress));
+      continue;
+    }
     let after = '';
     for (;;) {
       await checkpoint(progress);
@@ -79,6 +84,26 @@ async function exportSystem(deps: ExportDeps, job: ExportJob, writer: NdjsonWrit
 }
 
 /**
+ * The audit trail, oldest first, keyset-paged on (recorded, id): with _since, what was recorded
+ * since the last export, which is how an operator ships the trail to another store.
+ */
+async function exportAuditTrail(sql: Queryable, since: Date | undefined, writer: NdjsonWriter, checkpoint: () => Promise<void>): Promise<void> {
+  let after: [Date, string] | undefined;
+  for (;;) {
+    await checkpoint();
+    const rows = await sql.query<AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE ($1::timestamptz IS NULL OR recorded > $1::timestamptz)
+         AND ($2::timestamptz IS NULL OR (recorded, id) > ($2::timestamptz, $3::uuid)) ORDER BY recorded, id LIMIT ${PAGE}`,
+      [since ?? null, after?.[0] ?? null, after?.[1] ?? null],
+    );
+    for (const r of rows) await writer.add('AuditEvent', JSON.stringify(auditEventOfRow(r)));
+    if (rows.length < PAGE) return;
+    const last = rows[rows.length - 1];
+    after = [last.recorded, last.id];
+  }
+}
+
+/**
  * Patient and Group level: each patient's compartment (through the search engine, so membership
  * has one definition: https://hl7.org/fhir/R4/compartmentdefinition-patient.html), each resource
  * once even when it sits in several patients' compartments.
@@ -91,7 +116,10 @@ async function exportPatients(deps: ExportDeps, job: ExportJob, writer: NdjsonWr
   const seen = new Set<string>();
   for (const [i, patientId] of patients.entries()) {
     await checkpoint(() => `${Math.floor((100 * i) / patients.length)}% (patient ${i + 1} of ${patients.length}; ${writer.written} resources written)`);
-    const compartment = await patientCompartment(deps.search, { sql: deps.sql, baseUrl: deps.baseUrl(), strict: false }, patientId, filter);
+    const ctx = { sql: deps.sql, baseUrl: deps.baseUrl(), strict: false };
+    const compartment = await patientCompartment(deps.search, ctx, patientId, filter);
+    // The accesses to each patient's record, when asked for by name.
+    if (wanted?.has('AuditEvent')) compartment.push(...(await patientCompartment(deps.search, ctx, patientId, filter, 'AuditEvent')));
     for (const resource of compartment) {
       const key = `${resource.resourceType}/${resource.id}`;
       if ((wanted && !wanted.has(resource.resourceType)) || seen.has(key)) continue;

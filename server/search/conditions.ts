@@ -103,9 +103,13 @@ function paramSql(w: SqlWriter, filter: Filter & { kind: 'param' }, r: string, r
 function columnSql(w: SqlWriter, column: 'id' | 'last_updated', modifier: string | undefined, values: string[], r: string): string {
   if (modifier === 'missing') return values[0] === 'true' ? 'false' : 'true';
   if (column === 'id') return `${modifier === 'not' ? 'NOT ' : ''}${r}.id = ANY(${w.p(values.map(unescape))}::text[])`;
-  // lastUpdated is an instant: a range of one millisecond.
-  const low = `${r}.last_updated`;
-  const high = `(${r}.last_updated + interval '1 millisecond')`;
+  return instantSql(w, `${r}.last_updated`, values);
+}
+
+/** Date values against an instant column (as a range of one millisecond), OR-ed. */
+export function instantSql(w: SqlWriter, column: string, values: string[]): string {
+  const low = column;
+  const high = `(${column} + interval '1 millisecond')`;
   return values
     .map((v) => {
       const { prefix, rest } = splitPrefix(v);

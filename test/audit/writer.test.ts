@@ -31,7 +31,7 @@ function counting(db: Db): { db: Db; transactions: () => number } {
 }
 
 async function auditCount(h: Harness): Promise<number> {
-  const rows = await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resources WHERE resource_type = 'AuditEvent'");
+  const rows = await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event');
   return rows[0].n;
 }
 
@@ -45,7 +45,7 @@ describe('audit writer and search', function () {
 
   it('100 concurrent records are all committed, in far fewer transactions than records', async () => {
     const { db, transactions } = counting(h.db);
-    const writer = new AuditWriter({ db, indexer: h.engine, log: logger });
+    const writer = new AuditWriter({ db, log: logger });
     const before = await auditCount(h);
     await Promise.all(Array.from({ length: 100 }, (_, i) => writer.record(rec(i % 2 ? alice : bob, `p${i % 5}`))));
     expect(await auditCount(h)).to.equal(before + 100);
@@ -57,14 +57,14 @@ describe('audit writer and search', function () {
     const failing = new Proxy(h.db, {
       get: (target, prop) => (prop === 'transaction' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),
     });
-    const writer = new AuditWriter({ db: failing, indexer: h.engine, log: logger.child({}, { level: 'silent' }) });
+    const writer = new AuditWriter({ db: failing, log: logger.child({}, { level: 'silent' }) });
     const results = await Promise.allSettled([writer.record(rec(alice, 'x')), writer.record(rec(bob, 'y'))]);
     expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
     await writer.close();
   });
 
   it('close() writes what is still queued', async () => {
-    const writer = new AuditWriter({ db: h.db, indexer: h.engine, log: logger, windowMs: 10_000 });
+    const writer = new AuditWriter({ db: h.db, log: logger, windowMs: 10_000 });
     const before = await auditCount(h);
     const pending = writer.record(rec(alice, 'late'));
     await writer.close();
@@ -73,7 +73,7 @@ describe('audit writer and search', function () {
   });
 
   it('AuditEvents are found by patient, by client and by altid', async () => {
-    const writer = new AuditWriter({ db: h.db, indexer: h.engine, log: logger });
+    const writer = new AuditWriter({ db: h.db, log: logger });
     await Promise.all([writer.record(rec(alice, 'pz')), writer.record(rec(bob, 'pz')), writer.record(rec(bob, 'py'))]);
     await writer.close();
     const clients = async (query: string): Promise<string[]> => {
@@ -111,7 +111,7 @@ describe('AuditEvent is read-only through the API store', function () {
   }
 
   it('create, update and delete of an AuditEvent are 405, in transactions too; other types pass', async () => {
-    const writer = new AuditWriter({ db: h.db, indexer: h.engine, log: logger });
+    const writer = new AuditWriter({ db: h.db, log: logger });
     await writer.record(rec(alice, 'p1'));
     await writer.close();
     const [existing] = (await h.search('AuditEvent', '')).entry!.map((e) => e.resource!);
@@ -133,7 +133,7 @@ describe('AuditEvent search over HTTP', function () {
   after(() => server.stop());
 
   it('GET /AuditEvent?patient=, ?client= and ?altid= find the events', async () => {
-    const writer = new AuditWriter({ db: server.running.services.db, indexer: server.running.services.search, log: logger });
+    const writer = new AuditWriter({ db: server.running.services.db, log: logger });
     await Promise.all([writer.record(rec(alice, 'h1')), writer.record(rec(bob, 'h2'))]);
     await writer.close();
     const byPatient = await server.fhir('GET', 'AuditEvent?patient=Patient/h1');

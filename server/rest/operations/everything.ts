@@ -55,8 +55,11 @@ async function compartmentOf(req: FhirRequest, ctx: FhirContext, patientId: stri
   const filter = new URLSearchParams();
   const since = params.get('_since');
   if (since) filter.set('_lastUpdated', `ge${since}`);
-  const all = await patientCompartment(ctx.search, { sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: !!req.headers.strict }, patientId, filter);
+  const searchCtx = { sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: !!req.headers.strict };
+  const all = await patientCompartment(ctx.search, searchCtx, patientId, filter);
   const types = params.get('_type')?.split(',').map((t) => t.trim());
+  // The accesses to the record, when asked for by name.
+  if (types?.includes('AuditEvent')) all.push(...(await patientCompartment(ctx.search, searchCtx, patientId, filter, 'AuditEvent')));
   const start = dateParam(params, 'start');
   const end = dateParam(params, 'end', true);
   return all.filter((r) => r.resourceType !== 'Patient' || r.id !== patientId).filter((r) => (!types || types.includes(r.resourceType)) && withinCareDates(r, start, end));

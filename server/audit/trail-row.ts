@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { Queryable } from '../store/db.js';
+import type { ResourceVersion } from '../store/store.js';
+import { auditEventOf } from './audit-event.js';
+import type { AuditInteraction, AuditRecord } from './record.js';
+
+/** One row of the audit_event table (migration 050_audit_trail): an AuditRecord as stored. */
+export interface AuditRow {
+  id: string;
+  recorded: Date;
+  interaction: AuditInteraction;
+  operation: string | null;
+  status: number;
+  client: string | null;
+  org: string | null;
+  patients: string[];
+  /** The resources touched, then the subscription of a notification. */
+  entities: string[];
+  subscription: string | null;
+  query: string | null;
+  description: string | null;
+  request_id: string | null;
+  source_address: string | null;
+  server_address: string | null;
+}
+
+export const AUDIT_COLUMNS = 'id, recorded, interaction, operation, status, client, org, patients, entities, subscription, query, description, request_id, source_address, server_address';
+
+/** The row of one record, recorded now. */
+export function auditRowOf(record: AuditRecord, recorded: Date, serverAddress?: string): AuditRow {
+  const entities = [...record.resources];
+  if (record.subscription && !entities.includes(record.subscription)) entities.push(record.subscription);
+  return {
+    id: uuidV7(recorded.getTime()),
+    recorded,
+    interaction: record.interaction,
+    operation: record.operation ?? null,
+    status: record.status,
+    client: record.principal?.clientId ?? null,
+    org: record.principal?.org ?? null,
+    patients: record.patients,
+    entities,
+    subscription: record.subscription ?? null,
+    query: record.query ?? null,
+    description: record.description ?? null,
+    request_id: record.requestId ?? null,
+    source_address: record.sourceAddress ?? null,
+    server_address: serverAddress ?? null,
+  };
+}
+
+/** Writes rows in one statement, whatever their number. */
+export async function insertAuditRows(sql: Queryable, rows: AuditRow[]): Promise<void> {
+  if (!rows.length) return;
+  // One JSON parameter, not one per column: text[] columns cannot travel through unnest.
+  await sql.query(`INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, $1::json)`, [JSON.stringify(rows)]);
+}
+
+/** The AuditEvent of a row, in the IHE BALP shape of audit-event.ts; every event has one version. */
+export function auditEventOfRow(row: AuditRow): AuditEvent & { id: string } {
+  const recorded = new Date(row.recorded);
+  const record: AuditRecord = {
+    interaction: row.interaction,
+    status: row.status,
+    resources: row.subscription ? row.entities.filter((e) => e !== row.subscription) : row.entities,
+    patients: row.patients,
+  };
+  if (row.operation) record.operation = row.operation;
+  if (row.client) record.principal = { clientId: row.client, org: row.org ?? '' };
+  if (row.description) record.description = row.description;
+  if (row.query) record.query = row.query;
+  if (row.request_id) record.requestId = row.request_id;
+  if (row.source_address) record.sourceAddress = row.source_address;
+  if (row.subscription) record.subscription = row.subscription;
+  const event = auditEventOf(record, recorded, row.server_address ?? undefined);
+  const { resourceType, ...rest } = event;
+  return { resourceType, id: row.id, meta: { versionId: '1', lastUpdated: recorded.toISOString() }, ...rest };
+}
+
+/** A row as the store serves it: version 1, never deleted. */
+export function auditVersionOf(row: AuditRow): ResourceVersion {
+  return { resourceType: 'AuditEvent', id: row.id, versionId: 1, lastUpdated: new Date(row.recorded), deleted: false, content: JSON.stringify(auditEventOfRow(row)) };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** AuditEvent/id: the time in the id names the partition and the row; an id we never issued is simply not found. */
+export async function readAuditRow(sql: Queryable, id: string): Promise<AuditRow | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const recorded = new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
+  const rows = await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE recorded = $1 AND id = $2`, [recorded, id]);
+  return rows[0];
+}
+
+/** A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version, 74 random bits. */
+function uuidV7(ms: number): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
