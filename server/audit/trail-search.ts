@@ -1,7 +1,8 @@
 import type { AuditEvent, Bundle, BundleLink, Coding, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { ODS_SYSTEM } from '../auth/principal.js';
 import { searchsetBundle } from '../search/bundle.js';
-import { SqlWriter, instantSql } from '../search/conditions.js';
+import { instantSql } from '../search/conditions.js';
+import { SqlWriter } from '../search/sql-writer.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl, type Controls } from '../search/controls.js';
 import type { Found } from '../search/include.js';
 import { ParamError, parseFilter, parseToken, reportOrThrow, tokenCriterion, type Filter } from '../search/parse.js';
