@@ -3,7 +3,7 @@ import type { Bundle, MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { initValidator, validationIssues } from '../../profiles/validator';
 import { sharedExample } from '../support/examples';
 
-// What the NHS examples in ../shared/examples (written by others) do and do not satisfy.
+// What the NHS examples in fixtures/nhs-examples (written by others) do and do not satisfy.
 const profile = (name: string): string => `https://fhir.neighbourhood-hub.example/StructureDefinition/${name}`;
 const against = (resource: Resource, name: string): string[] => validationIssues(resource, { profiles: [profile(name)] }).map((i) => i.diagnostics as string);
 
