@@ -1,27 +1,71 @@
-import type { CodeSystem, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { PACKAGE_DIR } from './package-build';
+import type { CodeSystem, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { PackageError, readFhirPackage, type ConformanceResource, type FhirPackage } from './fhir-package';
+import { PACKAGE_DIR, UK_CORE_DIR } from './package-build';
+import { coreStructureDefinitions } from './r4-definitions';
+import { withSnapshots } from './snapshot-set';
 
-/** The conformance resources this server holds: our package (profiles/package), snapshots included. */
+/**
+ * The conformance resources this server holds, from FHIR packages: UK Core, any named by
+ * FHIR_PACKAGES, then our own (profiles/package), each StructureDefinition with a snapshot.
+ * https://hl7.org/fhir/R4/packages.html
+ */
 export interface Conformance {
-  resources: Resource[];
+  packages: readonly { name: string; version: string }[];
+  /** Every resource, StructureDefinitions with their snapshots (for validation). */
+  resources: ConformanceResource[];
+  /** Every resource as its package ships it (UK Core's profiles with differentials only): what the store serves. */
+  published: ConformanceResource[];
   structureDefinitions: ReadonlyMap<string, StructureDefinition>;
   valueSets: ReadonlyMap<string, ValueSet>;
   codeSystems: ReadonlyMap<string, CodeSystem>;
 }
 
+let extraPackages: readonly string[] = [];
 let loaded: Conformance | undefined;
 
-/** Reads the checked-in package once; a canonical may carry `|version`, which is ignored (we hold one version of each). */
+/** Packages to load beside UK Core and ours (FHIR_PACKAGES); call before the first conformance(). */
+export function configurePackages(locations: readonly string[]): void {
+  if (loaded && locations.join('\n') !== extraPackages.join('\n')) loaded = undefined;
+  extraPackages = locations;
+}
+
+/**
+ * Reads the packages once. A canonical may carry `|version`, which is ignored (one version of each
+ * is held; a later package's resource replaces an earlier one's). Throws a PackageError naming the
+ * file at fault when a package cannot be read or one of its profiles cannot be snapshotted.
+ */
 export function conformance(): Conformance {
   if (loaded) return loaded;
-  const index = JSON.parse(readFileSync(path.join(PACKAGE_DIR, '.index.json'), 'utf8')) as { files: { filename: string }[] };
-  const resources = index.files.map((f) => JSON.parse(readFileSync(path.join(PACKAGE_DIR, f.filename), 'utf8')) as Resource);
-  const byUrl = <T extends Resource>(type: T['resourceType']): Map<string, T> =>
-    new Map(resources.filter((r): r is T => r.resourceType === type).map((r) => [(r as T & { url: string }).url, r]));
+  const packages: FhirPackage[] = [UK_CORE_DIR, ...extraPackages, PACKAGE_DIR].map(readFhirPackage);
+  const byKey = new Map<string, { where: string; resource: ConformanceResource }>();
+  const idOwner = new Map<string, string>();
+  for (const pkg of packages) {
+    for (const { file, resource } of pkg.resources) {
+      const where = `${pkg.source}: ${file}`;
+      const idKey = `${resource.resourceType}/${resource.id}`;
+      const owner = idOwner.get(idKey);
+      // Resources are served by id: two different canonicals may not share one.
+      if (owner && owner !== resource.url) throw new PackageError(`${where}: ${idKey} is already ${owner}`);
+      idOwner.set(idKey, resource.url as string);
+      byKey.set(`${resource.resourceType} ${resource.url}`, { where, resource });
+    }
+  }
+  const entries = [...byKey.values()];
+  const definitions = entries.flatMap(({ where, resource }) => (resource.resourceType === 'StructureDefinition' ? [{ where, sd: resource }] : []));
+  const core = coreStructureDefinitions();
+  let snapshots: Map<string, StructureDefinition>;
+  try {
+    snapshots = withSnapshots(definitions, (url) => core.get(url));
+  } catch (err) {
+    throw new PackageError((err as Error).message);
+  }
+  const resources = entries.map(({ resource }) => (resource.resourceType === 'StructureDefinition' ? (snapshots.get(resource.url as string) as StructureDefinition) : resource));
+  const byUrl = <T extends ConformanceResource>(type: T['resourceType']): Map<string, T> =>
+    new Map(resources.filter((r): r is T => r.resourceType === type).map((r) => [r.url as string, r]));
   loaded = {
+    packages: packages.map((p) => ({ name: p.name, version: p.version })),
     resources,
+    published: entries.map(({ resource }) => resource),
     structureDefinitions: byUrl<StructureDefinition>('StructureDefinition'),
     valueSets: byUrl<ValueSet>('ValueSet'),
     codeSystems: byUrl<CodeSystem>('CodeSystem'),
@@ -31,8 +75,7 @@ export function conformance(): Conformance {
 
 export const canonicalUrl = (canonical: string): string => canonical.split('|')[0];
 
-/** Our profiles on resources (not extensions), for the CapabilityStatement's supportedProfile. */
+/** Profiles on resources (not extensions or data types), for the CapabilityStatement's supportedProfile. */
 export function resourceProfiles(): StructureDefinition[] {
   return [...conformance().structureDefinitions.values()].filter((sd) => sd.kind === 'resource');
 }
-

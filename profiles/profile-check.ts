@@ -1,9 +1,10 @@
 import { deepEquals, deepIncludes, evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../server/errors';
 import { bindingProblem } from './bindings';
 import { PRIMITIVE_TYPES } from './primitives';
 import type { CompiledProfile, Invariant, Rule } from './profile-rules';
+import { codesOfSystem } from './terminology';
 
 // Checks a resource against the rules a profile adds, naming each element by FHIRPath and saying
 // which rule failed in words ("CareTeam.participant: an active neighbourhood care team needs …").
@@ -17,11 +18,17 @@ interface Value {
 
 type Lookup = (url: string) => CompiledProfile | undefined;
 
-export function profileIssues(resource: Resource, profile: CompiledProfile, lookup: Lookup): OperationOutcomeIssue[] {
+/** What a profile finds: errors, and notes (information) on what it could not check. */
+export interface ProfileFindings {
+  issues: OperationOutcomeIssue[];
+  notes: OperationOutcomeIssue[];
+}
+
+export function profileIssues(resource: Resource, profile: CompiledProfile, lookup: Lookup): ProfileFindings {
   const checker = new Checker(profile, lookup, toTypedValue(resource));
   const root: Value = { value: resource, path: resource.resourceType, type: resource.resourceType };
   checker.value(profile.root, root);
-  return checker.issues;
+  return { issues: checker.issues, notes: checker.notes };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -30,30 +37,50 @@ const json = (v: unknown): string => JSON.stringify(v);
 
 class Checker {
   readonly issues: OperationOutcomeIssue[] = [];
+  readonly notes: OperationOutcomeIssue[] = [];
+
+  /** The definition whose rules are being applied, named in messages: the profile, or an extension it uses. */
+  private name: string;
 
   constructor(
     private readonly profile: CompiledProfile,
     private readonly lookup: Lookup,
     private readonly rootResource: TypedValue,
-  ) {}
+  ) {
+    this.name = profile.name;
+  }
+
+  private within(name: string, fn: () => void): void {
+    const outer = this.name;
+    this.name = name;
+    try {
+      fn();
+    } finally {
+      this.name = outer;
+    }
+  }
 
   /** All the rules of `rule` (and its children and slices) on one value of its element. */
   value(rule: Rule, v: Value): void {
     if (rule.allowedTypes && !rule.allowedTypes.includes(v.type)) {
-      this.fail('structure', v.path, `${this.profile.name} allows only ${rule.allowedTypes.join(' or ')} here, not ${v.type}`);
+      this.fail('structure', v.path, `${this.name} allows only ${rule.allowedTypes.join(' or ')} here, not ${v.type}`);
       return;
     }
     if (rule.targetTypes && v.type === 'Reference') this.reference(rule.targetTypes, v);
-    if (rule.fixed !== undefined && !deepEquals(v.value, rule.fixed)) this.fail('value', v.path, `must be ${json(rule.fixed)} in ${this.profile.name}; found ${json(v.value)}`);
-    if (rule.pattern !== undefined && !deepIncludes(v.value, rule.pattern)) this.fail('value', v.path, `must include ${json(rule.pattern)} in ${this.profile.name}`);
-    if (rule.binding) {
+    if (rule.fixed !== undefined && !deepEquals(v.value, rule.fixed)) this.fail('value', v.path, `must be ${json(rule.fixed)} in ${this.name}; found ${json(v.value)}`);
+    if (rule.pattern !== undefined && !deepIncludes(v.value, rule.pattern)) this.fail('value', v.path, `must include ${json(rule.pattern)} in ${this.name}`);
+    if (rule.binding?.expansion) {
       const problem = bindingProblem(v.type, v.value, rule.binding.expansion);
       if (problem) this.fail('code-invalid', v.path, problem);
+    } else if (rule.binding) {
+      const text = `${v.path}: not checked against the required value set ${rule.binding.url} of ${this.name}, which this server cannot expand`;
+      this.notes.push(issue('not-supported', text, v.path, 'information'));
     }
+    if (rule.codesMustExist) this.codesExist(v);
     for (const invariant of rule.invariants) this.invariant(invariant, v);
     if (rule.extensionProfile) {
       const extension = this.lookup(rule.extensionProfile);
-      if (extension) this.value(extension.root, v);
+      if (extension) this.within(extension.name, () => this.value(extension.root, v));
     }
     if (!isObject(v.value)) return;
     for (const child of rule.children) this.element(child, valuesOf(v, child), `${v.path}.${child.name.replace('[x]', '')}`);
@@ -65,11 +92,11 @@ class Checker {
       const code = values.length < rule.min ? 'required' : 'structure';
       if (rule.sliceName) {
         const what = rule.short ? `${rule.short} (slice '${rule.sliceName}')` : `slice '${rule.sliceName}'`;
-        this.fail(code, path, `${this.profile.name} needs ${cardinality(rule.min, rule.max)} ${what}; found ${values.length}`);
+        this.fail(code, path, `${this.name} needs ${cardinality(rule.min, rule.max)} ${what}; found ${values.length}`);
       } else if (values.length === 0) {
-        this.fail(code, path, `required by ${this.profile.name}, but missing`);
+        this.fail(code, path, `required by ${this.name}, but missing`);
       } else {
-        this.fail(code, path, `${this.profile.name} allows ${cardinality(rule.min, rule.max)}; found ${values.length}`);
+        this.fail(code, path, `${this.name} allows ${cardinality(rule.min, rule.max)}; found ${values.length}`);
       }
     }
     for (const v of values) this.value(rule, v);
@@ -78,7 +105,7 @@ class Checker {
     for (const v of values) {
       const slice = rule.slicing.slices.find((s) => inSlice(s, v));
       if (slice) bySlice.get(slice)!.push(v);
-      else if (rule.slicing.closed) this.fail('structure', v.path, `${this.profile.name} allows only the slices ${rule.slicing.slices.map((s) => s.sliceName).join(', ')} here`);
+      else if (rule.slicing.closed) this.fail('structure', v.path, `${this.name} allows only the slices ${rule.slicing.slices.map((s) => s.sliceName).join(', ')} here`);
     }
     for (const [slice, sliceValues] of bySlice) this.element(slice, sliceValues, path);
   }
@@ -103,11 +130,21 @@ class Checker {
     this.fail('invariant', invariant.location ?? v.path, `${invariant.human}${found} (${invariant.key})`);
   }
 
+  /** A code claimed to be from a CodeSystem the server holds completely must be one of its codes: https://hl7.org/fhir/R4/terminologies.html#extensible */
+  private codesExist(v: Value): void {
+    const codings: Coding[] = v.type === 'Coding' ? [v.value as Coding] : v.type === 'CodeableConcept' ? ((v.value as CodeableConcept).coding ?? []) : [];
+    for (const coding of codings) {
+      if (!coding?.system || !coding.code) continue;
+      const codes = codesOfSystem(coding.system);
+      if (codes && !codes.has(coding.code)) this.fail('code-invalid', v.path, `Code '${coding.code}' is not in the code system ${coding.system}`);
+    }
+  }
+
   private reference(targetTypes: string[], v: Value): void {
     const ref = v.value as { reference?: string; type?: string };
     const type = ref.reference?.startsWith('#') ? undefined : (referencedType(ref.reference) ?? ref.type);
     if (type && !targetTypes.includes(type)) {
-      this.fail('structure', v.path, `${this.profile.name} needs a reference to ${targetTypes.join(' or ')}; found ${ref.reference ?? ref.type}`);
+      this.fail('structure', v.path, `${this.name} needs a reference to ${targetTypes.join(' or ')}; found ${ref.reference ?? ref.type}`);
     }
   }
 

@@ -16,7 +16,8 @@ const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
  */
 const OWNED_ELSEWHERE = new Set(['http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription']);
 
-const compiled = new Map<string, CompiledProfile>();
+let compiled = new Map<string, CompiledProfile>();
+let compiledFrom: object | undefined;
 
 /** The resource type a profile constrains: a core R4 type or one of ours. */
 export function typeOfProfile(url: string): string | undefined {
@@ -30,6 +31,10 @@ export function typeOfProfile(url: string): string | undefined {
 
 /** Our compiled profile for a canonical URL (compiled once), or undefined when we do not hold it. */
 export function ourProfile(url: string): CompiledProfile | undefined {
+  if (compiledFrom !== conformance()) {
+    compiled = new Map();
+    compiledFrom = conformance();
+  }
   const canonical = canonicalUrl(url);
   let profile = compiled.get(canonical);
   if (!profile) {
@@ -50,22 +55,65 @@ export function isKnownProfile(url: string): boolean {
   return !!ourProfile(url) || !!typeOfProfile(url) || OWNED_ELSEWHERE.has(canonicalUrl(url));
 }
 
-/** Every problem of the resource against each profile; an unknown profile or one for another type is itself a problem. */
-export function issuesAgainstProfiles(resource: Resource, urls: readonly string[]): OperationOutcomeIssue[] {
-  const issues: OperationOutcomeIssue[] = [];
+/** What to do with a claim to a profile the server does not hold (UNKNOWN_PROFILES). */
+export type UnknownProfiles = 'warn' | 'reject';
+let unknownProfiles: UnknownProfiles = 'warn';
+
+export function configureUnknownProfiles(handling: UnknownProfiles): void {
+  unknownProfiles = handling;
+}
+
+/** The profile and the held profiles it derives from, nearest first: a NeighbourhoodPatient is a UKCore-Patient too. */
+function lineage(url: string): CompiledProfile[] {
+  const chain: CompiledProfile[] = [];
+  for (let at: string | undefined = url; at; ) {
+    const profile = ourProfile(at);
+    if (!profile) break;
+    chain.push(profile);
+    at = conformance().structureDefinitions.get(canonicalUrl(at))?.baseDefinition;
+  }
+  return chain;
+}
+
+export interface ProfileReport {
+  /** Problems that refuse the resource. */
+  issues: OperationOutcomeIssue[];
+  /** Warnings and information that do not: unknown profiles (unless rejected), bindings not checked. */
+  notes: OperationOutcomeIssue[];
+}
+
+/** The resource against each profile and those they derive from; a profile for another type is a problem. */
+export function checkAgainstProfiles(resource: Resource, urls: readonly string[]): ProfileReport {
+  const report: ProfileReport = { issues: [], notes: [] };
+  const checked = new Set<string>();
+  const at = `${resource.resourceType}.meta.profile`;
   for (const url of urls) {
-    const at = `${resource.resourceType}.meta.profile`;
     if (!isKnownProfile(url)) {
-      issues.push(issue('not-supported', `${at}: the profile ${url} is not known to this server, so the resource cannot be checked against it`, at));
+      // As the HL7 validator does: a profile it cannot find is a warning, unless the hub is told to refuse.
+      const rejected = unknownProfiles === 'reject';
+      const text = `${at}: the profile ${url} is not known to this server, so the resource ${rejected ? 'cannot be' : 'was not'} checked against it`;
+      (rejected ? report.issues : report.notes).push(issue('not-supported', text, at, rejected ? 'error' : 'warning'));
       continue;
     }
     const type = typeOfProfile(url);
     if (type && type !== resource.resourceType) {
-      issues.push(issue('invalid', `${at}: the profile ${url} is for ${type}, not ${resource.resourceType}`, at));
+      report.issues.push(issue('invalid', `${at}: the profile ${url} is for ${type}, not ${resource.resourceType}`, at));
       continue;
     }
-    const profile = ourProfile(url);
-    if (profile) issues.push(...profileIssues(resource, profile, ourProfile));
+    for (const profile of lineage(url)) {
+      if (checked.has(profile.url)) continue;
+      checked.add(profile.url);
+      const found = profileIssues(resource, profile, ourProfile);
+      report.issues.push(...found.issues);
+      report.notes.push(...found.notes);
+    }
   }
-  return issues;
+  // A rule a profile repeats from the profile it derives from is reported once.
+  const once = (issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] => [...new Map(issues.map((i) => [`${i.diagnostics}`, i])).values()];
+  return { issues: once(report.issues), notes: once(report.notes) };
+}
+
+/** Only the problems that refuse the resource (required profiles on writes). */
+export function issuesAgainstProfiles(resource: Resource, urls: readonly string[]): OperationOutcomeIssue[] {
+  return checkAgainstProfiles(resource, urls).issues;
 }

@@ -44,7 +44,10 @@ export interface Rule {
   targetTypes?: string[];
   fixed?: unknown;
   pattern?: unknown;
-  binding?: { url: string; expansion: ExpandedValueSet };
+  /** A required binding; without an expansion (SNOMED CT refsets, dm+d, BCP-47) it is not checked, and the answer says so. */
+  binding?: { url: string; expansion?: ExpandedValueSet };
+  /** A binding that is not required: codes from a complete CodeSystem the server holds must still exist in it. */
+  codesMustExist?: boolean;
   invariants: Invariant[];
   children: Rule[];
   slicing?: { discriminators: Discriminator[]; closed: boolean; slices: Rule[] };
@@ -84,8 +87,15 @@ export function compileProfile(sd: StructureDefinition, typeOfProfile: (url: str
     if (!parent) continue;
     if (isSliceId(id)) {
       parent.slicing ??= { discriminators: [], closed: false, slices: [] };
-      parent.slicing.slices.push(rule);
-      rule.discriminatorValues = discriminatorValues(id, element, parent.slicing.discriminators, byId);
+      const values = discriminatorValues(id, element, parent.slicing.discriminators, byId);
+      if (values) {
+        rule.discriminatorValues = values;
+        parent.slicing.slices.push(rule);
+      } else {
+        // A slice that fixes nothing at its discriminator cannot be told apart from its siblings: it is
+        // not checked, and the slicing is not held closed against values that may belong to it.
+        parent.slicing.closed = false;
+      }
     } else {
       parent.children.push(rule);
     }
@@ -133,9 +143,9 @@ function toRule(element: ElementDefinition, diff: ElementDefinition | undefined,
   if (fixedKey) rule.fixed = (element as unknown as Record<string, unknown>)[fixedKey];
   if (patternKey) rule.pattern = (element as unknown as Record<string, unknown>)[patternKey];
   if (diff.binding?.strength === 'required' && diff.binding.valueSet) {
-    const expansion = bindingExpansion(diff.binding.valueSet);
-    if (!expansion) throw new Error(`${id}: the server cannot expand ${diff.binding.valueSet}, so it cannot check the binding`);
-    rule.binding = { url: diff.binding.valueSet, expansion };
+    rule.binding = { url: diff.binding.valueSet, expansion: bindingExpansion(diff.binding.valueSet) };
+  } else if (diff.binding) {
+    rule.codesMustExist = true;
   }
   rule.invariants = (diff.constraint ?? []).filter((c) => c.severity === 'error').map(toInvariant);
   return rule;
@@ -160,7 +170,7 @@ function discriminatorValues(
   slice: ElementDefinition,
   discriminators: Discriminator[],
   byId: ReadonlyMap<string, ElementDefinition>,
-): Map<string, { fixed?: unknown; pattern?: unknown; binding?: ExpandedValueSet }> {
+): Map<string, { fixed?: unknown; pattern?: unknown; binding?: ExpandedValueSet }> | undefined {
   const values = new Map<string, { fixed?: unknown; pattern?: unknown; binding?: ExpandedValueSet }>();
   for (const d of discriminators) {
     if (d.path === 'url' && slice.type?.[0]?.profile?.[0]) {
@@ -168,7 +178,12 @@ function discriminatorValues(
       continue;
     }
     const element = d.path === '$this' ? slice : byId.get(`${sliceId}.${d.path}`);
-    if (!element) throw new Error(`${sliceId}: nothing at discriminator path ${d.path}`);
+    if (!element) {
+      const own = sliceOwnValue(slice, d.path);
+      if (!own) return undefined;
+      values.set(d.path, own);
+      continue;
+    }
     const key = (prefix: string): string | undefined => Object.keys(element).find((k) => k.startsWith(prefix) && k !== prefix);
     const fixedKey = key('fixed');
     const patternKey = key('pattern');
@@ -178,6 +193,19 @@ function discriminatorValues(
       pattern: patternKey ? (element as unknown as Record<string, unknown>)[patternKey] : undefined,
       binding: bound,
     });
+    if (!fixedKey && !patternKey && !bound) return undefined;
   }
   return values;
+}
+
+/** The value at a discriminator path read from the slice's own fixed or pattern value (`patternCoding.system`). */
+function sliceOwnValue(slice: ElementDefinition, path: string): { fixed?: unknown; pattern?: unknown } | undefined {
+  for (const [key, value] of Object.entries(slice)) {
+    const kind = key.startsWith('fixed') ? 'fixed' : key.startsWith('pattern') ? 'pattern' : undefined;
+    if (!kind || key === kind) continue;
+    let at: unknown = value;
+    for (const part of path.split('.')) at = at && typeof at === 'object' ? (at as Record<string, unknown>)[part] : undefined;
+    if (at !== undefined) return { [kind]: at };
+  }
+  return undefined;
 }

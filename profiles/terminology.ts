@@ -7,19 +7,39 @@ import { expandValueSet, type ExpandedValueSet } from './valuesets';
 // https://hl7.org/fhir/R4/terminology-service.html
 
 let held: R4Definitions | undefined;
-const bindingCache = new Map<string, ExpandedValueSet | undefined>();
+let heldFrom: object | undefined;
+let bindingCache = new Map<string, ExpandedValueSet | undefined>();
 
-/** Core R4 and our terminology in the shape expandValueSet reads; ours win on a shared URL. */
+/** Core R4 and the packages' terminology in the shape expandValueSet reads; the packages win on a shared URL. */
 export function heldTerminology(): R4Definitions {
-  if (held) return held;
-  const core = loadR4Definitions();
   const ours = conformance();
+  if (held && heldFrom === ours) return held;
+  heldFrom = ours;
+  bindingCache = new Map();
+  const core = loadR4Definitions();
   held = {
     resourceTypes: core.resourceTypes,
     valueSets: new Map([...core.valueSets, ...ours.valueSets]),
     codeSystems: new Map([...core.codeSystems, ...ours.codeSystems]),
   };
   return held;
+}
+
+const codeSystemCodes = new Map<string, ReadonlySet<string> | undefined>();
+let codesFrom: object | undefined;
+
+/** The codes of a complete CodeSystem the server holds (undefined when it holds none, or only a fragment). */
+export function codesOfSystem(system: string): ReadonlySet<string> | undefined {
+  const terminology = heldTerminology();
+  if (codesFrom !== terminology) {
+    codeSystemCodes.clear();
+    codesFrom = terminology;
+  }
+  if (!codeSystemCodes.has(system)) {
+    const codeSystem = terminology.codeSystems.get(system);
+    codeSystemCodes.set(system, codeSystem?.content === 'complete' ? new Set(flatten(codeSystem.concept).map((c) => c.code)) : undefined);
+  }
+  return codeSystemCodes.get(system);
 }
 
 export function findValueSet(url: string): ValueSet | undefined {
@@ -33,7 +53,8 @@ export function findCodeSystem(url: string): CodeSystem | undefined {
 /** The codes of a ValueSet for checking a required binding, or undefined when it cannot be expanded completely. */
 export function bindingExpansion(url: string): ExpandedValueSet | undefined {
   const key = canonicalUrl(url);
-  if (!bindingCache.has(key)) bindingCache.set(key, expandValueSet(key, heldTerminology()));
+  const terminology = heldTerminology(); // first: it empties the cache when the packages changed
+  if (!bindingCache.has(key)) bindingCache.set(key, expandValueSet(key, terminology));
   return bindingCache.get(key);
 }
 

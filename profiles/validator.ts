@@ -3,7 +3,8 @@ import { invalid, issue } from '../server/errors';
 import { buildFieldTables } from './element-index';
 import { ElementWalker } from './element-walk';
 import { invariantIssues } from './invariants';
-import { compileAllProfiles, issuesAgainstProfiles } from './profile-registry';
+import { configurePackages } from './conformance';
+import { checkAgainstProfiles, compileAllProfiles, configureUnknownProfiles, type UnknownProfiles } from './profile-registry';
 import { loadR4Definitions } from './r4-definitions';
 import { compileStructureValidators, structureIssues } from './structure';
 
@@ -13,7 +14,20 @@ import { compileStructureValidators, structureIssues } from './structure';
 let resourceTypes: ReadonlySet<string> | undefined;
 let walker: ElementWalker | undefined;
 
-/** Loads and indexes the R4 definitions once (call at start; idempotent). About 3 s. */
+/** Settings of the validator (FHIR_PACKAGES, UNKNOWN_PROFILES); call before initValidator. */
+export interface ValidatorSettings {
+  /** FHIR packages (folders or .tgz) to load beside UK Core and ours. */
+  packages?: readonly string[];
+  unknownProfiles?: UnknownProfiles;
+}
+
+export function configureValidator(settings: ValidatorSettings): void {
+  configurePackages(settings.packages ?? []);
+  configureUnknownProfiles(settings.unknownProfiles ?? 'warn');
+  if (walker) compileAllProfiles();
+}
+
+/** Loads and indexes the R4 definitions and the packages once (call at start; idempotent). About 3 s. */
 export function initValidator(): void {
   if (walker) return;
   const definitions = loadR4Definitions();
@@ -33,9 +47,21 @@ export function isKnownResourceType(type: string): boolean {
   return resourceTypes!.has(type);
 }
 
-/** Same checks as validateResource but returns the issues instead of throwing (for $validate). Empty array = valid. */
+/** Same checks as validateResource but returns the problems instead of throwing. Empty array = valid. */
 export function validationIssues(value: unknown, options: ValidationOptions = {}): OperationOutcomeIssue[] {
-  return check(value, options)?.issues ?? [];
+  return check(value, options).failure?.issues ?? [];
+}
+
+/** For $validate: the problems, or when there are none the warnings and information notes. */
+export function validationReport(value: unknown, options: ValidationOptions = {}): OperationOutcomeIssue[] {
+  const result = check(value, options);
+  return result.failure?.issues ?? result.notes;
+}
+
+/** Warnings and information about the last valid resource validateResource returned (for Prefer: return=OperationOutcome). */
+const notesOf = new WeakMap<object, OperationOutcomeIssue[]>();
+export function validationNotes(resource: object): OperationOutcomeIssue[] {
+  return notesOf.get(resource) ?? [];
 }
 
 /**
@@ -44,8 +70,9 @@ export function validationIssues(value: unknown, options: ValidationOptions = {}
  * Profiles claimed in meta.profile are checked; an unknown one is a 422 naming it.
  */
 export function validateResource(value: unknown, options: ValidationOptions = {}): Resource {
-  const failure = check(value, options);
+  const { failure, notes } = check(value, options);
   if (failure) throw invalid(failure.status, failure.issues);
+  if (notes.length) notesOf.set(value as object, notes);
   return value as Resource;
 }
 
@@ -54,7 +81,17 @@ interface Failure {
   issues: OperationOutcomeIssue[];
 }
 
-function check(value: unknown, options: ValidationOptions): Failure | undefined {
+interface Checked {
+  failure?: Failure;
+  notes: OperationOutcomeIssue[];
+}
+
+function check(value: unknown, options: ValidationOptions): Checked {
+  const stage = checkStages(value, options);
+  return stage && 'status' in stage ? { failure: stage, notes: [] } : { notes: stage?.notes ?? [] };
+}
+
+function checkStages(value: unknown, options: ValidationOptions): Failure | { notes: OperationOutcomeIssue[] } | undefined {
   initValidator();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { status: 400, issues: [issue('invalid', 'A resource must be a JSON object', '$this')] };
@@ -74,7 +111,7 @@ function check(value: unknown, options: ValidationOptions): Failure | undefined 
   if (walked.bindings.length) return { status: 422, issues: walked.bindings };
   const claimed = ((resource.meta as { profile?: unknown } | undefined)?.profile as string[] | undefined) ?? [];
   const profiles = [...new Set([...claimed, ...(options.profiles ?? [])])];
-  const profileProblems = profiles.length ? issuesAgainstProfiles(resource as unknown as Resource, profiles) : [];
-  if (profileProblems.length) return { status: 422, issues: profileProblems };
-  return undefined;
+  if (!profiles.length) return undefined;
+  const report = checkAgainstProfiles(resource as unknown as Resource, profiles);
+  return report.issues.length ? { status: 422, issues: report.issues } : { notes: report.notes };
 }

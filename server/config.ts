@@ -33,6 +33,10 @@ export interface Config {
   requestTimeoutMs: number;
   /** Resource type → profiles every resource of that type must conform to on write (REQUIRED_PROFILES). */
   requiredProfiles: Record<string, string[]>;
+  /** FHIR packages (folders or .tgz) loaded at start beside UK Core and the hub's own (FHIR_PACKAGES). */
+  fhirPackages: string[];
+  /** A claim to a profile the hub does not hold: accepted with a warning, or refused with 422 (UNKNOWN_PROFILES). */
+  unknownProfiles: 'warn' | 'reject';
   /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
   subscriptions: SubscriptionConfig;
   /** AUDIT_RETENTION_MONTHS: whole months of the audit trail older than this are dropped; absent = keep everything. */
@@ -133,6 +137,21 @@ export const SETTINGS: Setting[] = [
       if (raw !== 'true' && raw !== 'false') throw new Error(`must be true or false; got '${raw}'`);
       if (raw === 'true' && all.AUTH_DISABLED !== 'true') throw new Error('may only be true with AUTH_DISABLED=true: every authenticated access is on the record');
       return { auditDisabled: raw === 'true' };
+    },
+  },
+  {
+    env: 'FHIR_PACKAGES',
+    default: '',
+    help: 'more FHIR NPM packages to load at start (comma-separated folders or .tgz files); UK Core is always loaded',
+    parse: (raw) => ({ fhirPackages: raw.split(',').map((p) => p.trim()).filter(Boolean).map((p) => path.resolve(p)) }),
+  },
+  {
+    env: 'UNKNOWN_PROFILES',
+    default: 'warn',
+    help: 'a resource claiming a profile the hub does not hold: warn (accepted, with a warning issue) or reject (422)',
+    parse: (raw) => {
+      if (raw !== 'warn' && raw !== 'reject') throw new Error(`must be warn or reject; got '${raw}'`);
+      return { unknownProfiles: raw };
     },
   },
   // Listed here for --help; loadSubscriptionConfig (subscriptions/config.ts) reads and checks them.

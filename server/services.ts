@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { installConformance } from '../profiles/install.js';
-import { initValidator } from '../profiles/validator.js';
+import { configureValidator, initValidator } from '../profiles/validator.js';
 import { guardStore } from '../profiles/write-guard.js';
 import type { Config } from './config.js';
 import type { ReadinessCheck } from './readiness.js';
@@ -31,6 +31,8 @@ export interface Services {
 }
 
 export async function openServices(config: Config): Promise<Services> {
+  // A package that cannot be loaded stops the start here, with a message naming its file.
+  configureValidator({ packages: config.fhirPackages ?? [], unknownProfiles: config.unknownProfiles ?? 'warn' });
   initValidator();
   configureBundles({ maxEntries: config.maxBundleEntries, maxBytes: config.maxBundleBytes });
   const db = await openDb({
@@ -45,7 +47,7 @@ export async function openServices(config: Config): Promise<Services> {
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
   // Required profiles and business rules that read other resources run on every write through the store.
   const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {});
-  await installConformance(store);
+  await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);
   return {

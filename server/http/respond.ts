@@ -28,7 +28,8 @@ export function parsePrefer(header: string | undefined): Preferences {
 export function preferredBody(res: FhirResponse, preference: Preferences['return']): FhirResponse['body'] {
   if (!res.written || !preference || preference === 'representation') return res.body;
   if (preference === 'minimal') return undefined;
-  return outcome(issue('informational', `${res.status === 201 ? 'Created' : 'Updated'} ${res.headers?.Location ?? res.headers?.['Content-Location'] ?? ''}`.trim(), undefined, 'information'));
+  const done = issue('informational', `${res.status === 201 ? 'Created' : 'Updated'} ${res.headers?.Location ?? res.headers?.['Content-Location'] ?? ''}`.trim(), undefined, 'information');
+  return outcome(done, ...(res.notes ?? []));
 }
 
 export function send(res: Response, status: number, body: Resource | string | undefined, headers: Record<string, string>, pretty: boolean, head = false): void {

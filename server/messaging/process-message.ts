@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Bundle, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import { badRequest, issue, notSupported, outcome } from '../errors.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
@@ -7,6 +8,8 @@ import { messageAsTransaction } from './message-transaction.js';
 
 const BARS_EVENT = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
 const MESSAGE_ID = 'https://tools.ietf.org/html/rfc4122';
+/** Tags the kept message with a digest of its content, so a repeat is told from another message reusing its id. */
+const MESSAGE_DIGEST = 'https://fhir.neighbourhood-hub.example/CodeSystem/message-digest';
 // Any constant: serialises two deliveries of the same message id (hashed into the lock key).
 const MESSAGE_LOCK_SPACE = 7_041;
 
@@ -30,18 +33,17 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
   const event = eventOf(header);
-  const routed = event === 'booking-request' ? undefined : checkPrescriptionMessage(message, header);
-  if (routed) {
-    for (const { resource } of routed.medicationRequests) addressTo(resource, routed.pharmacy);
-    if (event === 'prescription-order-update') requireCancellationReasons(routed.medicationRequests);
-  }
+  const routed = event === 'booking-request' ? undefined : checkPrescriptionMessage(message, header, event);
+  if (routed) for (const { resource } of routed.medicationRequests) addressTo(resource, routed.pharmacy);
 
   const messageId = message.identifier?.value ?? requestId;
+  const digest = createHash('sha256').update(JSON.stringify(message)).digest('hex');
   return ctx.store.transaction(async (store) => {
     const tctx = { ...ctx, store };
     if (messageId) {
       await store.sql.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MESSAGE_LOCK_SPACE, messageId]);
-      const key = new URLSearchParams({ identifier: `${MESSAGE_ID}|${messageId}` });
+      // A repeat is the same id with the same content; senders (EPS's own examples) reuse an id for different messages.
+      const key = new URLSearchParams({ identifier: `${MESSAGE_ID}|${messageId}`, _tag: `${MESSAGE_DIGEST}|${digest}` });
       const seen = await ctx.search.matchIds(store.sql, 'Bundle', key, 1);
       if (seen.length) return answer(`Message ${messageId} was already processed (Bundle/${seen[0]}); nothing was changed`);
       // A sender whose policy cannot read the kept Bundle (a GP practice) is still told it is a repeat, without its id.
@@ -52,15 +54,17 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
     // claims (BaRS, EPS) are dropped: this server does not hold those profiles to check them against.
     const { meta: _sentMeta, id: _sentId, ...kept } = message;
     transaction.entry?.push({
-      resource: { ...kept, identifier: { system: MESSAGE_ID, value: messageId ?? crypto.randomUUID() } },
+      resource: { ...kept, meta: { tag: [{ system: MESSAGE_DIGEST, code: digest }] }, identifier: { system: MESSAGE_ID, value: messageId ?? crypto.randomUUID() } },
       request: { method: 'POST', url: 'Bundle' },
     });
-    const result = await runTransaction(transaction, tctx, 'minimal');
+    const result = await runTransaction(transaction, tctx, 'minimal', { keepUnknownLocal: true });
     const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
-    const said = routed
-      ? `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value} accepted for pharmacy ${routed.pharmacy} (${stored} resources written)`
-      : `Booking request accepted (${stored} resources written)`;
-    return answer(said);
+    if (!routed) return answer(`Booking request accepted (${stored} resources written)`);
+    const what = `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value}`;
+    const said = `${what} accepted and routed to pharmacy ${routed.pharmacy}, the message's destination (${stored} resources written)`;
+    // EPS accepts a dispenseRequest.performer other than the destination; the sender is told where it went.
+    const others = routed.otherPerformers.length ? ` ; dispenseRequest.performer names ${routed.otherPerformers.join(', ')}, not where it was routed` : '';
+    return answer(said + others);
   });
 }
 
@@ -74,9 +78,3 @@ function addressTo(m: MedicationRequest, pharmacy: string): void {
   m.dispenseRequest = { ...m.dispenseRequest, performer: { identifier: { system: ODS, value: pharmacy } } };
 }
 
-function requireCancellationReasons(items: Array<{ resource: MedicationRequest; index: number }>): void {
-  for (const { resource, index } of items) {
-    if (resource.status !== 'cancelled') throw badRequest(`A prescription-order-update cancels: MedicationRequest.status must be cancelled`, `Bundle.entry[${index}].resource.status`);
-    if (!resource.statusReason) throw badRequest('A cancellation needs MedicationRequest.statusReason', `Bundle.entry[${index}].resource.statusReason`);
-  }
-}

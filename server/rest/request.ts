@@ -1,4 +1,4 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { RequestAccess } from '../access/request-access.js';
 import type { ExportDispatcher } from '../export/dispatcher.js';
 import type { SearchEngine } from '../search/search.js';
@@ -39,6 +39,8 @@ export interface FhirResponse {
   headers?: Record<string, string>;
   /** Set when the response body is the resource written (so Prefer: return=minimal can drop it). */
   written?: boolean;
+  /** Warnings and information about the resource written (unknown profiles, bindings not checked), shown with Prefer: return=OperationOutcome. */
+  notes?: OperationOutcomeIssue[];
 }
 
 /** What every interaction handler needs: the store (bound to a transaction inside bundles), search and the public base URL. */

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { validateResource } from '../../profiles/validator.js';
+import { validateResource, validationNotes } from '../../profiles/validator.js';
 import { badRequest, forbidden, issue, outcome, preconditionFailed } from '../errors.js';
 import type { ResourceVersion, WriteResult } from '../store/store.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
@@ -30,10 +30,11 @@ export function checkWrite(resource: Resource, ctx: FhirContext): Promise<Resour
   return check ? check(resource, ctx) : Promise.resolve(resource);
 }
 
-export function writtenResponse(result: WriteResult, baseUrl: string): FhirResponse {
+export function writtenResponse(result: WriteResult, baseUrl: string, body?: Resource): FhirResponse {
   const headers = versionHeaders(result);
   headers[result.created ? 'Location' : 'Content-Location'] = locationOf(baseUrl, result);
-  return { status: result.created ? 201 : 200, body: result.content, headers, written: true };
+  const notes = body ? validationNotes(body) : [];
+  return { status: result.created ? 201 : 200, body: result.content, headers, written: true, ...(notes.length ? { notes } : {}) };
 }
 
 export const ifMatchVersion = (req: FhirRequest): number | undefined =>
@@ -67,7 +68,7 @@ export async function create(req: FhirRequest, ctx: FhirContext, p: Record<strin
       return { status: 200, body: current.content, headers: versionHeaders(current), written: true };
     }
   }
-  return writtenResponse(await ctx.store.create(resource), ctx.baseUrl);
+  return writtenResponse(await ctx.store.create(resource), ctx.baseUrl, req.body as Resource);
 }
 
 /** update and update-as-create: https://hl7.org/fhir/R4/http.html#update */
@@ -76,7 +77,7 @@ export async function update(req: FhirRequest, ctx: FhirContext, p: Record<strin
   const resource = await checkWrite(resourceBody(req, p.type), ctx);
   if (!resource.id) throw badRequest(`The ${p.type} in the body needs an id equal to the id in the URL (${p.id})`, `${p.type}.id`);
   if (resource.id !== p.id) throw badRequest(`The id in the body (${resource.id}) differs from the id in the URL (${p.id})`, `${p.type}.id`);
-  return writtenResponse(await ctx.store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl);
+  return writtenResponse(await ctx.store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl, req.body as Resource);
 }
 
 /** Conditional update: PUT Type?criteria (https://hl7.org/fhir/R4/http.html#cond-update) */

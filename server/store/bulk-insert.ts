@@ -10,9 +10,14 @@ import type { ResourceIndexer } from './store.js';
  * through the Store.
  */
 export async function insertNewResources(tx: Queryable, indexer: ResourceIndexer, resources: Resource[]): Promise<Resource[]> {
+  return insertFirstVersions(tx, indexer, resources.map((r) => ({ ...r, id: randomUUID() })));
+}
+
+/** The same for resources whose ids the server chose and that do not exist yet (conformance resources from packages). */
+export async function insertFirstVersions(tx: Queryable, indexer: ResourceIndexer, resources: (Resource & { id: string })[]): Promise<Resource[]> {
   if (!resources.length) return [];
   const now = new Date();
-  const stored = resources.map((r) => ({ ...r, id: randomUUID(), meta: { ...r.meta, versionId: '1', lastUpdated: now.toISOString() } }) as Resource & { id: string });
+  const stored = resources.map((r) => ({ ...r, meta: { ...r.meta, versionId: '1', lastUpdated: now.toISOString() } }) as Resource & { id: string });
   await tx.query(
       `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(resource_type, id, content)),
      r AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) SELECT resource_type, id, 1, $4, false, content FROM input),

@@ -6,9 +6,11 @@ import { describeEachDatabase } from '../support/server.js';
 const eps = (name: string): Bundle => sharedExample<Bundle>(`eps/${name}.json`);
 const medicationRequests = (b: Bundle) => (b.entry ?? []).filter((e) => e.resource?.resourceType === 'MedicationRequest').map((e) => e.resource as MedicationRequest);
 
-/** The gp-acute example as EPS would send its cancellation: event prescription-order-update, each item cancelled with a reason. */
+/** The gp-acute example as EPS would send a cancellation of its first item: event prescription-order-update, one MedicationRequest cancelled with a reason. */
 function cancellationOf(order: Bundle): Bundle {
   const msg = structuredClone(order);
+  const first = medicationRequests(msg)[0];
+  msg.entry = msg.entry?.filter((e) => e.resource?.resourceType !== 'MedicationRequest' || e.resource === first);
   msg.identifier = { system: 'https://tools.ietf.org/html/rfc4122', value: 'cancel-0001' };
   (msg.entry?.[0].resource as MessageHeader).eventCoding = { system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'prescription-order-update' };
   for (const m of medicationRequests(msg)) {

@@ -3,24 +3,33 @@ import type { Bundle, MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { initValidator, validationIssues } from '../../profiles/validator';
 import { sharedExample } from '../support/examples';
 
-// What the NHS examples in ../shared/examples (written by others) do and do not satisfy.
+// What the NHS examples in fixtures/nhs-examples (written by others) do and do not satisfy.
 const profile = (name: string): string => `https://fhir.neighbourhood-hub.example/StructureDefinition/${name}`;
 const against = (resource: Resource, name: string): string[] => validationIssues(resource, { profiles: [profile(name)] }).map((i) => i.diagnostics as string);
 
 describe('UK Core, PDS and EPS examples against the neighbourhood profiles', function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
   before(() => initValidator());
 
   it('the UK Core Patient (NHS number 9912003888, England verification status 01) satisfies NeighbourhoodPatient', () => {
     expect(against(sharedExample('ukcore/UKCore-Patient-RichardSmith-Example.json'), 'NeighbourhoodPatient')).to.deep.equal([]);
   });
 
-  it('PDS patients code the verification status in UKCore-NHSNumberVerificationStatus, not the England code system the binding requires', () => {
+  it('PDS patients code the verification status in UKCore-NHSNumberVerificationStatus, not the England code system UK Core 2.0 binds to', () => {
     for (const file of ['pds/patient.json', 'pds/patient-9000000009.json']) {
-      expect(against(sharedExample(file), 'NeighbourhoodPatient'), file).to.deep.equal([
-        'Patient.identifier[0].extension[0].value: None of the codes https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus|01 is in the required value set https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberVerificationStatusEngland',
-      ]);
+      expect(against(sharedExample(file), 'NeighbourhoodPatient')[0], file).to.equal(
+        'Patient.identifier[0].extension[0].value: None of the codes https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus|01 is in the required value set https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberVerificationStatus',
+      );
     }
+  });
+
+  it('the full PDS patient codes its address key type as a Coding, where UK Core 2.0 (Extension-UKCore-AddressKey) has a CodeableConcept', () => {
+    expect(against(sharedExample('pds/patient.json'), 'NeighbourhoodPatient').slice(1)).to.deep.equal([
+      'Patient.address[0].extension[0].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
+      'Patient.address[0].extension[1].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
+      'Patient.address[1].extension[0].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
+      'Patient.address[1].extension[1].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
+    ]);
   });
 
   it('the minimal PDS patient also lacks name, gender and birthDate', () => {

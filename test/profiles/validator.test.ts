@@ -6,7 +6,7 @@ import { FhirError } from '../../server/errors';
 import { initValidator, isKnownResourceType, validateResource, validationIssues } from '../../profiles/validator';
 
 const FIXTURES = join(__dirname, '../../fixtures/validation');
-const EXAMPLES = join(__dirname, '../../../shared/examples');
+const EXAMPLES = join(__dirname, '../../fixtures/nhs-examples');
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 

@@ -49,12 +49,14 @@ describeEachDatabase('neighbourhood profiles over HTTP', (server) => {
       expect(res.body.issue[0].expression).to.deep.equal(['CareTeam.participant']);
       expect((await server().fhir('GET', 'CareTeam/ct-no-coordinator')).status).to.equal(404);
     });
-    it('a patient claiming an unknown profile is 422 naming it', async () => {
+    it('a patient claiming an unknown profile is accepted with a warning naming it (Prefer: return=OperationOutcome)', async () => {
       const { id: _id, ...patient } = neighbourhood('05-patient-pat-aisha-khan') as Resource & { id: string };
-      const body = { ...patient, meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'] } };
-      const res = await server().fhir('POST', 'Patient', { body });
-      expect(res.status).to.equal(422);
-      expect(res.body.issue[0].diagnostics).to.contain('https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient is not known to this server');
+      const body = { ...patient, meta: { profile: ['https://example.org/StructureDefinition/NoSuchPatient'] } };
+      const res = await server().fhir('POST', 'Patient', { body, headers: { prefer: 'return=OperationOutcome' } });
+      expect(res.status).to.equal(201);
+      const warning = res.body.issue.find((i: { severity: string }) => i.severity === 'warning');
+      expect(warning.diagnostics).to.contain('https://example.org/StructureDefinition/NoSuchPatient is not known to this server');
+      expect(warning.expression).to.deep.equal(['Patient.meta.profile']);
     });
     it('Patient.gender "bogus" is rejected (a required binding of core R4)', async () => {
       const res = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', gender: 'bogus' } });

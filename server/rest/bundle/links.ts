@@ -5,13 +5,21 @@ import { entryPath } from './entry.js';
 import { key, type PlannedEntry } from './plan.js';
 import { conditionalReference, isBundleLocal, referenceSites, type ReferenceSite } from './references.js';
 
+export interface LinkOptions {
+  /**
+   * A `urn:uuid:` no entry carries stays as written, a reference to something outside the Bundle:
+   * a message may point at what it does not carry (EPS Provenance targets). A transaction may not.
+   */
+  keepUnknownLocal?: boolean;
+}
+
 /**
  * Rewrites the references of every resource the transaction writes, before any is written:
  * fullUrls of entries (urn:uuid:, urn:oid:, or absolute) become `Type/id` of what the entry
  * writes, and conditional references `Type?criteria` become the one resource they match
  * (https://hl7.org/fhir/R4/http.html#trules, bundle.html#references).
  */
-export async function rewriteLinks(entries: PlannedEntry[], ctx: FhirContext): Promise<void> {
+export async function rewriteLinks(entries: PlannedEntry[], ctx: FhirContext, options: LinkOptions = {}): Promise<void> {
   const byFullUrl = new Map<string, string>();
   for (const e of entries) {
     if (e.fullUrl && e.target && (e.phase === 'POST' || e.phase === 'PUT')) byFullUrl.set(e.fullUrl, key(e.target));
@@ -24,6 +32,7 @@ export async function rewriteLinks(entries: PlannedEntry[], ctx: FhirContext): P
       const local = byFullUrl.get(ref);
       if (local) site.holder.reference = local;
       else if (isBundleLocal(ref)) {
+        if (options.keepUnknownLocal) continue;
         throw badRequest(`${site.path()} refers to ${ref}, which is not the fullUrl of any resource this transaction creates or updates`, site.path());
       } else {
         const cond = conditionalReference(ref);

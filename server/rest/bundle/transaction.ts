@@ -7,7 +7,7 @@ import { route } from '../router.js';
 import { AssignedIdStore } from './assigned-id-store.js';
 import { entryPath, parseEntry, responseEntry, type EntryRequest, type PreferReturn } from './entry.js';
 import { atEntry, retryableConflict } from './errors.js';
-import { rewriteLinks } from './links.js';
+import { rewriteLinks, type LinkOptions } from './links.js';
 import { PHASES, planIdentities, type PlannedEntry } from './plan.js';
 
 /**
@@ -17,7 +17,7 @@ import { PHASES, planIdentities, type PlannedEntry } from './plan.js';
  * a fixed order, so a second transaction touching any of them waits for the first to commit; if
  * PostgreSQL still aborts one (deadlock, serialization), it is a 409 the client may retry.
  */
-export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: PreferReturn): Promise<Bundle> {
+export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: PreferReturn, links: LinkOptions = {}): Promise<Bundle> {
   const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, ctx.baseUrl));
   checkFullUrls(entries);
   let written: BundleEntry[] = [];
@@ -25,7 +25,7 @@ export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: P
     const responses = await ctx.store.transaction(async (store) => {
       const tctx: FhirContext = { ...ctx, store };
       const planned = await planIdentities(entries, tctx);
-      await rewriteLinks(planned, tctx);
+      await rewriteLinks(planned, tctx, links);
       await lockTargets(store, planned);
       const out: BundleEntry[] = (written = new Array(planned.length));
       for (const phase of PHASES) {

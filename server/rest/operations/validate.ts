@@ -1,6 +1,6 @@
 import type { CapabilityStatementRestResource, OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { resourceProfiles } from '../../../profiles/conformance.js';
-import { validationIssues } from '../../../profiles/validator.js';
+import { validationReport } from '../../../profiles/validator.js';
 import { writeRuleIssues } from '../../../profiles/write-guard.js';
 import { badRequest, issue, notFound } from '../../errors.js';
 import { contributeToCapabilityStatement } from '../capability.js';
@@ -30,9 +30,12 @@ registerOperation({
     const resource = (await resourceToValidate(req, ctx, resourceType, id)) as Resource;
     if (mode === 'update' && !id && !resource.id) throw badRequest('mode=update needs the id of the resource to update, in the URL or the resource', `${resourceType}.id`);
     if (id && resource.id && resource.id !== id) throw badRequest(`The id in the resource (${resource.id}) differs from the id in the URL (${id})`, `${resourceType}.id`);
-    let issues = validationIssues(resource, { profiles });
+    let issues = validationReport(resource, { profiles });
     // Required profiles and business rules apply to writes, so they are checked when a write mode is named.
-    if (!issues.length && mode) issues = await writeRuleIssues(ctx.store, resource);
+    if (!issues.some((i) => i.severity === 'error') && mode) {
+      const problems = await writeRuleIssues(ctx.store, resource);
+      if (problems.length) issues = problems;
+    }
     return { status: 200, body: report(issues) };
   },
 });
