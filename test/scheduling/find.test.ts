@@ -75,3 +75,19 @@ describeEachDatabase('Appointment/$find (IHE ITI-115)', (server) => {
     expect(dental.resource.extension).to.equal(undefined);
   });
 });
+
+describeEachDatabase('scheduling extensions are documented where clients look', (server) => {
+  it('serves the StructureDefinitions of booking-restriction, recurring-availability, hold-expires, overlap-intended and same-day-same-site', async () => {
+    for (const id of ['booking-restriction', 'recurring-availability', 'hold-expires', 'overlap-intended', 'same-day-same-site']) {
+      const res = await server().fhir('GET', `StructureDefinition?url=https://fhir.neighbourhood-hub.example/StructureDefinition/${id}`);
+      expect(res.body.total, id).to.equal(1);
+      expect(res.body.entry[0].resource.snapshot.element.length, id).to.be.greaterThan(3);
+    }
+  });
+
+  it('a Schedule carrying a booking restriction is accepted as the StructureDefinition describes it', async () => {
+    const restriction = { url: 'https://fhir.neighbourhood-hub.example/StructureDefinition/booking-restriction', extension: [{ url: 'organization', valueIdentifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'A12345' } }] };
+    const res = await server().fhir('POST', 'Schedule', { body: { resourceType: 'Schedule', active: true, extension: [restriction], actor: [{ display: 'Nurse clinic' }] } });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+  });
+});
