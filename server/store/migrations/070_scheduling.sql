@@ -19,3 +19,11 @@ CREATE TABLE appointment_proposal (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX appointment_proposal_created ON appointment_proposal (created_at);
+
+-- Recurring availability: which version of each Schedule's opening times the hub has turned into
+-- Slots, and how far ahead, so the worker's regular pass costs one query when nothing changed.
+CREATE TABLE availability_state (
+  schedule_id text PRIMARY KEY,
+  version_id integer NOT NULL,
+  generated_through date NOT NULL
+);
