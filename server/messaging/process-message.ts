@@ -3,7 +3,7 @@ import { badRequest, issue, notSupported, outcome } from '../errors.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
 import type { FhirContext, FhirResponse } from '../rest/request.js';
 import { checkPrescriptionMessage, MESSAGE_EVENT, ODS } from './eps-rules.js';
-import { messageAsTransaction } from './message-transaction.js';
+import { messageAsTransaction, pointedAtMessage, transactionOrder } from './message-transaction.js';
 
 const BARS_EVENT = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
 const MESSAGE_ID = 'https://tools.ietf.org/html/rfc4122';
@@ -55,7 +55,9 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       resource: { ...kept, identifier: { system: MESSAGE_ID, value: messageId ?? crypto.randomUUID() } },
       request: { method: 'POST', url: 'Bundle' },
     });
-    const result = await runTransaction(transaction, tctx, 'minimal');
+    const result = await runTransaction(transaction, tctx, 'minimal').catch((err: unknown) => {
+      throw pointedAtMessage(err, transactionOrder(message));
+    });
     const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
     const said = routed
       ? `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value} accepted for pharmacy ${routed.pharmacy} (${stored} resources written)`

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Appointment, AppointmentParticipant, Bundle, BundleEntry, CodeableConcept, HealthcareService, PractitionerRole, Reference, Resource, Schedule, Slot } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal.js';
-import type { FhirContext } from '../rest/request.js';
+import type { SearchEngine } from '../search/search.js';
+import type { Store } from '../store/store.js';
 import { mayBook } from './booking-restriction.js';
 import { OCCUPYING, SAME_DAY_SAME_SITE, localId } from './vocabulary.js';
 
@@ -25,6 +26,14 @@ export const SCORE_OTHER = 0.5;
 
 const DAY_MS = 24 * 3600_000;
 
+/** What $find runs with: the store and search as the caller may use them (server/rest hands its context). */
+export interface FindContext {
+  store: Store;
+  search: SearchEngine;
+  baseUrl: string;
+  access?: { principal: Principal };
+}
+
 interface Candidate {
   slot: Slot;
   schedule?: Schedule;
@@ -45,7 +54,7 @@ interface PatientAppointment {
  * site where the patient already has an appointment before all others (search.score and the
  * same-day-same-site extension say so); slots overlapping the patient's appointments are left out.
  */
-export async function findAppointments(ctx: FhirContext, q: FindRequest): Promise<{ bundle: Bundle; proposals: Appointment[] }> {
+export async function findAppointments(ctx: FindContext, q: FindRequest): Promise<{ bundle: Bundle; proposals: Appointment[] }> {
   const caller = ctx.access?.principal;
   const schedules = await candidateSchedules(ctx, q);
   if (schedules?.size === 0) return { bundle: searchset(ctx, []), proposals: [] };
@@ -82,7 +91,7 @@ export async function findAppointments(ctx: FhirContext, q: FindRequest): Promis
 }
 
 /** Schedules the actor parameters admit (AND across parameters, OR within one); undefined = all. */
-async function candidateSchedules(ctx: FhirContext, q: FindRequest): Promise<Set<string> | undefined> {
+async function candidateSchedules(ctx: FindContext, q: FindRequest): Promise<Set<string> | undefined> {
   const ids = async (type: string, pairs: Array<[string, string]>): Promise<string[]> => ctx.search.matchIds(ctx.store.sql, type, new URLSearchParams(pairs), 10_000);
   const union = async (queries: Array<[string, Array<[string, string]>]>): Promise<Set<string>> => {
     const all = new Set<string>();
@@ -130,7 +139,7 @@ interface FoundSlots {
   included: Map<string, Resource>;
 }
 
-async function freeSlots(ctx: FhirContext, schedules: Set<string> | undefined, from: string, to: string, count: number): Promise<FoundSlots> {
+async function freeSlots(ctx: FindContext, schedules: Set<string> | undefined, from: string, to: string, count: number): Promise<FoundSlots> {
   const params = new URLSearchParams([
     ['status', 'free'],
     ['start', `ge${from}`],
@@ -171,7 +180,7 @@ function tokenMatches(token: string, system: string | undefined, code: string | 
 }
 
 /** The patient's booked and pending appointments that could overlap or share a day with the window. */
-async function patientAppointments(ctx: FhirContext, q: FindRequest): Promise<PatientAppointment[]> {
+async function patientAppointments(ctx: FindContext, q: FindRequest): Promise<PatientAppointment[]> {
   if (!q.patients.length) return [];
   const result: PatientAppointment[] = [];
   const from = new Date(Date.parse(q.start) - DAY_MS).toISOString();
@@ -207,7 +216,7 @@ async function patientAppointments(ctx: FhirContext, q: FindRequest): Promise<Pa
 /** The Locations (sites) actors work at: a Location itself, or the locations of a PractitionerRole or HealthcareService. */
 class SiteResolver {
   constructor(
-    private readonly ctx: FhirContext,
+    private readonly ctx: FindContext,
     private readonly known: Map<string, Resource>,
   ) {}
 
@@ -267,7 +276,7 @@ function proposalId(slotIds: string[], patients: string[], caller: Principal | u
   return `proposal-${digest.slice(0, 40)}`;
 }
 
-function searchset(ctx: FhirContext, entry: BundleEntry[]): Bundle {
+function searchset(ctx: FindContext, entry: BundleEntry[]): Bundle {
   return { resourceType: 'Bundle', type: 'searchset', total: entry.length, link: [{ relation: 'self', url: `${ctx.baseUrl}/Appointment/$find` }], entry };
 }
 

@@ -58,7 +58,7 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
         throw taken(`Slot/${slotId} (${slot.start} to ${slot.end}) is ${slot.status}, not free`, at);
       }
     }
-    checkAdjacent(next, wanted.map((s) => slots.get(s) as Slot));
+    checkAdjacent(wanted.map((s) => slots.get(s) as Slot));
     if (patients.length && changedTime(before, next) && extension(next, OVERLAP_INTENDED)?.valueBoolean !== true) {
       await refuseDoubleBooking(tx, search, id, next, patients);
     }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { fixture } from '../support/examples.js';
 import { describeEachDatabase } from '../support/server.js';
 import { OVERLAP_INTENDED, WINDOW, appointment, fatal, loadAvailability, parameters, slot, slotsOf } from './support.js';
 
@@ -173,5 +174,18 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     const own = await slot(server(), 'mh-next-day');
     const booked = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [own]) });
     expect(booked.status, JSON.stringify(booked.body)).to.equal(201);
+  });
+
+  it('a BaRS booking-request through $process-message takes the same path: its slot becomes busy; the same slot again is 409 pointing at the message entry', async () => {
+    const message = (id: string) => ({ ...fixture<Record<string, unknown> & { resourceType: 'Bundle' }>('scheduling/bars-booking-request.json'), identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: id } });
+    const first = await server().fhir('POST', '$process-message', { body: message('8d1f6a52-0000-4000-8000-000000000001') });
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    expect((await slot(server(), 'mh-bars')).status).to.equal('busy');
+    const before = await server().fhir('GET', 'Appointment?slot=Slot/mh-bars&_summary=count');
+    const second = await server().fhir('POST', '$process-message', { body: message('8d1f6a52-0000-4000-8000-000000000002') });
+    expect(second.status).to.equal(409);
+    expect(fatal(second)).to.contain('Slot/mh-bars');
+    expect(second.body.issue[0].expression[0]).to.match(/^Bundle\.entry\[1\]/);
+    expect((await server().fhir('GET', 'Appointment?slot=Slot/mh-bars&_summary=count')).body.total).to.equal(before.body.total);
   });
 });
