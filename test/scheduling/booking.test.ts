@@ -177,7 +177,7 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
   });
 
   it('a BaRS booking-request through $process-message takes the same path: its slot becomes busy; the same slot again is 409 pointing at the message entry', async () => {
-    const message = (id: string) => ({ ...fixture<Record<string, unknown> & { resourceType: 'Bundle' }>('scheduling/bars-booking-request.json'), identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: id } });
+    const message = (id: string) => ({ ...fixture('scheduling/bars-booking-request.json'), identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: id } });
     const first = await server().fhir('POST', '$process-message', { body: message('8d1f6a52-0000-4000-8000-000000000001') });
     expect(first.status, JSON.stringify(first.body)).to.equal(200);
     expect((await slot(server(), 'mh-bars')).status).to.equal('busy');
