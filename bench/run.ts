@@ -3,6 +3,7 @@ import os from 'node:os';
 import { runAuthzBenchmark } from './authz.js';
 import { runNotifyBenchmark } from './notify.js';
 import { runRestBenchmark } from './rest.js';
+import { runSchedulingBenchmark } from './scheduling.js';
 import { runSearchBenchmark } from './search.js';
 import { runValidationBenchmark } from './validation.js';
 
@@ -10,6 +11,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   authz: () => runAuthzBenchmark(),
   notify: () => runNotifyBenchmark(),
   rest: () => runRestBenchmark({ processes: processesFlag() }),
+  scheduling: () => runSchedulingBenchmark(),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),
   validation: () => runValidationBenchmark(),
 };

@@ -14,6 +14,8 @@ import { openDb } from './store/open-db.js';
 import { migrate } from './store/migrate.js';
 import { SqlStore } from './store/resource-store.js';
 import { configureBundles } from './rest/bundle/post-bundle.js';
+import { configureScheduling } from './scheduling/runtime.js';
+import { bookingRules } from './scheduling/slot-claims.js';
 import type { Store } from './store/store.js';
 import './rest/operations/index.js';
 
@@ -46,7 +48,9 @@ export async function openServices(config: Config): Promise<Services> {
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
   // Required profiles and business rules that read other resources run on every write through the store.
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {});
+  // Booking rules hook every Appointment and Slot write (server/scheduling/slot-claims.ts).
+  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [bookingRules(search)]);
+  configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);

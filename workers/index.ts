@@ -19,6 +19,7 @@ import { MatchStep } from './match-step.js';
 import { CHANGES_QUEUE, connection, DELIVERY_QUEUE, Queues, type ChangesJob, type DeliveryJob } from './queues.js';
 import { Limiter } from './limiter.js';
 import { Relay } from './relay.js';
+import { startSchedulingWorker } from './scheduling.js';
 import { SubscriptionCache } from './subscription-cache.js';
 import { Ticker } from './ticker.js';
 
@@ -95,6 +96,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     baseUrl: deps.baseUrl,
     stalledIntervalMs: config.stalledIntervalMs,
   });
+  // Hold expiry and recurring availability (workers/scheduling.ts).
+  const scheduling = await startSchedulingWorker({ store: deps.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, everyMs: config.tickMs * 5, stalledIntervalMs: config.stalledIntervalMs });
   const relay = new Relay(deps.db, queues, config.relayPollMs, deps.databaseUrl);
   await relay.start();
   const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs, config.stalledIntervalMs);
@@ -107,7 +110,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       stopping = true;
       ticker.stop();
       await relay.stop();
-      await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop()]);
+      await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop(), scheduling.stop()]);
       await deliverer.stop();
       await audit.close();
       cache.stop();

@@ -11,6 +11,7 @@ import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
 import type { Store } from '../store/store.js';
+import { asCaller } from '../caller.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
 import { route } from '../rest/router.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
@@ -116,7 +117,7 @@ export function createApp(services: AppServices): express.Express {
       const caller = { principal, requestId: String(res.locals.requestId), address: req.ip };
       const store = services.fhir.store;
       const contextOn = (on: Store): Promise<FhirContext> => contextFor(services, principal, on);
-      const result = services.audit ? await auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : await route(fhirReq, await contextOn(store));
+      const result = await asCaller(principal, async () => (services.audit ? auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : route(fhirReq, await contextOn(store))));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);

@@ -4,7 +4,7 @@ import { badRequest, issue, notSupported, outcome } from '../errors.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
 import type { FhirContext, FhirResponse } from '../rest/request.js';
 import { checkPrescriptionMessage, MESSAGE_EVENT, ODS } from './eps-rules.js';
-import { messageAsTransaction } from './message-transaction.js';
+import { messageAsTransaction, pointedAtMessage, transactionOrder } from './message-transaction.js';
 
 const BARS_EVENT = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
 const MESSAGE_ID = 'https://tools.ietf.org/html/rfc4122';
@@ -57,7 +57,9 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       resource: { ...kept, meta: { tag: [{ system: MESSAGE_DIGEST, code: digest }] }, identifier: { system: MESSAGE_ID, value: messageId ?? crypto.randomUUID() } },
       request: { method: 'POST', url: 'Bundle' },
     });
-    const result = await runTransaction(transaction, tctx, 'minimal', { keepUnknownLocal: true });
+    const result = await runTransaction(transaction, tctx, 'minimal', { keepUnknownLocal: true }).catch((err: unknown) => {
+      throw pointedAtMessage(err, transactionOrder(message));
+    });
     const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
     if (!routed) return answer(`Booking request accepted (${stored} resources written)`);
     const what = `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value}`;

@@ -11,3 +11,4 @@ import './process-message.js';
 import './validate.js';
 import './terminology.js';
 import './export.js';
+import './scheduling.js';

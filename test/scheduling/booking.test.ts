@@ -1,0 +1,191 @@
+import { expect } from 'chai';
+import { fixture } from '../support/examples.js';
+import { describeEachDatabase } from '../support/server.js';
+import { OVERLAP_INTENDED, WINDOW, appointment, fatal, loadAvailability, parameters, slot, slotsOf } from './support.js';
+
+describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the booking rules on every write path', (server) => {
+  let clientA: string;
+  let clientB: string;
+  before(async () => {
+    await loadAvailability(server());
+    clientA = await server().clientToken({ kind: 'admin', org: 'HUB', scopes: ['system/*.cruds'] });
+    clientB = await server().clientToken({ kind: 'admin', org: 'HUB', scopes: ['system/*.cruds'] });
+  });
+
+  const proposalFor = async (slotId: string, as: string, patient = 'sched-ada'): Promise<string> => {
+    const res = await server().fhir('GET', `Appointment/$find?${WINDOW}&_count=50&patient-reference=Patient/${patient}`, { as });
+    const entry = res.body.entry.find((e: { resource: { slot: Array<{ reference: string }> } }) => e.resource.slot[0].reference === `Slot/${slotId}`);
+    expect(entry, `no proposal for ${slotId}`).to.not.equal(undefined);
+    return entry.resource.id;
+  };
+
+  it('$hold makes a proposal pending and its slot busy-tentative; another client cannot hold or book it (409, fatal, naming the slot)', async () => {
+    const id = await proposalFor('gp-0900', clientA);
+    const held = await server().fhir('POST', 'Appointment/$hold', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }) });
+    expect(held.status, JSON.stringify(held.body)).to.equal(200);
+    expect(held.body.type).to.equal('searchset');
+    const appt = held.body.entry[0].resource;
+    expect(appt.status).to.equal('pending');
+    const expires = appt.extension.find((e: { url: string }) => e.url.endsWith('/hold-expires')).valueInstant;
+    expect(Date.parse(expires) - Date.now()).to.be.within(4 * 60_000, 5 * 60_000 + 1000);
+    expect((await slot(server(), 'gp-0900')).status).to.equal('busy-tentative');
+
+    const gp0900 = await slot(server(), 'gp-0900');
+    const other = await server().fhir('POST', 'Appointment/$hold', { as: clientB, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [gp0900]) }) });
+    expect(other.status).to.equal(409);
+    expect(fatal(other)).to.contain('Slot/gp-0900');
+    const steal = await server().fhir('POST', 'Appointment/$book', { as: clientB, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }) });
+    expect(steal.status).to.equal(409);
+    expect(fatal(steal)).to.contain('held by another client');
+    expect((await server().fhir('GET', `Appointment/${id}`)).body.status).to.equal('pending');
+  });
+
+  it('$book by the holder books it and the slot becomes busy; repeating the booking answers the same appointment', async () => {
+    // A held slot is no longer offered; the held appointment is booked by reference.
+    expect(slotsOf(await server().fhir('GET', `Appointment/$find?${WINDOW}&_count=50`, { as: clientA }))).to.not.include('Slot/gp-0900');
+    const held = await server().fhir('GET', `Appointment?slot=Slot/gp-0900&status=pending`);
+    const heldId = held.body.entry[0].resource.id;
+    const booked = await server().fhir('POST', 'Appointment/$book', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${heldId}` } }) });
+    expect(booked.status, JSON.stringify(booked.body)).to.equal(200);
+    const appt = booked.body.entry[0].resource;
+    expect(appt.status).to.equal('booked');
+    expect(appt.extension).to.equal(undefined);
+    expect((await slot(server(), 'gp-0900')).status).to.equal('busy');
+    const again = await server().fhir('POST', 'Appointment/$book', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${heldId}` } }) });
+    expect(again.status).to.equal(200);
+    expect(again.body.entry[0].resource.meta.versionId).to.equal(appt.meta.versionId);
+  }).timeout(20_000);
+
+  it('$hold refuses a hold longer than 30 minutes (400) and changes nothing', async () => {
+    const id = await proposalFor('gp-0915', clientA);
+    const res = await server().fhir('POST', 'Appointment/$hold', {
+      as: clientA,
+      body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }, { name: 'hold-minutes', valueInteger: 31 }),
+    });
+    expect(res.status).to.equal(400);
+    expect(res.body.issue[0].expression[0]).to.contain('hold-minutes');
+    expect((await slot(server(), 'gp-0915')).status).to.equal('free');
+  });
+
+  it('an expired hold frees its slots and cancels the pending appointment, saying the hold expired', async () => {
+    const id = await proposalFor('gp-0915', clientA);
+    const held = await server().fhir('POST', 'Appointment/$hold', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }, { name: 'hold-minutes', valueInteger: 1 }) });
+    expect(held.status).to.equal(200);
+    expect(slotsOf(await server().fhir('GET', `Appointment/$find?${WINDOW}&_count=50`))).to.not.include('Slot/gp-0915');
+    // The hold's minute passes (moved into the past rather than waited for).
+    await server().running.services.db.query(`UPDATE slot_claim SET expires_at = now() - interval '1 second' WHERE appointment_id = $1`, [id]);
+    expect(slotsOf(await server().fhir('GET', `Appointment/$find?${WINDOW}&_count=50`))).to.include('Slot/gp-0915');
+    const cancelled = await server().fhir('GET', `Appointment/${id}`);
+    expect(cancelled.body.status).to.equal('cancelled');
+    expect(cancelled.body.cancelationReason.text).to.match(/hold .*expired/);
+    expect((await slot(server(), 'gp-0915')).status).to.equal('free');
+    // Booking the expired hold now is refused: it is cancelled.
+    const late = await server().fhir('POST', 'Appointment/$book', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }) });
+    expect(late.status).to.equal(409);
+  });
+
+  it('a plain POST of a booked appointment takes the same path: a taken slot is 409 naming it, and nothing is written', async () => {
+    const gp0900 = await slot(server(), 'gp-0900');
+    const before = await server().fhir('GET', 'Appointment?_summary=count');
+    const res = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ben', [gp0900]) });
+    expect(res.status).to.equal(409);
+    expect(fatal(res)).to.contain('Slot/gp-0900');
+    expect(res.body.issue[0].expression).to.deep.equal(['Appointment.slot[0]']);
+    expect((await server().fhir('GET', 'Appointment?_summary=count')).body.total).to.equal(before.body.total);
+  });
+
+  it('cancelling by PUT or PATCH (cancelled, noshow, entered-in-error) frees the slots', async () => {
+    const gp1000 = await slot(server(), 'gp-1000');
+    const created = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ada', [gp1000]) });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    expect((await slot(server(), 'gp-1000')).status).to.equal('busy');
+    const put = await server().fhir('PUT', `Appointment/${created.body.id}`, { body: { ...created.body, status: 'cancelled' } });
+    expect(put.status).to.equal(200);
+    expect((await slot(server(), 'gp-1000')).status).to.equal('free');
+
+    const again = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ada', [gp1000]) });
+    expect(again.status).to.equal(201);
+    const patched = await server().fhir('PATCH', `Appointment/${again.body.id}`, {
+      headers: { 'content-type': 'application/json-patch+json' },
+      raw: JSON.stringify([{ op: 'replace', path: '/status', value: 'noshow' }]),
+    });
+    expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
+    expect((await slot(server(), 'gp-1000')).status).to.equal('free');
+  });
+
+  it('a Slot set to free by hand while a booked appointment uses it is 409', async () => {
+    const gp0900 = await slot(server(), 'gp-0900');
+    const res = await server().fhir('PUT', 'Slot/gp-0900', { body: { ...gp0900, status: 'free' } });
+    expect(res.status).to.equal(409);
+    expect(fatal(res)).to.match(/Slot\/gp-0900 is booked for Appointment\//);
+    expect((await slot(server(), 'gp-0900')).status).to.equal('busy');
+  });
+
+  it('a patient cannot be double-booked (409 naming the appointment) unless the overlap-intended extension says so', async () => {
+    const mh1400 = await slot(server(), 'mh-1400');
+    const first = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ada', [mh1400]) });
+    expect(first.status).to.equal(201);
+    const overlapping = { resourceType: 'Appointment', status: 'booked', start: '2027-03-01T14:15:00Z', end: '2027-03-01T14:45:00Z', participant: [{ actor: { reference: 'Patient/sched-ada' }, status: 'accepted' }] };
+    const refused = await server().fhir('POST', 'Appointment', { body: overlapping });
+    expect(refused.status).to.equal(409);
+    expect(fatal(refused)).to.contain(`Appointment/${first.body.id}`);
+    const intended = await server().fhir('POST', 'Appointment', { body: { ...overlapping, extension: [{ url: OVERLAP_INTENDED, valueBoolean: true }] } });
+    expect(intended.status, JSON.stringify(intended.body)).to.equal(201);
+  });
+
+  it('a longer appointment takes adjacent slots of one schedule; slots with a gap are 422', async () => {
+    const [a, b, c, d] = await Promise.all(['dental-1500', 'dental-1530', 'dental-1700', 'dental-1800'].map((id) => slot(server(), id)));
+    const long = await server().fhir('POST', 'Appointment/$book', { as: clientA, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [a, b]) }) });
+    expect(long.status, JSON.stringify(long.body)).to.equal(200);
+    expect([(await slot(server(), 'dental-1500')).status, (await slot(server(), 'dental-1530')).status]).to.deep.equal(['busy', 'busy']);
+    const gap = await server().fhir('POST', 'Appointment/$book', { as: clientA, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [c, d]) }) });
+    expect(gap.status).to.equal(422);
+    expect((await slot(server(), 'dental-1700')).status).to.equal('free');
+  });
+
+  it('rescheduling is cancel plus book in one transaction: both or neither', async () => {
+    const [d0800, d0930, gp0900] = await Promise.all(['dental-0800', 'dental-0930', 'gp-0900'].map((id) => slot(server(), id)));
+    const original = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ben', [d0800]) });
+    expect(original.status).to.equal(201);
+    const reschedule = (target: typeof d0800) => ({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: { ...original.body, status: 'cancelled' }, request: { method: 'PUT', url: `Appointment/${original.body.id}` } },
+        { resource: appointment('booked', 'sched-ben', [target]), request: { method: 'POST', url: 'Appointment' } },
+      ],
+    });
+    const failed = await server().fhir('POST', '', { body: reschedule(gp0900) });
+    expect(failed.status).to.equal(409);
+    expect((await server().fhir('GET', `Appointment/${original.body.id}`)).body.status).to.equal('booked');
+    expect((await slot(server(), 'dental-0800')).status).to.equal('busy');
+    const moved = await server().fhir('POST', '', { body: reschedule(d0930) });
+    expect(moved.status, JSON.stringify(moved.body).slice(0, 400)).to.equal(200);
+    expect((await slot(server(), 'dental-0800')).status).to.equal('free');
+    expect((await slot(server(), 'dental-0930')).status).to.equal('busy');
+  });
+
+  it('a member outside a slot\'s booking restriction cannot book it (403); inside its care team it books others', async () => {
+    const mentalHealth = await server().clientToken({ kind: 'care-provider', org: 'SCH02', scopes: ['system/*.cruds'] });
+    const restricted = await slot(server(), 'gp-only-0700');
+    const refused = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [restricted]) });
+    expect(refused.status).to.equal(403);
+    expect((await slot(server(), 'gp-only-0700')).status).to.equal('free');
+    const own = await slot(server(), 'mh-next-day');
+    const booked = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [own]) });
+    expect(booked.status, JSON.stringify(booked.body)).to.equal(201);
+  });
+
+  it('a BaRS booking-request through $process-message takes the same path: its slot becomes busy; the same slot again is 409 pointing at the message entry', async () => {
+    const message = (id: string) => ({ ...fixture('scheduling/bars-booking-request.json'), identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: id } });
+    const first = await server().fhir('POST', '$process-message', { body: message('8d1f6a52-0000-4000-8000-000000000001') });
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    expect((await slot(server(), 'mh-bars')).status).to.equal('busy');
+    const before = await server().fhir('GET', 'Appointment?slot=Slot/mh-bars&_summary=count');
+    const second = await server().fhir('POST', '$process-message', { body: message('8d1f6a52-0000-4000-8000-000000000002') });
+    expect(second.status).to.equal(409);
+    expect(fatal(second)).to.contain('Slot/mh-bars');
+    expect(second.body.issue[0].expression[0]).to.match(/^Bundle\.entry\[1\]/);
+    expect((await server().fhir('GET', 'Appointment?slot=Slot/mh-bars&_summary=count')).body.total).to.equal(before.body.total);
+  });
+});
