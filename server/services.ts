@@ -3,6 +3,7 @@ import path from 'node:path';
 import { installConformance } from '../profiles/install.js';
 import { initValidator } from '../profiles/validator.js';
 import { guardStore } from '../profiles/write-guard.js';
+import { referralRule } from './referrals/referral-rule.js';
 import type { Config } from './config.js';
 import type { ReadinessCheck } from './http/operational.js';
 import { logger } from './logger.js';
@@ -43,8 +44,9 @@ export async function openServices(config: Config): Promise<Services> {
   });
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
-  // Required profiles and business rules that read other resources run on every write through the store.
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {});
+  // Required profiles, business rules that read other resources and write rules (the referral's
+  // state machine and its consequences) run on every write through the store.
+  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [referralRule(search)]);
   await installConformance(store);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { accessSearch } from '../access/access-search.js';
+import { writingAs } from '../../profiles/write-guard.js';
 import { accessStore } from '../access/access-store.js';
 import type { AccessCompiler } from '../access/request-access.js';
 import { requestTimeout } from '../abuse/request-timeout.js';
@@ -115,7 +116,8 @@ export function createApp(services: AppServices): express.Express {
       const caller = { principal, requestId: String(res.locals.requestId), address: req.ip };
       const store = services.fhir.store;
       const contextOn = (on: Store): Promise<FhirContext> => contextFor(services, principal, on);
-      const result = services.audit ? await auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : await route(fhirReq, await contextOn(store));
+      // Writes are attributed to the client for the write rules (server/referrals), below the access checks.
+      const result = await writingAs(principal, async () => (services.audit ? auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : route(fhirReq, await contextOn(store))));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);
