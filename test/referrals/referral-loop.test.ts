@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { seedAccessFixtures } from '../access/support.js';
+import { DEREK, GOOD_NEIGHBOURS, MEADOW_LANE, NORTH_MH, referral } from './support.js';
 import { describeEachDatabase, type FhirReply, type TestServer } from '../support/server.js';
 
 // The closed loop of the HL7 Gravity SDOH Clinical Care IG's referral Task, over HTTP: Meadow Lane
@@ -7,46 +8,6 @@ import { describeEachDatabase, type FhirReply, type TestServer } from '../suppor
 // is on no team of Derek's); North Mental Health (RGD01, on Derek's team) refers him too, so the GP
 // hears of a referral it did not make.
 const ALL = ['system/*.cruds'];
-const DEREK = 'Patient/pat-derek-brown';
-const MEADOW_LANE = 'Organization/org-meadow-lane-practice';
-const GOOD_NEIGHBOURS = 'Organization/org-good-neighbours';
-const NORTH_MH = 'Organization/org-north-mental-health';
-
-const referral = (requester: string, supportingInfo: string[]) => ({
-  resourceType: 'Bundle',
-  type: 'transaction',
-  entry: [
-    {
-      fullUrl: 'urn:uuid:8a3c6a55-2f0e-4a53-9b8e-1f6c1c1f0001',
-      resource: {
-        resourceType: 'ServiceRequest',
-        status: 'draft',
-        intent: 'order',
-        category: [{ coding: [{ system: 'http://snomed.info/sct', code: '410606002', display: 'Social service procedure' }] }],
-        code: { text: 'Befriending' },
-        subject: { reference: DEREK },
-        requester: { reference: requester },
-        performer: [{ reference: GOOD_NEIGHBOURS }],
-        ...(supportingInfo.length ? { supportingInfo: supportingInfo.map((reference) => ({ reference })) } : {}),
-        priority: 'routine',
-      },
-      request: { method: 'POST', url: 'ServiceRequest' },
-    },
-    {
-      resource: {
-        resourceType: 'Task',
-        status: 'requested',
-        intent: 'order',
-        code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
-        focus: { reference: 'urn:uuid:8a3c6a55-2f0e-4a53-9b8e-1f6c1c1f0001' },
-        for: { reference: DEREK },
-        requester: { reference: requester },
-        owner: { reference: GOOD_NEIGHBOURS, display: 'Good Neighbours Befriending Scheme' },
-      },
-      request: { method: 'POST', url: 'Task' },
-    },
-  ],
-});
 
 /** The id a transaction response gives the entry's resource (Location: [base/]Type/id/_history/n). */
 const idIn = (r: FhirReply, entry: number): string => /([A-Za-z]+)\/([^/]+)\/_history\//.exec(r.body.entry[entry].response.location)![2];
@@ -78,7 +39,7 @@ describeEachDatabase('referrals that close the loop', (server) => {
   });
 
   it('the GP refers: ServiceRequest and Task in one transaction; the request becomes active with its Task', async () => {
-    const r = await s.fhir('POST', '', { ...as('gp'), body: referral(MEADOW_LANE, ['Condition/cond-derek-brown-1']) });
+    const r = await s.fhir('POST', '', { ...as('gp'), body: referral() });
     expect(r.status, r.text).to.equal(200);
     requestId = idIn(r, 0);
     taskId = idIn(r, 1);
