@@ -2,6 +2,7 @@ import type { Bundle, MedicationRequest, MessageHeader } from '@medplum/fhirtype
 import { badRequest, issue, notSupported, outcome } from '../errors.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
 import type { FhirContext, FhirResponse } from '../rest/request.js';
+import { referralTaskEntry } from './bars-referral.js';
 import { checkPrescriptionMessage, MESSAGE_EVENT, ODS } from './eps-rules.js';
 import { messageAsTransaction } from './message-transaction.js';
 
@@ -10,17 +11,17 @@ const MESSAGE_ID = 'https://tools.ietf.org/html/rfc4122';
 // Any constant: serialises two deliveries of the same message id (hashed into the lock key).
 const MESSAGE_LOCK_SPACE = 7_041;
 
-type EventKind = 'prescription-order' | 'prescription-order-update' | 'booking-request';
+type EventKind = 'prescription-order' | 'prescription-order-update' | 'booking-request' | 'servicerequest-request';
 
 function eventOf(header: MessageHeader): EventKind {
   const { system, code } = header.eventCoding ?? {};
   if (system === MESSAGE_EVENT && (code === 'prescription-order' || code === 'prescription-order-update')) return code;
-  if (system === BARS_EVENT && code === 'booking-request') return code;
-  throw notSupported(422, `Message event ${system}|${code} is not one this hub processes (EPS prescription-order, prescription-order-update; BaRS booking-request)`);
+  if (system === BARS_EVENT && (code === 'booking-request' || code === 'servicerequest-request')) return code;
+  throw notSupported(422, `Message event ${system}|${code} is not one this hub processes (EPS prescription-order, prescription-order-update; BaRS booking-request, servicerequest-request)`);
 }
 
 /**
- * $process-message for EPS prescription messages and BaRS booking requests
+ * $process-message for EPS prescription messages, BaRS booking requests and BaRS referrals
  * (https://hl7.org/fhir/R4/messageheader-operation-process-message.html): checked, stored in one
  * transaction, idempotent on the message id, and routed through the change log: the addressed
  * pharmacy's subscriptions on the prescription topic fire because the MedicationRequests carry its ODS code.
@@ -30,7 +31,8 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
   const event = eventOf(header);
-  const routed = event === 'booking-request' ? undefined : checkPrescriptionMessage(message, header);
+  const routed = event === 'booking-request' || event === 'servicerequest-request' ? undefined : checkPrescriptionMessage(message, header);
+  const referralTask = event === 'servicerequest-request' ? referralTaskEntry(message, header) : undefined;
   if (routed) {
     for (const { resource } of routed.medicationRequests) addressTo(resource, routed.pharmacy);
     if (event === 'prescription-order-update') requireCancellationReasons(routed.medicationRequests);
@@ -48,6 +50,7 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       if (await ctx.hiddenMatch?.(store.sql, 'Bundle', key)) return answer(`Message ${messageId} was already processed; nothing was changed`);
     }
     const transaction = messageAsTransaction(message);
+    if (referralTask) transaction.entry?.push(referralTask);
     // The message itself is kept, keyed on its id, so a repeat is recognised. The sender's profile
     // claims (BaRS, EPS) are dropped: this server does not hold those profiles to check them against.
     const { meta: _sentMeta, id: _sentId, ...kept } = message;
@@ -59,7 +62,9 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
     const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
     const said = routed
       ? `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value} accepted for pharmacy ${routed.pharmacy} (${stored} resources written)`
-      : `Booking request accepted (${stored} resources written)`;
+      : referralTask
+        ? `Referral received for ${referralTask.resource?.owner?.reference ?? referralTask.resource?.owner?.identifier?.value}: ServiceRequest and its Task written (${stored} resources written)`
+        : `Booking request accepted (${stored} resources written)`;
     return answer(said);
   });
 }
