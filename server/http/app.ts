@@ -150,7 +150,7 @@ async function contextFor(services: AppServices, principal: Principal | undefine
   if (!principal || !services.security) return base;
   const access = await services.security.access.forPrincipal(principal).prepare(store.sql);
   const hiddenMatch: FhirContext['hiddenMatch'] = async (sql, type, criteria) => !access.unrestricted(type, 's') && (await base.search.matchIds(sql, type, criteria, 1)).length > 0;
-  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch };
+  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch, hubSearch: base.search };
 }
 
 /** Errors quote the request id, so a developer can hand the operator the matching log line. */
