@@ -3,6 +3,7 @@ import path from 'node:path';
 import { installConformance } from '../profiles/install.js';
 import { initValidator } from '../profiles/validator.js';
 import { guardStore } from '../profiles/write-guard.js';
+import { oneActivePlanRule } from './care/one-active-plan.js';
 import { referralRule } from './referrals/referral-rule.js';
 import type { Config } from './config.js';
 import type { ReadinessCheck } from './http/operational.js';
@@ -45,8 +46,8 @@ export async function openServices(config: Config): Promise<Services> {
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
   // Required profiles, business rules that read other resources and write rules (the referral's
-  // state machine and its consequences) run on every write through the store.
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [referralRule(search)]);
+  // state machine and its consequences, one active care plan per patient) run on every write through the store.
+  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [referralRule(search), oneActivePlanRule(search)]);
   await installConformance(store);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);

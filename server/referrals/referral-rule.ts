@@ -4,6 +4,7 @@ import type { WriteChange, WriteRule } from '../../profiles/write-guard.js';
 import { conflict, FhirError, issue, outcome, unprocessable } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
 import type { Store } from '../store/store.js';
+import { addToCarePlan } from './care-plan-activity.js';
 import { joinCareTeam, leaveCareTeam } from './care-team-membership.js';
 import { partiesOf, readCurrent, referenceTo } from './parties.js';
 import { recordOutcome } from './referral-outcome.js';
@@ -12,8 +13,8 @@ import { isFinal, NEEDS_REASON, nextStatuses, nextStatusesFor, OUTCOMES, type Pa
 // A referral is a ServiceRequest and the Task that manages it (HL7 Gravity SDOH Clinical Care IG,
 // SDOHCCTaskForReferralManagement). This rule holds every write of such a Task to the IG's state
 // machine and parties, whatever the path (REST, PATCH, transaction, message), and carries out what
-// follows in the same transaction: the ServiceRequest's status, the owner's care-team membership,
-// and the outcome back to the referrer and the GP.
+// follows in the same transaction: the ServiceRequest's status, the patient's shared care plan, the
+// owner's care-team membership, and the outcome back to the referrer and the GP.
 
 /** What the receiving organisation may change: the IG's responder updates the work, not the request. */
 const OWNER_ELEMENTS = ['status', 'statusReason', 'businessStatus', 'output', 'note'];
@@ -45,7 +46,7 @@ export function referralRule(search: SearchEngine): WriteRule {
       if (!isReferral(current) && !isReferral(previous)) return;
       await judge(change as WriteChange<Task>, hub);
       if (previous?.status === current.status) return;
-      await followThrough(hub, search, current);
+      await followThrough(hub, search, current, !previous);
     },
   };
 }
@@ -89,9 +90,10 @@ function changedElements(previous: Task, current: Task): string[] {
 }
 
 /** The consequences of a new status, as the hub's own writes in the Task's transaction. */
-async function followThrough(hub: Store, search: SearchEngine, task: Task & { id: string }): Promise<void> {
+async function followThrough(hub: Store, search: SearchEngine, task: Task & { id: string }, created: boolean): Promise<void> {
   const now = task.meta?.lastUpdated ?? new Date().toISOString();
   await followedByRequest(hub, task);
+  if (created) await addToCarePlan(hub, search, task);
   if (task.status === 'accepted') await joinCareTeam(hub, search, task, now);
   if (isFinal(task.status)) await leaveCareTeam(hub, search, task, now);
   if (OUTCOMES.includes(task.status)) await recordOutcome(hub, task, now);
