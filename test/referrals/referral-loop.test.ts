@@ -110,11 +110,22 @@ describeEachDatabase('referrals that close the loop', (server) => {
     expect(joined.period.start).to.equal(r.body.meta.lastUpdated);
     expect(joined.period.end).to.equal(undefined);
     expect(joined.role[0].coding[0].code).to.equal('voluntary-organisation');
+    // A team member now, with what the voluntary policy gives team members: still no clinical record.
+    expect((await s.fhir('GET', 'Condition/cond-derek-brown-2', as('befriending'))).status).to.equal(404);
   });
 
   it('it starts, and completes with its outcome: the request completes, the participation ends, and the GP gets the Communication', async () => {
     const started = await put('befriending', { ...(await read(`Task/${taskId}`)), status: 'in-progress', businessStatus: { text: 'Volunteer matched' } });
     expect(started.status, started.text).to.equal(200);
+    const before = await snapshot(taskId, requestId);
+    const outcomeless = await put('befriending', { ...started.body, status: 'completed' });
+    expect(outcomeless.status).to.equal(422);
+    expect(issueOf(outcomeless).expression).to.deep.equal(['Task.output']);
+    const output = [{ type: { text: 'Outcome' }, valueString: 'x' }];
+    expect((await put('gp', { ...started.body, status: 'completed', output })).status, 'the requester completes').to.equal(403);
+    expect((await put('befriending', { ...started.body, status: 'entered-in-error' })).status, 'the owner withdraws as entered in error').to.equal(403);
+    expect((await put('befriending', { ...started.body, status: 'requested' })).status, 'back to requested').to.equal(409);
+    expect(await snapshot(taskId, requestId)).to.deep.equal(before);
     const done = await put('befriending', {
       ...started.body,
       status: 'completed',
@@ -173,6 +184,20 @@ describeEachDatabase('referrals that close the loop', (server) => {
     expect(participation.period.end).to.equal(cancelled.body.meta.lastUpdated);
     const late = await put('befriending', { ...cancelled.body, status: 'completed', output: [{ type: { text: 'Outcome' }, valueString: 'x' }] });
     expect(late.status).to.equal(409);
+  });
+
+  it('an accept and a reject sent at once: one wins, the other is refused as out of order', async () => {
+    const r = await s.fhir('POST', '', { ...as('gp'), body: referral(MEADOW_LANE, []) });
+    const id = idIn(r, 1);
+    const task = await read(`Task/${id}`);
+    const replies = await Promise.all([
+      put('befriending', { ...task, status: 'accepted' }),
+      put('befriending', { ...task, status: 'rejected', statusReason: { text: 'No volunteers free' } }),
+    ]);
+    expect(replies.map((x) => x.status).sort()).to.deep.equal([200, 409]);
+    const winner = replies.find((x) => x.status === 200)!.body.status;
+    expect((await read(`Task/${id}`)).status).to.equal(winner);
+    expect((await read(`Task/${id}/_history`)).total).to.equal(2);
   });
 
   it('only the requester creates a referral, and only as draft or requested', async () => {
