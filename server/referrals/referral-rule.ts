@@ -57,6 +57,8 @@ async function judge({ previous, current, writer }: WriteChange<Task>, hub: Stor
   const from = previous?.status;
   const to = current.status;
   if (previous && isFinal(from)) throw conflict(`${at} is ${from}, a final state: it cannot change any more`, 'Task.status');
+  // Otherwise a Task could leave the state machine by ceasing to be a referral.
+  if (previous && !deepEquals(previous.focus, current.focus)) throw unprocessable(`${at}: a referral's focus (its ServiceRequest) cannot change; cancel it and make another`, 'Task.focus');
   // Without a client (the hub's own writes, or authentication off) only the state machine applies.
   const parties: Party[] = writer ? await partiesOf(hub, previous ?? current, writer) : ['requester', 'owner'];
   const who = writer && `${writer.kind} client ${writer.clientId} (${writer.org})`;

@@ -84,6 +84,9 @@ describeEachDatabase('referrals that close the loop', (server) => {
     const reasonless = await put('befriending', { ...task, status: 'rejected' });
     expect(reasonless.status).to.equal(422);
     expect(issueOf(reasonless).expression).to.deep.equal(['Task.statusReason']);
+    const unfocused = await put('gp', { ...task, focus: undefined, status: 'completed', output: [{ type: { text: 'Outcome' }, valueString: 'x' }] });
+    expect(unfocused.status, 'leaving the state machine by dropping the focus').to.equal(422);
+    expect(issueOf(unfocused).expression).to.deep.equal(['Task.focus']);
     const pharmacy = await put('pharmacy', { ...task, status: 'accepted' });
     expect(pharmacy.status).to.equal(403);
     const patched = await s.fhir('PATCH', `Task/${taskId}`, {
