@@ -1,4 +1,4 @@
-import type { MedicationRequest, OperationOutcomeIssue, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import type { CarePlan, CareTeam, CareTeamParticipant, MedicationRequest, OperationOutcomeIssue, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { issue } from '../server/errors';
 import { CANONICAL } from './package-build';
 
@@ -11,13 +11,45 @@ export type ReadResource = (resourceType: string, id: string) => Promise<Resourc
 const PHARMACIST_PRESCRIPTION = `${CANONICAL}/StructureDefinition/CommunityPharmacistPrescription`;
 const SNOMED = 'http://snomed.info/sct';
 const PHARMACIST_PRESCRIBER = '734294007';
+export const NEIGHBOURHOOD_CARE_PLAN = `${CANONICAL}/StructureDefinition/NeighbourhoodCarePlan`;
+const CARE_COORDINATOR = '768820003';
 
 /** Problems of the business rules that apply to a resource held to these profiles (claimed or required). */
 export async function businessRuleIssues(resource: Resource, profiles: readonly string[], read: ReadResource): Promise<OperationOutcomeIssue[]> {
   if (resource.resourceType === 'MedicationRequest' && profiles.some((p) => p.split('|')[0] === PHARMACIST_PRESCRIPTION)) {
     return requesterIsPharmacistPrescriber(resource, read);
   }
+  if (resource.resourceType === 'CarePlan' && profiles.some((p) => p.split('|')[0] === NEIGHBOURHOOD_CARE_PLAN)) {
+    return authoredByTheCareCoordinator(resource, read);
+  }
   return [];
+}
+
+/**
+ * A NeighbourhoodCarePlan is for the patient's own CareTeam, and its author is that team's current
+ * care coordinator (the one point of contact the team names).
+ */
+async function authoredByTheCareCoordinator(plan: CarePlan, read: ReadResource): Promise<OperationOutcomeIssue[]> {
+  const teamRef = plan.careTeam?.[0]?.reference;
+  const teamId = teamRef && /(?:^|\/)CareTeam\/([A-Za-z0-9\-.]{1,64})$/.exec(teamRef)?.[1];
+  if (!teamRef) return []; // the profile reports a missing careTeam
+  const team = teamId ? ((await read('CareTeam', teamId)) as CareTeam | undefined) : undefined;
+  if (!team) return [issue('business-rule', `CarePlan.careTeam: ${teamRef} is not a CareTeam on this server`, 'CarePlan.careTeam[0]')];
+  if (team.subject?.reference !== plan.subject?.reference) {
+    return [issue('business-rule', `CarePlan.careTeam: ${teamRef} is the team of ${team.subject?.reference ?? 'nobody'}, not of ${plan.subject?.reference}`, 'CarePlan.careTeam[0]')];
+  }
+  const author = plan.author?.reference;
+  if (!author) return [];
+  const coordinators = (team.participant ?? []).filter(isCurrentCoordinator).map((p) => p.member?.reference);
+  if (coordinators.includes(author)) return [];
+  return [issue('business-rule', `CarePlan.author: ${author} is not the current care coordinator of ${teamRef} (${coordinators.join(', ') || 'it has none'}); the shared care plan is authored by the named care coordinator`, 'CarePlan.author')];
+}
+
+/** A participant in the care-coordinator role (SNOMED 768820003) whose period includes now. */
+export function isCurrentCoordinator(p: CareTeamParticipant): boolean {
+  const now = Date.now();
+  const current = (!p.period?.start || Date.parse(p.period.start) <= now) && (!p.period?.end || Date.parse(p.period.end) >= now);
+  return current && !!p.role?.some((r) => r.coding?.some((c) => c.system === SNOMED && c.code === CARE_COORDINATOR));
 }
 
 /** A CommunityPharmacistPrescription's requester PractitionerRole carries the pharmacist-prescriber role (SNOMED 734294007). */

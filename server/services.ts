@@ -3,6 +3,8 @@ import path from 'node:path';
 import { installConformance } from '../profiles/install.js';
 import { configureValidator, initValidator } from '../profiles/validator.js';
 import { guardStore } from '../profiles/write-guard.js';
+import { oneActivePlanRule } from './care/one-active-plan.js';
+import { referralRule } from './referrals/referral-rule.js';
 import type { Config } from './config.js';
 import type { ReadinessCheck } from './readiness.js';
 import { logger } from './logger.js';
@@ -47,9 +49,10 @@ export async function openServices(config: Config): Promise<Services> {
   });
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
-  // Required profiles and business rules that read other resources run on every write through the store.
-  // Booking rules hook every Appointment and Slot write (server/scheduling/slot-claims.ts).
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [bookingRules(search)]);
+  // Required profiles, business rules that read other resources and write rules run on every write
+  // through the store: bookings take their slots (server/scheduling), a referral follows its state
+  // machine and carries out its consequences (server/referrals), one active care plan per patient.
+  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [bookingRules(search), referralRule(search), oneActivePlanRule(search)]);
   configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];

@@ -121,6 +121,50 @@ export const TOPICS: Topic[] = [
       { resource: 'Patient', filterParameter: 'general-practitioner', searchParameter: 'general-practitioner', description: 'The registered GP or practice (Organization/[id]).' },
     ],
   },
+  {
+    id: 'referral-status',
+    url: `${TOPIC_BASE}/referral-status`,
+    title: 'Referral status changed',
+    description:
+      'A referral Task (HL7 Gravity SDOH Clinical Care IG, Task for referral management) is created or changes status: requested, accepted, rejected, in progress, completed, cancelled...',
+    triggers: [
+      {
+        resource: 'Task',
+        description: 'A Task managing a ServiceRequest is created or its status changes.',
+        supportedInteraction: ['create', 'update'],
+        fhirPathCriteria: "%current.focus.reference.contains('ServiceRequest/') and (%previous.id.empty() or %previous.status != %current.status)",
+      },
+    ],
+    filters: [
+      { resource: 'Task', filterParameter: 'owner', searchParameter: 'owner', description: 'The receiving organisation or role (Organization/[id], PractitionerRole/[id]).' },
+      { resource: 'Task', filterParameter: 'requester', searchParameter: 'requester', description: 'The referrer (Organization/[id], PractitionerRole/[id]).' },
+      { resource: 'Task', filterParameter: 'patient', searchParameter: 'patient', description: 'The patient referred (Patient/[id]).' },
+      { resource: 'Task', filterParameter: 'status', searchParameter: 'status', description: 'The new status (requested, accepted, completed, ...).' },
+    ],
+  },
+  {
+    id: 'consultation-summary',
+    url: `${TOPIC_BASE}/consultation-summary`,
+    title: 'Consultation summary for a GP practice',
+    description:
+      'A community pharmacy consultation summary message ($process-message, event consultation-summary of the hub) arrives for the patient\'s registered GP practice.',
+    triggers: [
+      {
+        resource: 'MessageHeader',
+        description: 'The MessageHeader of a consultation summary message is stored.',
+        supportedInteraction: ['create'],
+        fhirPathCriteria: "%current.eventCoding.code = 'consultation-summary'",
+      },
+    ],
+    filters: [
+      {
+        resource: 'MessageHeader',
+        filterParameter: 'practice',
+        description: 'ODS code of the GP practice addressed: `[https://fhir.nhs.uk/Id/ods-organization-code|]B84001`.',
+        identifierPath: 'MessageHeader.destination.receiver.identifier',
+      },
+    ],
+  },
 ];
 
 const byUrl = new Map(TOPICS.map((t) => [t.url, t]));

@@ -117,6 +117,7 @@ export function createApp(services: AppServices): express.Express {
       const caller = { principal, requestId: String(res.locals.requestId), address: req.ip };
       const store = services.fhir.store;
       const contextOn = (on: Store): Promise<FhirContext> => contextFor(services, principal, on);
+      // The caller travels with the request for the write rules below the access layer (bookings, referrals).
       const result = await asCaller(principal, async () => (services.audit ? auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : route(fhirReq, await contextOn(store))));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
@@ -149,7 +150,7 @@ async function contextFor(services: AppServices, principal: Principal | undefine
   const base = { ...services.fhir, store, baseUrl: services.config.baseUrl };
   if (!principal || !services.security) return base;
   const access = await services.security.access.forPrincipal(principal).prepare(store.sql);
-  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch: hiddenMatch(base.search, access) };
+  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch: hiddenMatch(base.search, access), hubSearch: base.search };
 }
 
 /** Errors quote the request id, so a developer can hand the operator the matching log line. */

@@ -3,6 +3,8 @@ import type { Bundle, MedicationRequest, MessageHeader } from '@medplum/fhirtype
 import { badRequest, issue, notSupported, outcome } from '../errors.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
 import type { FhirContext, FhirResponse } from '../rest/request.js';
+import { referralTaskEntry } from './bars-referral.js';
+import { type Addressed, addressConsultationSummary, HUB_EVENT } from './consultation-summary.js';
 import { checkPrescriptionMessage, MESSAGE_EVENT, ODS } from './eps-rules.js';
 import { messageAsTransaction, pointedAtMessage, transactionOrder } from './message-transaction.js';
 
@@ -13,17 +15,19 @@ const MESSAGE_DIGEST = 'https://fhir.neighbourhood-hub.example/CodeSystem/messag
 // Any constant: serialises two deliveries of the same message id (hashed into the lock key).
 const MESSAGE_LOCK_SPACE = 7_041;
 
-type EventKind = 'prescription-order' | 'prescription-order-update' | 'booking-request';
+type EventKind = 'prescription-order' | 'prescription-order-update' | 'booking-request' | 'servicerequest-request' | 'consultation-summary';
 
 function eventOf(header: MessageHeader): EventKind {
   const { system, code } = header.eventCoding ?? {};
   if (system === MESSAGE_EVENT && (code === 'prescription-order' || code === 'prescription-order-update')) return code;
-  if (system === BARS_EVENT && code === 'booking-request') return code;
-  throw notSupported(422, `Message event ${system}|${code} is not one this hub processes (EPS prescription-order, prescription-order-update; BaRS booking-request)`);
+  if (system === BARS_EVENT && (code === 'booking-request' || code === 'servicerequest-request')) return code;
+  if (system === HUB_EVENT && code === 'consultation-summary') return code;
+  throw notSupported(422, `Message event ${system}|${code} is not one this hub processes (EPS prescription-order, prescription-order-update; BaRS booking-request, servicerequest-request; ${HUB_EVENT}|consultation-summary)`);
 }
 
 /**
- * $process-message for EPS prescription messages and BaRS booking requests
+ * $process-message for EPS prescription messages, BaRS booking requests and referrals, and the hub's
+ * community pharmacy consultation summaries
  * (https://hl7.org/fhir/R4/messageheader-operation-process-message.html): checked, stored in one
  * transaction, idempotent on the message id, and routed through the change log: the addressed
  * pharmacy's subscriptions on the prescription topic fire because the MedicationRequests carry its ODS code.
@@ -33,7 +37,9 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
   const event = eventOf(header);
-  const routed = event === 'booking-request' ? undefined : checkPrescriptionMessage(message, header, event);
+  const prescription = event === 'prescription-order' || event === 'prescription-order-update';
+  const routed = prescription ? checkPrescriptionMessage(message, header, event) : undefined;
+  const referralTask = event === 'servicerequest-request' ? referralTaskEntry(message, header) : undefined;
   if (routed) for (const { resource } of routed.medicationRequests) addressTo(resource, routed.pharmacy);
 
   const messageId = message.identifier?.value ?? requestId;
@@ -49,7 +55,9 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       // A sender whose policy cannot read the kept Bundle (a GP practice) is still told it is a repeat, without its id.
       if (await ctx.hiddenMatch?.(store.sql, 'Bundle', key)) return answer(`Message ${messageId} was already processed; nothing was changed`);
     }
+    const addressed = event === 'consultation-summary' ? await addressConsultationSummary(message, header, ctx.hubSearch ?? ctx.search, store.sql, ctx.baseUrl) : undefined;
     const transaction = messageAsTransaction(message);
+    if (referralTask) transaction.entry?.push(referralTask);
     // The message itself is kept, keyed on its id, so a repeat is recognised. The sender's profile
     // claims (BaRS, EPS) are dropped: this server does not hold those profiles to check them against.
     const { meta: _sentMeta, id: _sentId, ...kept } = message;
@@ -61,6 +69,8 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       throw pointedAtMessage(err, transactionOrder(message));
     });
     const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
+    if (addressed) return answer(consultationAnswer(addressed, stored));
+    if (referralTask) return answer(`Referral received for ${referralTask.resource?.owner?.reference ?? referralTask.resource?.owner?.identifier?.value}: ServiceRequest and its Task written (${stored} resources written)`);
     if (!routed) return answer(`Booking request accepted (${stored} resources written)`);
     const what = `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value}`;
     const said = `${what} accepted and routed to pharmacy ${routed.pharmacy}, the message's destination (${stored} resources written)`;
@@ -68,6 +78,12 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
     const others = routed.otherPerformers.length ? ` ; dispenseRequest.performer names ${routed.otherPerformers.join(', ')}, not where it was routed` : '';
     return answer(said + others);
   });
+}
+
+function consultationAnswer({ patient, practice }: Addressed, stored: number): string {
+  if (practice) return `Consultation summary stored and addressed to practice ${practice} (${stored} resources written)`;
+  const why = patient ? `${patient} has no registered practice in the hub` : 'the hub holds no record of this patient';
+  return `Consultation summary stored (${stored} resources written); ${why}, so nobody was addressed`;
 }
 
 function answer(said: string): FhirResponse {

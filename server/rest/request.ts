@@ -57,6 +57,12 @@ export interface FhirContext {
    * ask it when they match nothing visible: writing anyway would duplicate a record the client cannot see.
    */
   hiddenMatch?(sql: Queryable, type: string, criteria: URLSearchParams): Promise<boolean>;
+  /**
+   * Search without the client's access policy (set with `access`), for the hub's own look-ups that
+   * route what a client sends (a consultation summary to the patient's registered practice). What it
+   * finds is never returned to the client as such.
+   */
+  hubSearch?: SearchEngine;
 }
 
 export type Handler = (req: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;

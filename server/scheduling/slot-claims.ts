@@ -1,5 +1,5 @@
 import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
-import type { WriteHook } from '../../profiles/write-guard.js';
+import type { WriteRule } from '../../profiles/write-guard.js';
 import { currentCaller } from '../caller.js';
 import { FhirError, forbidden, issue, outcome, unprocessable } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
@@ -16,10 +16,10 @@ import { DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, OVERLA
 // concurrent bookings wait for each other instead of deadlocking; slot_claim's primary key is the
 // last word: one claim per slot.
 
-export function bookingRules(search: SearchEngine): WriteHook {
+export function bookingRules(search: SearchEngine): WriteRule {
   return {
     types: ['Appointment', 'Slot'],
-    onWrite: (tx, type, id, next) => (type === 'Appointment' ? appointmentWritten(tx, search, id, next as Appointment | undefined) : slotWritten(tx, id, next as Slot | undefined)),
+    beforeWrite: (tx, type, id, next) => (type === 'Appointment' ? appointmentWritten(tx, search, id, next as Appointment | undefined) : slotWritten(tx, id, next as Slot | undefined)),
   };
 }
 

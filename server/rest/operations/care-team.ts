@@ -1,12 +1,12 @@
-import type { Bundle, CareTeam, CareTeamParticipant } from '@medplum/fhirtypes';
+import type { Bundle, CareTeam } from '@medplum/fhirtypes';
 import { issue, notFound, outcome } from '../../errors.js';
+import { isCurrentCoordinator, NEIGHBOURHOOD_CARE_PLAN } from '../../../profiles/write-rules.js';
 import { registerOperation } from '../operations.js';
-
-export const CARE_COORDINATOR = { system: 'http://snomed.info/sct', code: '768820003' };
 
 /**
  * The one request that answers "who is this patient's single point of contact, and who else is in
- * the team": the active CareTeams, their members, and the members' organisation, site and service.
+ * the team": the active CareTeams, their members, and the members' organisation, site and service,
+ * with the patient's active shared care plan (ACTIVE_PLAN_QUERY) as an include.
  * The same as GET /CareTeam?patient=Patient/{id}&status=active&_include=... (see CARE_TEAM_QUERY).
  */
 export const CARE_TEAM_QUERY = (patientId: string): URLSearchParams =>
@@ -22,6 +22,14 @@ export const CARE_TEAM_QUERY = (patientId: string): URLSearchParams =>
     ['_count', '100'],
   ]);
 
+/** The patient's active NeighbourhoodCarePlan (one at most: server/care/one-active-plan.ts). */
+export const ACTIVE_PLAN_QUERY = (patientId: string): URLSearchParams =>
+  new URLSearchParams([
+    ['patient', `Patient/${patientId}`],
+    ['status', 'active'],
+    ['_profile', NEIGHBOURHOOD_CARE_PLAN],
+  ]);
+
 registerOperation({
   name: 'care-team',
   instance: true,
@@ -31,22 +39,22 @@ registerOperation({
   async handler(req, ctx, { id }) {
     const patient = await ctx.store.read('Patient', id as string);
     if (!patient || patient.deleted) throw notFound(`Patient/${id} is not known`);
-    const bundle: Bundle = await ctx.search.search({ sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: !!req.headers.strict }, 'CareTeam', CARE_TEAM_QUERY(id as string));
+    const searchCtx = { sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: !!req.headers.strict };
+    const bundle: Bundle = await ctx.search.search(searchCtx, 'CareTeam', CARE_TEAM_QUERY(id as string));
+    const plans = ((await ctx.search.search(searchCtx, 'CarePlan', ACTIVE_PLAN_QUERY(id as string))).entry ?? []).filter((e) => e.search?.mode === 'match');
     const teams = (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource as CareTeam);
     const coordinators = teams.flatMap((t) => (t.participant ?? []).filter(isCurrentCoordinator));
     const said =
       coordinators.length === 0
         ? `Patient/${id} has no named care coordinator in an active care team`
         : `Care coordinator of Patient/${id}: ${coordinators.map((c) => c.member?.display ?? c.member?.reference).join(', ')}`;
-    bundle.entry = [...(bundle.entry ?? []).filter((e) => e.search?.mode !== 'outcome'), { resource: outcome(issue('informational', said, undefined, 'information')), search: { mode: 'outcome' } }];
+    const plan = plans.length ? `; shared care plan CarePlan/${plans[0].resource?.id}` : '; no active shared care plan';
+    bundle.entry = [
+      ...(bundle.entry ?? []).filter((e) => e.search?.mode !== 'outcome'),
+      ...plans.map((e) => ({ ...e, search: { mode: 'include' as const } })),
+      { resource: outcome(issue('informational', said + plan, undefined, 'information')), search: { mode: 'outcome' as const } },
+    ];
     bundle.link = [{ relation: 'self', url: `${ctx.baseUrl}/Patient/${id}/$care-team` }];
     return { status: 200, body: bundle };
   },
 });
-
-/** A participant in the care-coordinator role whose period (if any) includes now. */
-export function isCurrentCoordinator(p: CareTeamParticipant): boolean {
-  const now = Date.now();
-  const current = (!p.period?.start || Date.parse(p.period.start) <= now) && (!p.period?.end || Date.parse(p.period.end) >= now);
-  return current && !!p.role?.some((r) => r.coding?.some((c) => c.system === CARE_COORDINATOR.system && c.code === CARE_COORDINATOR.code));
-}

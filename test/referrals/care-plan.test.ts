@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { seedAccessFixtures } from '../access/support.js';
+import { fixture } from '../support/examples.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { referral } from './support.js';
+
+const ALL = ['system/*.cruds'];
+const RIVERSIDE = 'Organization/org-riverside-surgery';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are edited per test
+const plan = (): any => fixture('referrals/careplan-margaret-jones.json');
+const count = async (server: TestServer, query: string): Promise<number> => (await server.fhir('GET', `${query}&_summary=count`)).body.total;
+
+// Margaret Jones is registered with Riverside (B84001), whose Jo Walker is her team's care coordinator.
+describe('referrals: the shared care plan (NeighbourhoodCarePlan)', function () {
+  this.timeout(120_000);
+  let server: TestServer;
+  let riverside: string;
+  let planId: string;
+
+  before(async () => {
+    server = await startTestServer('postgres');
+    await seedAccessFixtures(server.running.services.store);
+    riverside = await server.clientToken({ kind: 'gp-practice', org: 'B84001', scopes: ALL });
+  });
+  after(() => server.stop());
+
+  it('the named care coordinator’s plan for the patient’s team is stored', async () => {
+    const res = await server.fhir('POST', 'CarePlan', { as: riverside, body: plan() });
+    expect(res.status, res.text).to.equal(201);
+    planId = res.body.id;
+  });
+
+  it('a second active plan for the same patient is refused (409), and nothing is stored', async () => {
+    const res = await server.fhir('POST', 'CarePlan', { as: riverside, body: plan() });
+    expect(res.status).to.equal(409);
+    expect(res.body.issue[0].diagnostics).to.contain(`CarePlan/${planId}`);
+    expect(await count(server, 'CarePlan?patient=Patient/pat-margaret-jones')).to.equal(1);
+  });
+
+  it('a plan authored by someone other than the team’s care coordinator is 422 naming CarePlan.author', async () => {
+    const res = await server.fhir('POST', 'CarePlan', { as: riverside, body: { ...plan(), status: 'draft', author: { reference: 'PractitionerRole/role-okafor-gp' } } });
+    expect(res.status).to.equal(422);
+    expect(res.body.issue[0].expression).to.deep.equal(['CarePlan.author']);
+    expect(res.body.issue[0].diagnostics).to.contain('role-walker-care-coordinator');
+  });
+
+  it('Patient/$care-team includes the active plan', async () => {
+    const res = await server.fhir('GET', 'Patient/pat-margaret-jones/$care-team', { as: riverside });
+    expect(res.status).to.equal(200);
+    const included = res.body.entry.filter((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'CarePlan');
+    expect(included.map((e: { resource: { id: string }; search: { mode: string } }) => [e.resource.id, e.search.mode])).to.deep.equal([[planId, 'include']]);
+    expect(res.body.entry.at(-1).resource.issue[0].diagnostics).to.contain(`shared care plan CarePlan/${planId}`);
+  });
+
+  it('a referral for the patient becomes an activity of the plan, and the plan shows its state through the ServiceRequest', async () => {
+    const bundle = referral(RIVERSIDE, []);
+    for (const e of bundle.entry) e.resource[e.resource.resourceType === 'Task' ? 'for' : 'subject'] = { reference: 'Patient/pat-margaret-jones' };
+    const made = await server.fhir('POST', '', { as: riverside, body: bundle });
+    expect(made.status, made.text).to.equal(200);
+    const requestId = /ServiceRequest\/([^/]+)/.exec(made.body.entry[0].response.location)![1];
+    const withActivities = await server.fhir('GET', `CarePlan?_id=${planId}&_include=CarePlan:activity-reference`, { as: riverside });
+    const current = withActivities.body.entry.find((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'CarePlan').resource;
+    expect(current.activity.map((a: { reference: { reference: string } }) => a.reference.reference)).to.deep.equal(['Appointment/appt-margaret-mdt-review', `ServiceRequest/${requestId}`]);
+    const request = withActivities.body.entry.find((e: { resource: { resourceType: string; id: string } }) => e.resource.id === requestId).resource;
+    expect(request.status).to.equal('active');
+  });
+});

@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { seedAccessFixtures } from '../access/support.js';
+import { fixture } from '../support/examples.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const ALL = ['system/*.cruds'];
+const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
+const count = async (server: TestServer, query: string): Promise<number> => (await server.fhir('GET', `${query}${query.includes('?') ? '&' : '?'}_summary=count`)).body.total;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are edited per test
+const summary = (): any => fixture('referrals/consultation-summary-derek.json');
+
+// High Street Pharmacy (FA565) saw Derek (registered with Meadow Lane, B84002) under Pharmacy First.
+describe('referrals: a community pharmacy consultation summary reaches the registered GP practice', function () {
+  this.timeout(120_000);
+  let server: TestServer;
+  const tokens: Record<string, string> = {};
+
+  before(async () => {
+    server = await startTestServer('postgres');
+    await seedAccessFixtures(server.running.services.store);
+    tokens.pharmacy = await server.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ALL });
+    tokens.meadowLane = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ALL });
+    tokens.riverside = await server.clientToken({ kind: 'gp-practice', org: 'B84001', scopes: ALL });
+  });
+  after(() => server.stop());
+
+  it('the message is published as a MessageDefinition with the hub’s own event code', async () => {
+    const definition = await server.fhir('GET', 'MessageDefinition/consultation-summary', { as: tokens.pharmacy });
+    expect(definition.status).to.equal(200);
+    expect(definition.body.eventCoding).to.deep.equal({ system: 'https://fhir.neighbourhood-hub.example/CodeSystem/message-event', code: 'consultation-summary' });
+  });
+
+  it('stored in one transaction against the hub’s own patient, and addressed to the registered practice by ODS code', async () => {
+    const patients = await count(server, 'Patient');
+    const sent = await server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: summary() });
+    expect(sent.status, sent.text).to.equal(200);
+    expect(sent.body.issue[0].diagnostics).to.match(/addressed to practice B84002/);
+    expect(await count(server, 'Patient')).to.equal(patients);
+
+    const headers = await server.fhir('GET', 'MessageHeader', { as: tokens.meadowLane });
+    const header = headers.body.entry.map((e: { resource: { eventCoding: { code: string } } }) => e.resource).find((h: { eventCoding: { code: string } }) => h.eventCoding.code === 'consultation-summary');
+    expect(header.destination[0].receiver.identifier).to.deep.equal({ system: ODS, value: 'B84002' });
+    const compositions = await server.fhir('GET', 'Composition?subject=Patient/pat-derek-brown', { as: tokens.meadowLane });
+    expect(compositions.body.entry).to.have.length(1);
+    const sinusitis = await server.fhir('GET', 'Condition?patient=Patient/pat-derek-brown&code=http://snomed.info/sct|15805002', { as: tokens.meadowLane });
+    expect(sinusitis.body.entry).to.have.length(1);
+    // Another practice is not addressed and does not see it.
+    expect((await server.fhir('GET', 'MessageHeader', { as: tokens.riverside })).body.entry ?? []).to.deep.equal([]);
+  });
+
+  it('a patient the hub holds no record of: stored, and the answer says nobody was addressed', async () => {
+    const message = summary();
+    message.identifier.value = 'unknown-patient';
+    message.entry[1].resource.identifier[0].value = '9434765919';
+    const sent = await server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: message });
+    expect(sent.status, sent.text).to.equal(200);
+    expect(sent.body.issue[0].diagnostics).to.match(/the hub holds no record of this patient, so nobody was addressed/);
+    expect(await count(server, 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919')).to.equal(1);
+  });
+
+  it('a summary without its Composition is 400 and stores nothing', async () => {
+    const message = summary();
+    message.identifier.value = 'no-composition';
+    message.entry = message.entry.filter((e: { resource: { resourceType: string } }) => e.resource.resourceType !== 'Composition');
+    const before = await count(server, 'Encounter');
+    const sent = await server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: message });
+    expect(sent.status).to.equal(400);
+    expect(sent.body.issue[0].expression).to.deep.equal(['Bundle.entry']);
+    expect(await count(server, 'Encounter')).to.equal(before);
+  });
+});
