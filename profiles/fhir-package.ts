@@ -1,4 +1,4 @@
-import type { CodeSystem, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystem, MessageDefinition, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 // `package/` holding `package.json` and one JSON file per resource. Only the conformance resources
 // this server uses are read; examples and other resources in the package are skipped.
 
-export type ConformanceResource = StructureDefinition | ValueSet | CodeSystem;
+export type ConformanceResource = StructureDefinition | ValueSet | CodeSystem | MessageDefinition;
 
 export interface FhirPackage {
   name: string;
@@ -26,7 +26,7 @@ export interface PackagedResource {
 /** A package that cannot be read; the message names the file at fault. */
 export class PackageError extends Error {}
 
-const CONFORMANCE_TYPES = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem']);
+const CONFORMANCE_TYPES = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'MessageDefinition']);
 
 /** Reads a package from a folder (holding `package/` or being it) or a `.tgz`. */
 export function readFhirPackage(location: string): FhirPackage {
