@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { ReadinessCheck } from './http/operational.js';
 import { logger } from './logger.js';
 import { scrapeGauge } from './metrics.js';
+import { recordDuplicateTherapy } from './medicines/write-time.js';
 import { createSearchEngine } from './search/engine.js';
 import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
@@ -44,7 +45,8 @@ export async function openServices(config: Config): Promise<Services> {
   await migrate(db);
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
   // Required profiles and business rules that read other resources run on every write through the store.
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {});
+  // A prescription duplicating another organisation's medicine is stored with a DetectedIssue (server/medicines).
+  const store = recordDuplicateTherapy(guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}), search, () => config.baseUrl);
   await installConformance(store);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);

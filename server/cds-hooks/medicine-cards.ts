@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { formatHumanName } from '@medplum/core';
-import type { CareTeam, Coding, ContactPoint, Medication, MedicationRequest, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CareTeam, Coding, ContactPoint, Medication, MedicationRequest, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { parseLiteral } from '../care/references.js';
 import { CARE_TEAM_QUERY, isCurrentCoordinator } from '../rest/operations/care-team.js';
 import type { FhirContext } from '../rest/request.js';
 import { describePrescriber, DUPLICATE_THERAPY, roleName } from '../medicines/detected-issues.js';
-import { gatherMedicationRecords, medicationLookup } from '../medicines/gather.js';
+import { allOn, gatherMedicationRecords, medicationLookup, type MedicationRecords } from '../medicines/gather.js';
 import { identify, type MedicineIdentity } from '../medicines/medicine-identity.js';
 import { duplicationsOf, groupMedicines, POLYPHARMACY_THRESHOLD, type Duplication, type Medicine, type Prescriber } from '../medicines/medicines.js';
 import { draftResources, type HookRequest } from './hook-request.js';
@@ -37,10 +37,10 @@ const MAX_SUMMARY = 139;
 export async function medicineCards(request: HookRequest, ctx: FhirContext): Promise<Card[]> {
   if (request.drafts.length === 0) return [];
   const searchCtx = { sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: false };
-  const [records, team] = await Promise.all([
-    gatherMedicationRecords(ctx.search, searchCtx, request.patientId),
-    ctx.search.search(searchCtx, 'CareTeam', CARE_TEAM_QUERY(request.patientId)),
-  ]);
+  const [records, team] = await allOn<MedicationRecords | Bundle>(ctx.store.sql, [
+    () => gatherMedicationRecords(ctx.search, searchCtx, request.patientId),
+    () => ctx.search.search(searchCtx, 'CareTeam', CARE_TEAM_QUERY(request.patientId)),
+  ]) as [MedicationRecords, Bundle];
   // Drafts not yet stored are not in use: a re-sent draft with a stored id must not duplicate itself.
   const draftIds = new Set(request.drafts.map((d) => d.id));
   records.requests = records.requests.filter((r) => !draftIds.has(r.id));

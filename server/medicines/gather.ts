@@ -1,5 +1,6 @@
 import type { Bundle, Medication, MedicationDispense, MedicationRequest, MedicationStatement, Resource } from '@medplum/fhirtypes';
 import type { SearchContext, SearchEngine } from '../search/search.js';
+import type { Queryable } from '../store/db.js';
 
 /** Largest page asked for; a patient with more current medication records than this is reported as incomplete. */
 export const MAX_RECORDS = 1000;
@@ -44,10 +45,11 @@ const DISPENSES = (patientId: string): URLSearchParams =>
   ]);
 
 export async function gatherMedicationRecords(search: SearchEngine, ctx: SearchContext, patientId: string): Promise<MedicationRecords> {
-  const [requests, statements, dispenses] = await Promise.all([
-    search.search(ctx, 'MedicationRequest', REQUESTS(patientId)),
-    search.search(ctx, 'MedicationStatement', STATEMENTS(patientId)),
-    search.search(ctx, 'MedicationDispense', DISPENSES(patientId)),
+  const run = (type: string, params: URLSearchParams) => () => search.search(ctx, type, params);
+  const [requests, statements, dispenses] = await allOn(ctx.sql, [
+    run('MedicationRequest', REQUESTS(patientId)),
+    run('MedicationStatement', STATEMENTS(patientId)),
+    run('MedicationDispense', DISPENSES(patientId)),
   ]);
   const referenced = new Map<string, Resource>();
   for (const bundle of [requests, statements, dispenses]) {
@@ -61,6 +63,17 @@ export async function gatherMedicationRecords(search: SearchEngine, ctx: SearchC
     referenced,
     truncated: [requests, statements, dispenses].some((b) => b.link?.some((l) => l.relation === 'next')),
   };
+}
+
+/**
+ * Runs queries at once on a pool (a Db), one after another on an open transaction: its one
+ * connection answers one query at a time.
+ */
+export async function allOn<T>(sql: Queryable, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  if ('transaction' in sql) return Promise.all(tasks.map((t) => t()));
+  const results: T[] = [];
+  for (const task of tasks) results.push(await task());
+  return results;
 }
 
 function matches<T extends Resource>(bundle: Bundle): T[] {
