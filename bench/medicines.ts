@@ -8,6 +8,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { initValidator } from '../profiles/validator.js';
 import { createSearchEngine } from '../server/search/engine.js';
+import { gatherMedicationRecords } from '../server/medicines/gather.js';
+import { medicationListBundle, reviewMedicines } from '../server/medicines/medication-list.js';
 import { insertNewResources } from '../server/store/bulk-insert.js';
 import { openDb } from '../server/store/open-db.js';
 import { benchPostgres, load, printTable, ROOT, startChild, type LoadResult } from './support.js';
@@ -30,6 +32,7 @@ export async function runMedicinesBenchmark(): Promise<void> {
   const databaseUrl = url.toString();
   const env = { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', DB_POOL_SIZE: '32', RATE_LIMIT_PER_MINUTE: '0' };
   const rows: Array<LoadResult & { connections: number }> = [];
+  let inProcess: { p50: number; p99: number } | undefined;
   try {
     const server = await startChild('server/main.ts', env, '/fhir/metadata');
     const base = `${server.url}/fhir`;
@@ -62,6 +65,7 @@ export async function runMedicinesBenchmark(): Promise<void> {
       });
     }
     await server.stop();
+    inProcess = await timeInProcess(databaseUrl);
   } finally {
     pgServer.stop();
   }
@@ -69,6 +73,31 @@ export async function runMedicinesBenchmark(): Promise<void> {
     `Medicines: one patient with 30 medication resources among ${OTHERS.toLocaleString('en-GB')} others (${OTHERS / PER_OTHER_PATIENT} patients), local PostgreSQL, authentication off, ${SECONDS} s each`,
     rows.map((r) => ({ request: r.name, connections: r.connections, 'req/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, 'errors+non2xx': r.errors + r.non2xx })),
   );
+  if (inProcess) {
+    printTable('Medicines: the same $medications work in-process (three searches with includes, grouping, DetectedIssues, the Bundle serialised), no HTTP, one at a time', [
+      { work: 'gather + review + Bundle', 'p50 ms': inProcess.p50.toFixed(1), 'p99 ms': inProcess.p99.toFixed(1) },
+    ]);
+  }
+}
+
+/** The server's own work for one $medications, without HTTP or authentication: 200 runs after 20 to warm up. */
+async function timeInProcess(databaseUrl: string): Promise<{ p50: number; p99: number }> {
+  const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 4, statementTimeoutMs: 30_000, slowQueryMs: 0 });
+  const search = createSearchEngine({ defaultCount: 20, maxCount: 1000 });
+  const ctx = { sql: db, baseUrl: 'http://bench/fhir', strict: false };
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 220; i++) {
+      const start = performance.now();
+      const records = await gatherMedicationRecords(search, ctx, OLIVE);
+      JSON.stringify(medicationListBundle(records, reviewMedicines(records, ctx.baseUrl), ctx.baseUrl));
+      if (i >= 20) times.push(performance.now() - start);
+    }
+  } finally {
+    await db.close();
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)], p99: times[Math.floor(times.length * 0.99)] };
 }
 
 function fixtures(folder: string): Resource[] {
