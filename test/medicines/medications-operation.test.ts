@@ -79,6 +79,19 @@ describeEachDatabase('Patient/$medications: one list of medicines across prescri
     expect(refs).not.to.include('MedicationRequest/rx-olive-co-codamol-mental-health');
   });
 
+  it('a client whose policy admits no prescriptions (a voluntary organisation) is refused', async () => {
+    const voluntary = await server().clientToken({ kind: 'voluntary', org: 'NL0042', scopes: ['system/*.cruds'] });
+    const res = await server().fhir('GET', `Patient/${OLIVE}/$medications`, { as: voluntary });
+    expect(res.status).to.be.oneOf([403, 404]);
+    expect(res.body.resourceType).to.equal('OperationOutcome');
+  });
+
+  it('the CapabilityStatement lists $medications on Patient with its OperationDefinition', async () => {
+    const res = await server().fhir('GET', 'metadata');
+    const patient = res.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
+    expect(patient.operation).to.deep.include({ name: 'medications', definition: 'https://fhir.neighbourhood-hub.example/OperationDefinition/Patient-medications' });
+  });
+
   it('another practice, with no relationship to the patient, is not told the patient exists', async () => {
     const res = await server().fhir('GET', `Patient/${OLIVE}/$medications`, { as: otherPractice });
     expect(res.status).to.be.oneOf([403, 404]);
