@@ -50,6 +50,9 @@ export async function runMedicinesBenchmark(): Promise<void> {
     const hook = JSON.stringify(orderSign());
     const cards = (await (await fetch(`${server.url}/cds-services/neighbourhood-medicines`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: hook })).json()) as { cards?: unknown[] };
     if (!cards.cards?.length) throw new Error('order-sign answered no card for a duplicate');
+    // Warm up (JIT, plan cache, pool) on both requests before anything is measured.
+    await load('warm-up', { url: `${base}/Patient/${OLIVE}/$medications`, duration: 3, connections: 2 });
+    await load('warm-up', { url: `${server.url}/cds-services/neighbourhood-medicines`, method: 'POST', headers: { 'content-type': 'application/json' }, body: hook, duration: 3, connections: 2 });
     for (const connections of [1, 8]) {
       rows.push({ connections, ...(await load('GET Patient/{id}/$medications', { url: `${base}/Patient/${OLIVE}/$medications`, duration: SECONDS, connections })) });
       rows.push({
