@@ -8,7 +8,9 @@ import type { FhirContext } from '../rest/request.js';
 import { discovery, MEDICINES_SERVICE_ID } from './discovery.js';
 import { describeFeedback, parseFeedback } from './feedback.js';
 import { parseHookRequest } from './hook-request.js';
-import { medicineCards } from './medicine-cards.js';
+import { medicineCards, type Card } from './medicine-cards.js';
+import { allOn } from '../medicines/gather.js';
+import type { ResourceVersion } from '../store/store.js';
 
 export interface CdsHooksDeps {
   /** The store and search as the calling client may use them (the same access as /fhir). */
@@ -37,9 +39,8 @@ export function mountCdsHooks(app: express.Express, deps: CdsHooksDeps): void {
       record.query = new URLSearchParams({ hook: hook.hook, hookInstance: hook.hookInstance }).toString();
       const ctx = await deps.contextFor(res.locals.principal as Principal | undefined);
       ctx.access?.require('MedicationRequest', 's');
-      const patient = await ctx.store.read('Patient', hook.patientId);
+      const [patient, cards] = (await allOn<unknown>(ctx.store.sql, [() => ctx.store.read('Patient', hook.patientId), () => medicineCards(hook, ctx)])) as [ResourceVersion | undefined, Card[]];
       if (!patient || patient.deleted) throw notFound(`Patient/${hook.patientId} is not known`);
-      const cards = await medicineCards(hook, ctx);
       // The card ids go on the record, so feedback about a card can be traced to this call and patient.
       if (cards.length) record.query += `&cards=${cards.map((c) => c.uuid).join(',')}`;
       record.resources = hook.drafts.map((d) => `MedicationRequest/${d.id}`);
