@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, DetectedIssue, MedicationRequest } from '@medplum/fhirtypes';
 import { fixture } from '../support/examples.js';
 import { DB_KINDS } from '../support/server.js';
-import { eventually, subFixture, useSubscriptionServer } from '../subscriptions/support.js';
+import { eventually, startReceiver, subFixture, useSubscriptionServer, type Receiver } from '../subscriptions/support.js';
 import { OLIVE, seedMedicines } from './support.js';
 
 const DUPTHPY = 'http://terminology.hl7.org/CodeSystem/v3-ActCode|DUPTHPY';
@@ -31,19 +31,27 @@ for (const kind of DB_KINDS) {
       expect(res.status, res.text).to.equal(200);
       return (res.body.entry ?? []).map((e: { resource: DetectedIssue }) => e.resource);
     };
+    let otherPractice: Receiver;
+    const subscribe = async (ods: string, endpoint: string, as?: string): Promise<void> => {
+      const sub = subFixture('backport-prescription-for-pharmacy.json');
+      sub.criteria = 'http://neighbourhood-hub.example/fhir/SubscriptionTopic/medication-issue';
+      sub.reason = `Medication issues for ${ods}`;
+      sub._criteria.extension[0].valueString = `DetectedIssue?organisation=https://fhir.nhs.uk/Id/ods-organization-code|${ods}`;
+      sub.channel.endpoint = endpoint;
+      const created = await server().fhir('POST', 'Subscription', { body: sub, ...(as ? { as } : {}) });
+      expect(created.status, created.text).to.equal(201);
+      await eventually(() => server().fhir('GET', `Subscription/${created.body.id}`), (r) => r.body.status === 'active', 30_000);
+    };
+    after(async () => otherPractice?.close());
     before(async () => {
       gp = await server().clientToken({ kind: 'gp-practice', org: 'B84001', scopes: ['system/*.cruds'] });
       mentalHealth = await server().clientToken({ kind: 'care-provider', org: 'RGD01', scopes: ['system/*.cruds'] });
       pharmacy = await server().clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ['system/*.cruds'] });
-      // The GP practice hears of medication issues for its patients (its ODS code), through the medication-issue topic.
-      const sub = subFixture('backport-prescription-for-pharmacy.json');
-      sub.criteria = 'http://neighbourhood-hub.example/fhir/SubscriptionTopic/medication-issue';
-      sub.reason = 'Medication issues for Riverside Surgery';
-      sub._criteria.extension[0].valueString = 'DetectedIssue?organisation=https://fhir.nhs.uk/Id/ods-organization-code|B84001';
-      sub.channel.endpoint = receiver().url;
-      const created = await server().fhir('POST', 'Subscription', { body: sub, as: gp });
-      expect(created.status, created.text).to.equal(201);
-      await eventually(() => server().fhir('GET', `Subscription/${created.body.id}`, { as: gp }), (r) => r.body.status === 'active', 30_000);
+      // The GP practice hears of medication issues for its patients (its ODS code), through the medication-issue topic;
+      // an administrator's subscription for another practice (it could read them all) is narrowed by the filter alone.
+      await subscribe('B84001', receiver().url, gp);
+      otherPractice = await startReceiver();
+      await subscribe('B84002', otherPractice.url);
       await seedMedicines(server().running.services.store);
     });
 
@@ -132,6 +140,7 @@ for (const kind of DB_KINDS) {
       const issues = focus.filter((r: DetectedIssue | undefined) => r?.resourceType === 'DetectedIssue');
       expect(issues.length).to.be.greaterThan(0);
       expect(issues.every((i: DetectedIssue) => i.patient?.reference?.startsWith('Patient/'))).to.equal(true);
+      expect(otherPractice.events().filter((r) => JSON.stringify(r.json ?? {}).includes('DUPTHPY'))).to.have.length(0);
     });
   });
 }
