@@ -78,9 +78,12 @@ async function readMedications(drafts: MedicationRequest[], sent: Map<string, Re
 
 function duplicateCard(draft: MedicationRequest, identity: MedicineIdentity, duplications: Duplication[], careTeam: CareTeamDirectory): Card {
   const first = duplications[0];
-  const organisation = (m: Medicine): string => m.prescribers[0]?.organization?.name ?? (m.prescribers[0] ? describePrescriber(m.prescribers[0]) : 'the patient (own record)');
-  const what = first.ingredient ? `${first.ingredient} (in ${first.medicine.identity.display})` : first.medicine.identity.display;
-  const summary = clip(`${identity.display} duplicates ${what}, already prescribed by ${organisation(first.medicine)}`);
+  const by = whoPrescribed(first.medicine);
+  const summary = clip(
+    first.ingredient
+      ? `${identity.display} contains ${first.ingredient}, already ${by} (${first.medicine.identity.display})`
+      : `${identity.display} is already ${by}`,
+  );
   const lines = [`**${identity.display}** duplicates a medicine the patient already has:`, ''];
   for (const d of duplications) {
     const m = d.medicine;
@@ -108,6 +111,13 @@ function duplicateCard(draft: MedicationRequest, identity: MedicineIdentity, dup
     selectionBehavior: 'at-most-one',
     overrideReasons: OVERRIDE_REASONS,
   };
+}
+
+/** "prescribed by Riverside Surgery and High Street Pharmacy", or "taken (the patient's own record)". */
+function whoPrescribed(m: Medicine): string {
+  const names = [...new Set(m.prescribers.map((p) => p.organization?.name ?? describePrescriber(p)))];
+  if (!names.length) return "taken (the patient's own record)";
+  return `prescribed by ${names.length > 2 ? `${names.slice(0, 2).join(', ')} and ${names.length - 2} more` : names.join(' and ')}`;
 }
 
 function polypharmacyCard(inUse: number, medicines: Medicine[]): Card {

@@ -62,7 +62,7 @@ describeEachDatabase('CDS Hooks 2.0: neighbourhood-medicines at the point of pre
     const card = res.body.cards[0];
     expect(card.indicator).to.equal('warning');
     expect(card.summary.length).to.be.below(140);
-    expect(card.summary).to.contain('Amlodipine 5mg tablets');
+    expect(card.summary).to.equal('Amlodipine 5mg tablets is already prescribed by High Street Pharmacy and Riverside Surgery');
     expect(card.source.label).to.be.a('string').and.not.be.empty;
     expect(card.detail).to.contain('Riverside Surgery').and.contain('authorised 2025-02-10').and.contain('High Street Pharmacy').and.contain('authorised 2025-03-04');
     expect(card.detail).to.contain('Care team member (General practitioner)').and.contain('0113 496 0001');
@@ -82,6 +82,9 @@ describeEachDatabase('CDS Hooks 2.0: neighbourhood-medicines at the point of pre
     const res = await cds(server(), 'POST', SERVICE, gp, hook('order-select', [coCodamol, draft('draft-amlodipine', amlodipineDmd)], { selections: ['MedicationRequest/draft-co-codamol'] }));
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     expect(res.body.cards).to.have.length(1);
+    expect(res.body.cards[0].summary).to.match(/^Co-codamol 8mg\/500mg tablets contains Paracetamol, already prescribed by North Leeds Community Mental Health Team/);
+    expect(res.body.cards[0].summary.length).to.be.below(140);
+    expect(res.body.cards[0].detail).to.contain('Paracetamol 500mg tablets').and.contain('Co-codamol 30mg/500mg tablets');
     expect(res.body.cards[0].detail).to.contain('shares the active ingredient Paracetamol');
     expect(res.body.cards[0].detail).to.contain('Psychiatrist');
     expect(res.body.cards[0].suggestions[0].actions[0].resourceId).to.equal('MedicationRequest/draft-co-codamol');
