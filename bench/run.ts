@@ -1,6 +1,7 @@
 // `npm run bench [-- scenario...]`: runs the named scenarios (all by default) and prints Markdown tables.
 import os from 'node:os';
 import { runAuthzBenchmark } from './authz.js';
+import { runMedicinesBenchmark } from './medicines.js';
 import { runNotifyBenchmark } from './notify.js';
 import { runRestBenchmark } from './rest.js';
 import { runSchedulingBenchmark } from './scheduling.js';
@@ -9,6 +10,7 @@ import { runValidationBenchmark } from './validation.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   authz: () => runAuthzBenchmark(),
+  medicines: () => runMedicinesBenchmark(),
   notify: () => runNotifyBenchmark(),
   rest: () => runRestBenchmark({ processes: processesFlag() }),
   scheduling: () => runSchedulingBenchmark(),

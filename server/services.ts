@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { ReadinessCheck } from './readiness.js';
 import { logger } from './logger.js';
 import { scrapeGauge } from './metrics.js';
+import { recordDuplicateTherapy } from './medicines/write-time.js';
 import { createSearchEngine } from './search/engine.js';
 import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
@@ -51,8 +52,9 @@ export async function openServices(config: Config): Promise<Services> {
   const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
   // Required profiles, business rules that read other resources and write rules run on every write
   // through the store: bookings take their slots (server/scheduling), a referral follows its state
-  // machine and carries out its consequences (server/referrals), one active care plan per patient.
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [bookingRules(search), referralRule(search), oneActivePlanRule(search)]);
+  // machine and carries out its consequences (server/referrals), one active care plan per patient;
+  // a prescription duplicating another organisation's medicine is stored with a DetectedIssue (server/medicines).
+  const store = recordDuplicateTherapy(guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [bookingRules(search), referralRule(search), oneActivePlanRule(search)]), search, () => config.baseUrl);
   configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];

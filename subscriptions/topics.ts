@@ -85,6 +85,31 @@ export const TOPICS: Topic[] = [
     ],
   },
   {
+    id: 'medication-issue',
+    url: `${TOPIC_BASE}/medication-issue`,
+    title: 'Medication issue detected',
+    description:
+      "A DetectedIssue of duplicate therapy (v3 ActCode DUPTHPY) is recorded: a prescription written duplicates a medicine or active ingredient another organisation has active for the same patient. For the patient's GP practice, care coordinator and the prescribers.",
+    triggers: [
+      {
+        resource: 'DetectedIssue',
+        description: 'A duplicate-therapy DetectedIssue is created.',
+        supportedInteraction: ['create'],
+        fhirPathCriteria: "%current.code.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v3-ActCode' and code = 'DUPTHPY').exists()",
+      },
+    ],
+    filters: [
+      { resource: 'DetectedIssue', filterParameter: 'patient', searchParameter: 'patient', description: 'The patient (Patient/[id]).' },
+      {
+        resource: 'DetectedIssue',
+        filterParameter: 'organisation',
+        description:
+          "ODS code of an organisation the issue concerns (a prescriber's, or the patient's registered GP practice): `[https://fhir.nhs.uk/Id/ods-organization-code|]B84001`.",
+        identifierPath: "DetectedIssue.extension('https://fhir.neighbourhood-hub.example/StructureDefinition/detected-issue-organisation').value.identifier",
+      },
+    ],
+  },
+  {
     id: 'appointment-booked-changed-cancelled',
     url: `${TOPIC_BASE}/appointment-booked-changed-cancelled`,
     title: 'Appointment booked, changed or cancelled',

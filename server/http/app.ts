@@ -7,6 +7,7 @@ import type { AccessCompiler } from '../access/request-access.js';
 import { requestTimeout } from '../abuse/request-timeout.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
+import { mountCdsHooks } from '../cds-hooks/routes.js';
 import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
@@ -72,8 +73,8 @@ export function createApp(services: AppServices): express.Express {
       security.rateLimit(`address:${req.ip}`).then(() => next(), next);
     });
     security.mount(app);
-    app.use('/fhir', (req, res, next) => {
-      if (OPEN_PATHS.test(req.path)) return next();
+    app.use(['/fhir', '/cds-services'], (req, res, next) => {
+      if (req.baseUrl === '/fhir' && OPEN_PATHS.test(req.path)) return next();
       security
         .authenticate(req.header('authorization'))
         .then(async (principal) => {
@@ -84,6 +85,7 @@ export function createApp(services: AppServices): express.Express {
     });
   }
   for (const mount of services.mountRoutes ?? []) mount(app);
+  mountCdsHooks(app, { contextFor: (principal) => contextFor(services, principal, services.fhir.store), audit: services.audit, log, maxBodyBytes: config.maxBodyBytes });
 
   app.use('/fhir', express.raw({ type: (req) => req.method !== 'GET' && req.method !== 'HEAD', limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
     try {

@@ -1,5 +1,6 @@
 // Each operation module registers itself when imported; this list is the one place they are loaded.
 import './everything.js';
+import './medications.js';
 import './care-team.js';
 import './match.js';
 import './merge.js';
