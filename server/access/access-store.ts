@@ -32,7 +32,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
           return (resource: Resource, id?: string) =>
             target.transaction(async (tx) => {
               access.require(resource.resourceType, 'c');
-              const written = await tx.create(owned(resource, access.principal.clientId), id);
+              const written = await tx.create(owned(resource, access.principal), id);
               await afterWrite(tx.sql, written, 'c', 'create');
               return written;
             });
@@ -43,7 +43,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Resour
               const exists = !!before && !before.deleted;
               access.require(resource.resourceType, exists ? 'u' : 'c');
               if (exists) await check(tx.sql, access, before, 'u', 'update');
-              const written = await tx.update(owned(resource, access.principal.clientId), ifMatch);
+              const written = await tx.update(owned(resource, access.principal, exists ? before : undefined), ifMatch);
               await afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
               return written;
             });
