@@ -85,4 +85,6 @@ function App() {
   return html`<${Console} session=${session} onSignOut=${() => setSession(undefined)} />`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the "Loading" line shown until the modules arrive
+render(html`<${App} />`, root);

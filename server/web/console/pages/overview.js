@@ -90,7 +90,7 @@ export function Overview({ session }) {
           <dt>FHIR</dt><dd>${c.fhirVersion}</dd>
           <dt>Up for</dt><dd data-testid="uptime">${latest?.startedAt ? uptime(latest.startedAt) : '—'}</dd>
           <dt>Memory</dt><dd>${latest ? `${Math.round(latest.memory / 1048576)} MB` : '—'}</dd>
-          <dt>Database pool</dt><dd>${latest?.pool?.total !== undefined ? `${latest.pool.total} connections, ${latest.pool.idle ?? 0} idle, ${latest.pool.waiting ?? 0} waiting` : '—'}</dd>
+          <dt>Database pool</dt><dd>${latest?.pool?.total !== undefined ? `${latest.pool.total} connections, ${latest.pool.idle ?? 0} idle, ${latest.pool.waiting ?? 0} waiting` : 'not reported (embedded database)'}</dd>
         </dl>`}
       <//>
     </section>
