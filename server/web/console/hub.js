@@ -18,6 +18,8 @@ async function requestToken(clientId, secret) {
   try {
     res = await fetch('/oauth2/token', {
       method: 'POST',
+      // No cookies, and no browser sign-in prompt on a 401 (the Fetch standard prompts only when credentials are included).
+      credentials: 'omit',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials',
     });
@@ -57,7 +59,7 @@ export async function signIn(clientId, secret) {
   const call = async (url, init = {}) => {
     let res;
     try {
-      res = await fetch(url, { ...init, headers: { accept: 'application/fhir+json, application/json', ...init.headers, authorization: `Bearer ${await token()}` } });
+      res = await fetch(url, { ...init, credentials: 'omit', headers: { accept: 'application/fhir+json, application/json', ...init.headers, authorization: `Bearer ${await token()}` } });
     } catch (err) {
       throw new HubError(`The hub did not answer (${err.message}).`);
     }
