@@ -99,6 +99,18 @@ describe('operator console in a real browser', function () {
     expect(refused.status).to.equal(401);
   });
 
+  it('rotates the hub’s signing key; the console keeps working with its token', async () => {
+    const p = page();
+    await signIn(p);
+    await goTo(p, 'Clients');
+    await p.getByRole('button', { name: 'Rotate the signing key' }).click();
+    const kid = (await p.getByTestId('new-kid').textContent()) as string;
+    const jwks = (await (await fetch(`${server.running.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).to.include(kid);
+    await goTo(p, 'Audit');
+    await p.getByRole('table', { name: /^Audit events, newest first/ }).waitFor();
+  });
+
   it('finds a failing subscription, shows its error and attempts, and sets it back to active for its owner', async () => {
     const pharmacy = await server.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ['system/*.cruds'] });
     const owner = JSON.parse(Buffer.from(pharmacy.split('.')[1], 'base64url').toString('utf8')).sub as string;

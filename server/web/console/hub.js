@@ -80,6 +80,8 @@ export async function signIn(clientId, secret) {
       register: (fields) => json('/oauth2/clients', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fields) }),
       revoke: (id) => json(`/oauth2/clients/${encodeURIComponent(id)}`, { method: 'DELETE' }),
     },
+    /** A new access token signing key; tokens already issued stay valid until they expire. */
+    rotateSigningKey: () => json('/oauth2/signing-keys', { method: 'POST' }),
     metrics: async () => (await call('/metrics', { headers: { accept: 'text/plain' } })).text(),
   };
   try {

@@ -65,6 +65,27 @@ function Register({ session, onRegistered }) {
   </section>`;
 }
 
+function SigningKey({ session }) {
+  const [error, setError] = useState();
+  const [kid, setKid] = useState();
+  const rotate = async () => {
+    if (!confirm('Rotate the hub’s access token signing key? Tokens already issued keep working until they expire.')) return;
+    setError(undefined);
+    try {
+      setKid((await session.rotateSigningKey()).kid);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return html`<section aria-labelledby="key-h">
+    <h2 id="key-h">The hub’s signing key</h2>
+    <p>Access tokens are signed with the hub’s newest key; the old key keeps verifying the tokens it signed until they expire, so rotating needs no downtime.</p>
+    <button type="button" onClick=${rotate}>Rotate the signing key</button>
+    <${Problem} error=${error} />
+    ${kid && html`<p class="ok" role="status">New signing key <code data-testid="new-kid">${kid}</code>: new tokens are signed with it.</p>`}
+  </section>`;
+}
+
 export function Clients({ session }) {
   const [version, setVersion] = useState(0);
   const [error, setError] = useState();
@@ -107,5 +128,6 @@ export function Clients({ session }) {
         />`}
       <//>
     </section>
-    <${Register} session=${session} onRegistered=${() => setVersion((v) => v + 1)} />`;
+    <${Register} session=${session} onRegistered=${() => setVersion((v) => v + 1)} />
+    <${SigningKey} session=${session} />`;
 }
