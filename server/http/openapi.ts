@@ -47,9 +47,11 @@ export function openApiFromCapability(statement: CapabilityStatement, levelsOf: 
 
   add('/metadata', 'get', { tags: ['System'], operationId: 'capabilities', summary: 'The CapabilityStatement this document is generated from', security: [], responses: ok('CapabilityStatement') });
   const system = new Set((rest?.interaction ?? []).map((i) => i.code));
+  const documented = (code: string): string | undefined => rest?.interaction?.find((i) => i.code === code)?.documentation;
   if (system.has('search-system')) add('/', 'get', { tags: ['System'], operationId: 'search-system', summary: 'Search across all types (`_type` names them)', parameters: [query('_type', 'Resource types to search'), ...controls()], responses: ok('Bundle') });
   if (system.has('transaction') || system.has('batch')) {
-    add('/', 'post', { tags: ['System'], operationId: 'batch-transaction', summary: 'Process a batch or transaction Bundle', requestBody: body('Bundle'), responses: ok('Bundle') });
+    const description = [documented('transaction'), documented('batch')].filter(Boolean).join('\n\n');
+    add('/', 'post', { tags: ['System'], operationId: 'batch-transaction', summary: 'Process a batch or transaction Bundle', ...(description ? { description } : {}), requestBody: body('Bundle'), responses: ok('Bundle') });
   }
   if (system.has('history-system')) add('/_history', 'get', { tags: ['System'], operationId: 'history-system', summary: 'History of all resources', parameters: historyParams(), responses: ok('Bundle') });
   for (const op of rest?.operation ?? []) {
@@ -59,7 +61,7 @@ export function openApiFromCapability(statement: CapabilityStatement, levelsOf: 
 
   for (const resource of rest?.resource ?? []) {
     const type = resource.type;
-    tags.push({ name: type, externalDocs: { url: `https://hl7.org/fhir/R4/${type.toLowerCase()}.html` } });
+    tags.push({ name: type, ...(resource.documentation ? { description: resource.documentation } : {}), externalDocs: { url: `https://hl7.org/fhir/R4/${type.toLowerCase()}.html` } });
     schemas[type] = resourceSchema(type);
     resourcePaths(add, resource);
     for (const op of resource.operation ?? []) {

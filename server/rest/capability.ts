@@ -52,7 +52,7 @@ export function capabilityStatement(baseUrl: string, search: SearchEngine): Capa
               .filter((op) => (op.type || op.instance) && (!op.resourceTypes || op.resourceTypes.includes(type)))
               .map((op) => ({ name: op.name, definition: op.definition })),
           })),
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
+        interaction: [{ code: 'history-system' }, { code: 'search-system' }],
         operation: operations.filter((op) => op.system).map((op) => ({ name: op.name, definition: op.definition })),
       },
     ],

@@ -31,6 +31,7 @@ describe('API documentation at /api-docs', () => {
       if (codes.has('patch')) expect(Object.keys(doc.paths[`/${r.type}/{id}`]?.patch?.requestBody.content ?? {})).to.include('application/json-patch+json');
     }
     expect(doc.paths['/']?.post?.operationId).to.equal('batch-transaction');
+    expect(doc.paths['/'].post.description).to.contain(capability.rest[0].interaction.find((i: any) => i.code === 'transaction').documentation);
     expect(doc.paths['/_history']?.get).to.exist;
   });
 
