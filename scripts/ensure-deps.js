@@ -13,15 +13,18 @@ if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const hasPostgres = () => spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb'], { stdio: 'ignore' }).status === 0;
 
-// Debian packages: redis-server for the queue when REDIS_URL is not given; PostgreSQL for the tests.
+// Debian packages: redis-server for the queue when REDIS_URL is not given; PostgreSQL and Chromium
+// (the console's browser tests, test/console/) for the tests.
 const wanted = [];
+const testing = process.env.npm_lifecycle_event === 'pretest';
 if (!process.env.REDIS_URL && !has('redis-server')) wanted.push('redis-server');
-if (process.env.npm_lifecycle_event === 'pretest' && !process.env.DATABASE_URL && !hasPostgres()) wanted.push('postgresql');
+if (testing && !process.env.DATABASE_URL && !hasPostgres()) wanted.push('postgresql');
+if (testing && !process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) wanted.push('chromium');
 if (wanted.length) {
   const isRoot = process.getuid && process.getuid() === 0;
   const sudo = isRoot ? '' : has('sudo') ? 'sudo -n ' : undefined;
   if (sudo === undefined || !has('apt-get')) {
-    console.warn(`Missing Debian packages: ${wanted.join(' ')}. Install them (apt-get install ${wanted.join(' ')}) or set REDIS_URL / DATABASE_URL.`);
+    console.warn(`Missing Debian packages: ${wanted.join(' ')}. Install them (apt-get install ${wanted.join(' ')}) or set REDIS_URL / DATABASE_URL / CHROMIUM_PATH.`);
   } else {
     console.log(`Installing Debian packages: ${wanted.join(' ')}...`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

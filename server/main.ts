@@ -11,7 +11,11 @@ import { tokenAuditRecord } from './audit/token.js';
 import { AuditWriter } from './audit/writer.js';
 import { advertiseSmartSecurity } from './auth/capability.js';
 import { createAuthRuntime, type AuthRuntime } from './auth/runtime.js';
+import { mountApiDocs } from './http/api-docs.js';
 import { createApp, type Security } from './http/app.js';
+import { mountConsole } from './http/console.js';
+import { capabilityStatement } from './rest/capability.js';
+import { findOperation } from './rest/operations.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { seedNeighbourhood } from '../scripts/seed.js';
@@ -51,7 +55,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     config,
     fhir: { store: auditReadOnly(services.store), search: services.search, exports: exports.dispatcher },
     readiness: services.readiness,
-    mountRoutes: [exports.mount],
+    mountRoutes: [
+      exports.mount,
+      (a) => mountApiDocs(a, { capability: () => capabilityStatement(services.config.baseUrl, services.search), levelsOf: findOperation }),
+      mountConsole,
+    ],
     security: security(config, services, auth, limiter),
     audit,
   });

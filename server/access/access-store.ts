@@ -40,7 +40,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Access
             target.transaction(async (tx) => {
               access.require(resource.resourceType, 'c');
               await beforeWrite(tx, { ...resource, ...(id ? { id } : {}) });
-              const written = await tx.create(owned(resource, access.principal.clientId), id);
+              const written = await tx.create(owned(resource, access.principal), id);
               await afterWrite(tx.sql, written, 'c', 'create');
               return written;
             });
@@ -52,7 +52,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Access
               access.require(resource.resourceType, exists ? 'u' : 'c');
               if (exists) await check(tx.sql, access, before, 'u', 'update');
               await beforeWrite(tx, resource, exists ? before : undefined);
-              const written = await tx.update(owned(resource, access.principal.clientId), ifMatch);
+              const written = await tx.update(owned(resource, access.principal, exists ? before : undefined), ifMatch);
               await afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
               return written;
             });

@@ -16,6 +16,12 @@ export interface RegisteredClient {
   revoked: boolean;
 }
 
+/** A client as the registry lists it to administrators. */
+export interface ListedClient extends RegisteredClient {
+  created: string;
+  authentication: 'private_key_jwt' | 'client_secret_basic';
+}
+
 /** What the token endpoint checks a client's authentication against. */
 export interface ClientCredentials extends RegisteredClient {
   jwks?: JSONWebKeySet;
@@ -86,9 +92,13 @@ export class ClientRegistry {
     return rows[0] && fromRow(rows[0]);
   }
 
-  async list(): Promise<RegisteredClient[]> {
-    const rows = await this.db.query<ClientRow>(`SELECT ${COLUMNS} FROM auth_client ORDER BY created_at, id`);
-    return rows.map(fromRow).map(({ jwks: _jwks, secretHash: _hash, ...client }) => client);
+  /** Every client, with when it was registered and how it authenticates (never its keys or secret hash). */
+  async list(): Promise<ListedClient[]> {
+    const rows = await this.db.query<ClientRow & { created_at: Date | string }>(`SELECT ${COLUMNS}, created_at FROM auth_client ORDER BY created_at, id`);
+    return rows.map((row) => {
+      const { jwks, secretHash: _hash, ...client } = fromRow(row);
+      return { ...client, created: new Date(row.created_at).toISOString(), authentication: jwks ? 'private_key_jwt' : 'client_secret_basic' };
+    });
   }
 
   /** Revokes a client; false if there is no such unrevoked client. */

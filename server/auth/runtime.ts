@@ -11,6 +11,7 @@ import { CLOCK_SKEW_SECONDS } from './client-assertion.js';
 import { ClientRegistry } from './clients.js';
 import type { Principal } from './principal.js';
 import { rotateSigningKey, SigningKeys } from './signing-keys.js';
+import { mountKeyRotation } from './key-rotation.js';
 import { mountClientRegistration } from './registration.js';
 import { mountTokenEndpoint, type TokenAuditRecord } from './token-endpoint.js';
 import { authUrls } from './urls.js';
@@ -70,6 +71,7 @@ export async function createAuthRuntime(opts: { db: Db; config: Config; audit?: 
       mountWellKnown(app, keys, baseUrl);
       mountTokenEndpoint(app, { db, clients, keys, baseUrl, ttlSeconds: config.auth.accessTokenTtlSeconds, audit, log: logger });
       mountClientRegistration(app, { clients, authenticate: (header) => runtime.authenticate(header), baseUrl });
+      mountKeyRotation(app, { authenticate: (header) => runtime.authenticate(header), rotateKey: () => runtime.rotateKey() });
     },
     async rotateKey() {
       const kid = await rotateSigningKey(db);

@@ -64,9 +64,10 @@ export function createApp(services: AppServices): express.Express {
     res.setHeader('X-Request-ID', id);
     next();
   });
-  mountOperational(app, config, log, services.readiness ?? {});
-  app.use(requestTimeout(config.requestTimeoutMs));
   const security = services.security;
+  const isAdmin = security && ((authorization: string | undefined) => security.authenticate(authorization).then((p) => p.kind === 'admin', () => false));
+  mountOperational(app, config, log, services.readiness ?? {}, isAdmin);
+  app.use(requestTimeout(config.requestTimeoutMs));
   if (security) {
     // Token requests are limited per caller address too: guessing client secrets must be slow.
     app.use('/oauth2', (req, _res, next) => {

@@ -6,9 +6,9 @@ import type { ReadinessCheck } from '../readiness.js';
 
 /**
  * Operator endpoints and per-request telemetry: /healthz (alive), /readyz (dependencies), /metrics
- * (Prometheus, token or loopback only), request log lines and latency histograms.
+ * (Prometheus: METRICS_TOKEN, an administrator's access token, or loopback), request log lines and latency histograms.
  */
-export function mountOperational(app: Express, config: Config, log: Logger, readiness: Record<string, ReadinessCheck>): void {
+export function mountOperational(app: Express, config: Config, log: Logger, readiness: Record<string, ReadinessCheck>, isAdmin?: (authorization: string | undefined) => Promise<boolean>): void {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
@@ -34,9 +34,11 @@ export function mountOperational(app: Express, config: Config, log: Logger, read
 
   app.get('/metrics', async (req, res) => {
     const token = config.metricsToken;
-    const allowed = token ? req.header('authorization') === `Bearer ${token}` : isLoopback(req.socket.remoteAddress);
+    const authorization = req.header('authorization');
+    // An administrator client's access token also serves: the operator console reads metrics as any client would.
+    const allowed = (token ? authorization === `Bearer ${token}` : isLoopback(req.socket.remoteAddress)) || (!!authorization && !!isAdmin && (await isAdmin(authorization)));
     if (!allowed) {
-      res.status(token ? 401 : 403).type('text/plain').send(token ? 'metrics need the bearer token (METRICS_TOKEN)\n' : 'metrics are served to loopback clients only; set METRICS_TOKEN to scrape remotely\n');
+      res.status(token ? 401 : 403).type('text/plain').send(token ? 'metrics need the bearer token (METRICS_TOKEN) or an administrator access token\n' : 'metrics are served to loopback clients and administrators only; set METRICS_TOKEN to scrape remotely\n');
       return;
     }
     res.type(registry.contentType).send(await registry.metrics());

@@ -30,6 +30,9 @@ describe('client registration over HTTP (administrators only)', function () {
     const listed = await call('GET', '/oauth2/clients', await server.adminToken());
     expect(listed.body.map((c: { id: string }) => c.id)).to.include(created.body.client_id);
     expect(JSON.stringify(listed.body)).to.not.contain(created.body.client_secret);
+    const entry = listed.body.find((c: { id: string }) => c.id === created.body.client_id);
+    expect(entry).to.include({ authentication: 'client_secret_basic', revoked: false });
+    expect(new Date(entry.created).toISOString()).to.equal(entry.created);
   });
 
   it('other clients get 403, no token 401, a bad registration 400; revoking stops new tokens', async () => {
