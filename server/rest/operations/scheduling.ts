@@ -27,11 +27,17 @@ registerOperation({
     const { bundle, proposals } = await findAppointments(ctx, q);
     if (proposals.length) {
       // Remembered so $hold and $book can take an `appointment-reference` to one (IHE's usual flow).
-      await schedulingStore().sql.query(
-        `INSERT INTO appointment_proposal (id, content) SELECT * FROM unnest($1::text[], $2::text[])
-         ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, created_at = now()`,
-        [proposals.map((p) => p.id), proposals.map((p) => JSON.stringify(p))],
-      );
+      // A cache, not a record: its commit need not wait for the disk (a crash forgets a few proposals).
+      // In id order, so concurrent finds offering the same slots take their row locks in one order.
+      const byId = [...proposals].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+      await schedulingStore().transaction(async (tx) => {
+        await tx.sql.query('SET LOCAL synchronous_commit TO OFF');
+        await tx.sql.query(
+          `INSERT INTO appointment_proposal (id, content) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, created_at = now()`,
+          [byId.map((p) => p.id), byId.map((p) => JSON.stringify(p))],
+        );
+      });
     }
     return { status: 200, body: bundle };
   },
