@@ -188,4 +188,14 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect(second.body.issue[0].expression[0]).to.match(/^Bundle\.entry\[1\]/);
     expect((await server().fhir('GET', 'Appointment?slot=Slot/mh-bars&_summary=count')).body.total).to.equal(before.body.total);
   });
+
+  it("the coordinator's view: a patient's appointments with every member, with the actors, in date order", async () => {
+    const res = await server().fhir('GET', 'Appointment?patient=Patient/sched-ada&date=ge2027-03-01&status=booked&_include=Appointment:actor&_sort=date');
+    expect(res.status).to.equal(200);
+    const matches = res.body.entry.filter((e: { search: { mode: string } }) => e.search.mode === 'match').map((e: { resource: { start: string } }) => e.resource.start);
+    expect(matches.length).to.be.greaterThan(1);
+    expect(matches).to.deep.equal([...matches].sort());
+    const included = res.body.entry.filter((e: { search: { mode: string } }) => e.search.mode === 'include').map((e: { resource: { resourceType: string; id: string } }) => `${e.resource.resourceType}/${e.resource.id}`);
+    expect(included).to.include('Patient/sched-ada');
+  });
 });
