@@ -113,6 +113,15 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect((await slot(server(), 'gp-1000')).status).to.equal('free');
   });
 
+  it('deleting a booked appointment frees its slots too', async () => {
+    const d1700 = await slot(server(), 'dental-1700');
+    const created = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ada', [d1700]) });
+    expect(created.status).to.equal(201);
+    expect((await slot(server(), 'dental-1700')).status).to.equal('busy');
+    expect((await server().fhir('DELETE', `Appointment/${created.body.id}`)).status).to.be.oneOf([200, 204]);
+    expect((await slot(server(), 'dental-1700')).status).to.equal('free');
+  });
+
   it('a Slot set to free by hand while a booked appointment uses it is 409', async () => {
     const gp0900 = await slot(server(), 'gp-0900');
     const res = await server().fhir('PUT', 'Slot/gp-0900', { body: { ...gp0900, status: 'free' } });

@@ -43,4 +43,28 @@ describeEachDatabase('members publish their own Schedules and Slots; everyone re
     expect(modes).to.include('match:Slot');
     expect(modes).to.include('include:Schedule');
   });
+
+  it('a recurring availability the hub cannot turn into slots is 422 naming the part, and nothing is stored', async () => {
+    const bad = {
+      resourceType: 'Schedule',
+      active: true,
+      actor: [{ reference: 'PractitionerRole/sched-osei-gp' }],
+      extension: [
+        {
+          url: 'https://fhir.neighbourhood-hub.example/StructureDefinition/recurring-availability',
+          extension: [
+            { url: 'dayOfWeek', valueCode: 'mon' },
+            { url: 'availableStartTime', valueTime: '17:00:00' },
+            { url: 'availableEndTime', valueTime: '09:00:00' },
+            { url: 'slotMinutes', valuePositiveInt: 15 },
+          ],
+        },
+      ],
+    };
+    const before = (await server().fhir('GET', 'Schedule?_summary=count')).body.total;
+    const res = await server().fhir('POST', 'Schedule', { body: bad });
+    expect(res.status).to.equal(422);
+    expect(res.body.issue[0].expression[0]).to.equal("Schedule.extension[0].extension('availableEndTime')");
+    expect((await server().fhir('GET', 'Schedule?_summary=count')).body.total).to.equal(before);
+  });
 });
