@@ -56,6 +56,24 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect(again.body.entry[0].resource.meta.versionId).to.equal(appt.meta.versionId);
   }).timeout(20_000);
 
+  it('a retried $book of the same appointment-resource answers the first booking (idempotent); another client is refused', async () => {
+    const target = await slot(server(), 'mh-1400');
+    const body = parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [target]) });
+    const first = await server().fhir('POST', 'Appointment/$book', { as: clientB, body });
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    const retry = await server().fhir('POST', 'Appointment/$book', { as: clientB, body });
+    expect(retry.status).to.equal(200);
+    expect(retry.body.entry[0].resource.id).to.equal(first.body.entry[0].resource.id);
+    expect(retry.body.entry[0].resource.meta.versionId).to.equal(first.body.entry[0].resource.meta.versionId);
+    expect((await server().fhir('POST', 'Appointment/$book', { as: clientA, body })).status).to.equal(409);
+    // Cancelled, the same request books the slot anew.
+    await server().fhir('PUT', `Appointment/${first.body.entry[0].resource.id}`, { body: { ...first.body.entry[0].resource, status: 'cancelled' } });
+    const anew = await server().fhir('POST', 'Appointment/$book', { as: clientB, body });
+    expect(anew.status).to.equal(200);
+    expect(anew.body.entry[0].resource.id).to.not.equal(first.body.entry[0].resource.id);
+    await server().fhir('PUT', `Appointment/${anew.body.entry[0].resource.id}`, { body: { ...anew.body.entry[0].resource, status: 'cancelled' } });
+  });
+
   it('$hold refuses a hold longer than 30 minutes (400) and changes nothing', async () => {
     const id = await proposalFor('gp-0915', clientA);
     const res = await server().fhir('POST', 'Appointment/$hold', {

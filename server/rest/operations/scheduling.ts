@@ -1,9 +1,10 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { Appointment, Bundle, ParametersParameter } from '@medplum/fhirtypes';
 import { FhirError, badRequest, issue, notFound, outcome } from '../../errors.js';
 import { findAppointments, type FindRequest } from '../../scheduling/find.js';
 import { expireDueHolds } from '../../scheduling/hold-expiry.js';
 import { schedulingStore } from '../../scheduling/runtime.js';
-import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
+import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
 import { registerOperation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
 import { parametersBody } from './parameters.js';
@@ -69,7 +70,7 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
   const params = inputs(req);
   const clientId = ctx.access?.principal.clientId ?? 'anonymous';
   await expireDueHolds(schedulingStore());
-  const { appointment, existing } = await resolveAppointment(ctx, params, op);
+  const { appointment, existing } = await resolveAppointment(ctx, params, op, clientId);
   if (existing) {
     const current = JSON.parse(existing.content) as Appointment;
     const mine = bookingClientOf(current) === clientId;
@@ -102,21 +103,33 @@ interface ResolvedAppointment {
   existing?: { id: string; versionId: number; content: string };
 }
 
-async function resolveAppointment(ctx: FhirContext, params: Map<string, ParametersParameter[]>, op: string): Promise<ResolvedAppointment> {
+async function resolveAppointment(ctx: FhirContext, params: Map<string, ParametersParameter[]>, op: string, clientId: string): Promise<ResolvedAppointment> {
   const reference = params.get('appointment-reference')?.[0];
   const resource = params.get('appointment-resource')?.[0]?.resource;
   if (!!reference === !!resource) throw badRequest(`${op} takes exactly one of appointment-reference or appointment-resource`, 'Parameters.parameter');
   if (resource && resource.resourceType !== 'Appointment') throw badRequest('appointment-resource must be an Appointment', "Parameters.parameter.where(name = 'appointment-resource').resource");
   const ref = reference ? (reference.valueReference?.reference ?? reference.valueString) : undefined;
-  const id = ref ? localId(ref, 'Appointment') : (resource as Appointment).id;
+  const id = ref ? localId(ref, 'Appointment') : ((resource as Appointment).id ?? repeatableId(clientId, resource as Appointment));
   if (ref && !id) throw badRequest(`appointment-reference '${ref}' does not name an Appointment on this server`, "Parameters.parameter.where(name = 'appointment-reference')");
   const stored = id ? await ctx.store.read('Appointment', id) : undefined;
   const existing = stored && !stored.deleted && stored.content ? { id: stored.id, versionId: stored.versionId, content: stored.content } : undefined;
-  if (resource) return { appointment: { ...(resource as Appointment) }, existing };
+  if (resource) {
+    const appointment = { ...(resource as Appointment), id };
+    // The same request again finds what the first made; once that was cancelled, the slots may be taken anew.
+    if (!(resource as Appointment).id && existing && !OCCUPYING.has((JSON.parse(existing.content) as Appointment).status)) return { appointment: { ...appointment, id: randomUUID() } };
+    return { appointment, existing };
+  }
   if (existing) return { appointment: JSON.parse(existing.content) as Appointment, existing };
   const rows = await schedulingStore().sql.query<{ content: string }>('SELECT content FROM appointment_proposal WHERE id = $1', [id]);
   if (!rows.length) throw notFound(`Appointment/${id} is neither an appointment nor a proposal of $find on this server (proposals are kept a day)`);
   return { appointment: JSON.parse(rows[0].content) as Appointment };
+}
+
+/** An appointment-resource without an id gets one from the client, its slots and its participants, so a retried request is recognised. */
+function repeatableId(clientId: string, appointment: Appointment): string {
+  const slots = (appointment.slot ?? []).map((r) => r.reference ?? '').sort();
+  const actors = (appointment.participant ?? []).map((p) => p.actor?.reference ?? '').sort();
+  return `booking-${createHash('sha256').update(JSON.stringify([clientId, slots, actors, appointment.start, appointment.end])).digest('hex').slice(0, 40)}`;
 }
 
 function holdUntil(params: Map<string, ParametersParameter[]>): string {
