@@ -34,6 +34,7 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     const other = await server().fhir('POST', 'Appointment/$hold', { as: clientB, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [gp0900]) }) });
     expect(other.status).to.equal(409);
     expect(fatal(other)).to.contain('Slot/gp-0900');
+    expect(fatal(other)).to.contain(`(Appointment/${id})`); // an administrator may see what holds it
     const steal = await server().fhir('POST', 'Appointment/$book', { as: clientB, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }) });
     expect(steal.status).to.equal(409);
     expect(fatal(steal)).to.contain('held by another client');
@@ -198,6 +199,11 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     const refused = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [restricted]) });
     expect(refused.status).to.equal(403);
     expect((await slot(server(), 'gp-only-0700')).status).to.equal('free');
+    // A slot booked for a patient outside its care teams: refused without naming that appointment.
+    const bens = await slot(server(), 'dental-1500');
+    const hidden = await server().fhir('POST', 'Appointment/$book', { as: mentalHealth, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ada', [bens]) }) });
+    expect(hidden.status).to.equal(409);
+    expect(fatal(hidden)).to.contain('Slot/dental-1500').and.not.to.contain('Appointment/');
     const own = await slot(server(), 'mh-next-day');
     const booked = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [own]) });
     expect(booked.status, JSON.stringify(booked.body)).to.equal(201);

@@ -94,8 +94,21 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
     if (err instanceof FhirError && (err.status === 412 || (err.status === 409 && err.message.includes('already exists')))) {
       throw taken(`Appointment/${appointment.id} was held or booked by another request at the same time`, appointment);
     }
-    throw err;
+    throw await namingHolder(ctx, err);
   }
+}
+
+/** A slot refused as taken names what holds it when the caller may read that appointment. */
+async function namingHolder(ctx: FhirContext, err: unknown): Promise<unknown> {
+  if (!(err instanceof FhirError) || err.status !== 409) return err;
+  const issue0 = err.outcome.issue[0];
+  const slotId = issue0?.severity === 'fatal' ? /Slot\/([A-Za-z0-9\-.]{1,64}) .*already (?:held|booked)/.exec(issue0.diagnostics ?? '')?.[1] : undefined;
+  if (!slotId) return err;
+  const [claim] = await ctx.store.sql.query<{ appointment_id: string }>('SELECT appointment_id FROM slot_claim WHERE slot_id = $1', [slotId]);
+  const holder = claim && (await ctx.store.read('Appointment', claim.appointment_id));
+  if (!holder || holder.deleted) return err;
+  const named = { ...issue0, diagnostics: `${issue0.diagnostics} (Appointment/${claim.appointment_id})` };
+  return new FhirError(409, { ...err.outcome, issue: [named, ...err.outcome.issue.slice(1)] }, err.headers);
 }
 
 interface ResolvedAppointment {
