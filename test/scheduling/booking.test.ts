@@ -75,6 +75,28 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     await server().fhir('PUT', `Appointment/${anew.body.entry[0].resource.id}`, { body: { ...anew.body.entry[0].resource, status: 'cancelled' } });
   });
 
+  it('bad input to $find, $hold and $book is a 4xx naming the problem, never a 500', async () => {
+    const gp0915 = await slot(server(), 'gp-0915');
+    const cases: Array<[string, string, unknown, number]> = [
+      ['GET', 'Appointment/$hold?appointment-reference=Appointment/x', undefined, 405],
+      ['POST', 'Appointment/$book', { resourceType: 'Patient' }, 400],
+      ['POST', 'Appointment/$book', parameters(), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-reference', valueReference: { reference: 'Appointment/x' } }, { name: 'appointment-resource', resource: appointment('proposed', 'sched-ada', [gp0915]) }), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { resourceType: 'Patient' } }), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-reference', valueReference: { reference: 'Appointment/no-such-thing' } }), 404],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { ...appointment('proposed', 'sched-ada', [gp0915]), slot: [{ reference: 'Slot/no-such-slot' }] } }), 422],
+      ['GET', 'Appointment/$find?start=2027-03-02&end=2027-03-01', undefined, 400],
+      ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&_count=0`, undefined, 400],
+      ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&patient-reference=Organization/x`, undefined, 400],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const res = await server().fhir(method, path, body === undefined ? {} : { body });
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 120)}: ${res.text.slice(0, 200)}`).to.equal(status);
+      expect(res.body.resourceType).to.equal('OperationOutcome');
+    }
+    expect((await slot(server(), 'gp-0915')).status).to.equal('free');
+  });
+
   it('$hold refuses a hold longer than 30 minutes (400) and changes nothing', async () => {
     const id = await proposalFor('gp-0915', clientA);
     const res = await server().fhir('POST', 'Appointment/$hold', {
