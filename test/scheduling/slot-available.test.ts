@@ -32,4 +32,13 @@ describe('slot-available topic: a member waits for a free slot instead of pollin
     expect(events.flatMap(eventNumbers)).to.deep.equal([1]);
     expect(JSON.stringify(events[0].json)).to.contain('Slot/dental-1300');
   });
+
+  it('a lapsed hold, expired by the worker, makes its slot available again (and notifies)', async () => {
+    const target = await slot(server(), 'dental-0800');
+    const held = await server().fhir('POST', 'Appointment/$hold', { body: { resourceType: 'Parameters', parameter: [{ name: 'appointment-resource', resource: appointment('proposed', 'sched-ada', [target]) }] } });
+    expect(held.status).to.equal(200);
+    await server().running.services.db.query(`UPDATE slot_claim SET expires_at = now() - interval '1 second' WHERE appointment_id = $1`, [held.body.entry[0].resource.id]);
+    await receiver().waitFor(() => receiver().events().some((e) => JSON.stringify(e.json).includes('Slot/dental-0800')), 20_000);
+    expect((await server().fhir('GET', `Appointment/${held.body.entry[0].resource.id}`)).body.status).to.equal('cancelled');
+  });
 });
