@@ -147,6 +147,8 @@ export async function runNotifyBenchmark(
       inflight.push(
         post('Appointment', {
           resourceType: 'Appointment',
+          // Each patient gets the same time again and again: intended here (the hub refuses double bookings otherwise).
+          extension: [{ url: 'https://fhir.neighbourhood-hub.example/StructureDefinition/overlap-intended', valueBoolean: true }],
           status: 'booked',
           start: '2030-01-01T09:00:00Z',
           end: '2030-01-01T09:15:00Z',

@@ -124,6 +124,25 @@ export const TOPICS: Topic[] = [
     ],
   },
   {
+    id: 'slot-available',
+    url: `${TOPIC_BASE}/slot-available`,
+    title: 'Slot available',
+    description: 'A Slot becomes free: published free, or freed by a cancellation or a lapsed hold. Lets a member wait for a free slot instead of polling $find.',
+    triggers: [
+      {
+        resource: 'Slot',
+        description: 'status becomes free.',
+        supportedInteraction: ['create', 'update'],
+        fhirPathCriteria: "%current.status = 'free' and (%previous.id.empty() or %previous.status != 'free')",
+      },
+    ],
+    filters: [
+      { resource: 'Slot', filterParameter: 'service-type', searchParameter: 'service-type', description: 'The service type code ([system|]code).' },
+      { resource: 'Slot', filterParameter: 'specialty', searchParameter: 'specialty', description: 'The specialty code ([system|]code).' },
+      { resource: 'Slot', filterParameter: 'schedule', searchParameter: 'schedule', description: "The Schedule (Schedule/[id]); an organisation's or a site's slots are those of its schedules." },
+    ],
+  },
+  {
     id: 'patient-demographics',
     url: `${TOPIC_BASE}/patient-demographics`,
     title: 'Patient demographics changed',

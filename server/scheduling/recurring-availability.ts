@@ -115,6 +115,27 @@ function desiredSlots(schedule: Schedule, now: Date): Slot[] {
   return [...new Map(slots.map((s) => [s.id, s])).values()];
 }
 
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** What is wrong with a Schedule's recurring availability, as FHIRPath-located messages (none: it can be turned into slots). */
+export function availabilityProblems(schedule: Schedule): Array<{ message: string; expression: string }> {
+  const problems: Array<{ message: string; expression: string }> = [];
+  (schedule.extension ?? []).forEach((ext, i) => {
+    if (ext.url !== RECURRING_AVAILABILITY) return;
+    const at = `Schedule.extension[${i}]`;
+    const o = opening(ext);
+    if (!o) {
+      problems.push({ message: 'recurring-availability needs dayOfWeek (at least one), availableStartTime, availableEndTime (hh:mm:ss) and slotMinutes', expression: at });
+      return;
+    }
+    const bad = o.days.filter((d) => !WEEKDAYS.includes(d));
+    if (bad.length) problems.push({ message: `dayOfWeek ${bad.join(', ')} is not one of ${WEEKDAYS.join(', ')}`, expression: `${at}.extension('dayOfWeek')` });
+    if (o.from >= o.to) problems.push({ message: 'availableEndTime must be after availableStartTime', expression: `${at}.extension('availableEndTime')` });
+    if (o.minutes < 5 || o.minutes > o.to - o.from) problems.push({ message: `slotMinutes ${o.minutes} must be at least 5 and fit between the opening times`, expression: `${at}.extension('slotMinutes')` });
+  });
+  return problems;
+}
+
 function opening(ext: Extension): Opening | undefined {
   const parts = ext.extension ?? [];
   const value = (url: string) => parts.find((p) => p.url === url);

@@ -1,13 +1,14 @@
 import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
 import type { WriteRule } from '../../profiles/write-guard.js';
 import { currentCaller } from '../caller.js';
-import { FhirError, forbidden, issue, outcome, unprocessable } from '../errors.js';
+import { FhirError, forbidden, invalid, issue, outcome, unprocessable } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
 import type { Store } from '../store/store.js';
 import { mayBook } from './booking-restriction.js';
 import { checkAdjacent } from './adjacent-slots.js';
 import { claimsOfAppointment, claimsOfSlots, lockAndRead, lockRows, lockSlots, read, release } from './claims.js';
 import { expireHold } from './hold-expiry.js';
+import { availabilityProblems } from './recurring-availability.js';
 import { DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, OVERLAP_INTENDED, extension, localId, patientIdsOf, slotIdsOf } from './vocabulary.js';
 
 // The one booking path. Every write of an Appointment or Slot passes here, inside its transaction,
@@ -16,10 +17,16 @@ import { DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, OVERLA
 // concurrent bookings wait for each other instead of deadlocking; slot_claim's primary key is the
 // last word: one claim per slot.
 
+/** The booking rules, and (on Schedules) a recurring availability the worker can turn into slots or a 422. */
 export function bookingRules(search: SearchEngine): WriteRule {
   return {
-    types: ['Appointment', 'Slot'],
-    beforeWrite: (tx, type, id, next) => (type === 'Appointment' ? appointmentWritten(tx, search, id, next as Appointment | undefined) : slotWritten(tx, id, next as Slot | undefined)),
+    types: ['Appointment', 'Slot', 'Schedule'],
+    beforeWrite: async (tx, type, id, next) => {
+      if (type === 'Appointment') return appointmentWritten(tx, search, id, next as Appointment | undefined);
+      if (type === 'Slot') return slotWritten(tx, id, next as Slot | undefined);
+      const problems = next ? availabilityProblems(next as Schedule) : [];
+      if (problems.length) throw invalid(422, problems.map((p) => issue('invalid', p.message, p.expression)));
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Appointment, Extension, Reference, Resource, Slot } from '@medplum/fhirtypes';
+import type { Appointment, Extension, Reference, Resource } from '@medplum/fhirtypes';
 
 // The names scheduling writes and reads: our extensions (StructureDefinitions in profiles/source),
 // the tag naming the client that holds or booked an appointment, and which statuses occupy slots.
@@ -49,8 +49,4 @@ export function patientIdsOf(appointment: Appointment): string[] {
 
 export function bookingClientOf(resource: Resource): string | undefined {
   return resource.meta?.tag?.find((t) => t.system === BOOKING_CLIENT)?.code;
-}
-
-export function slotSummary(slot: Slot): string {
-  return `Slot/${slot.id} (${slot.start} to ${slot.end})`;
 }

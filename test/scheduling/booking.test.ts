@@ -34,6 +34,7 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     const other = await server().fhir('POST', 'Appointment/$hold', { as: clientB, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [gp0900]) }) });
     expect(other.status).to.equal(409);
     expect(fatal(other)).to.contain('Slot/gp-0900');
+    expect(fatal(other)).to.contain(`(Appointment/${id})`); // an administrator may see what holds it
     const steal = await server().fhir('POST', 'Appointment/$book', { as: clientB, body: parameters({ name: 'appointment-reference', valueReference: { reference: `Appointment/${id}` } }) });
     expect(steal.status).to.equal(409);
     expect(fatal(steal)).to.contain('held by another client');
@@ -55,6 +56,46 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect(again.status).to.equal(200);
     expect(again.body.entry[0].resource.meta.versionId).to.equal(appt.meta.versionId);
   }).timeout(20_000);
+
+  it('a retried $book of the same appointment-resource answers the first booking (idempotent); another client is refused', async () => {
+    const target = await slot(server(), 'mh-1400');
+    const body = parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [target]) });
+    const first = await server().fhir('POST', 'Appointment/$book', { as: clientB, body });
+    expect(first.status, JSON.stringify(first.body)).to.equal(200);
+    const retry = await server().fhir('POST', 'Appointment/$book', { as: clientB, body });
+    expect(retry.status).to.equal(200);
+    expect(retry.body.entry[0].resource.id).to.equal(first.body.entry[0].resource.id);
+    expect(retry.body.entry[0].resource.meta.versionId).to.equal(first.body.entry[0].resource.meta.versionId);
+    expect((await server().fhir('POST', 'Appointment/$book', { as: clientA, body })).status).to.equal(409);
+    // Cancelled, the same request books the slot anew.
+    await server().fhir('PUT', `Appointment/${first.body.entry[0].resource.id}`, { body: { ...first.body.entry[0].resource, status: 'cancelled' } });
+    const anew = await server().fhir('POST', 'Appointment/$book', { as: clientB, body });
+    expect(anew.status).to.equal(200);
+    expect(anew.body.entry[0].resource.id).to.not.equal(first.body.entry[0].resource.id);
+    await server().fhir('PUT', `Appointment/${anew.body.entry[0].resource.id}`, { body: { ...anew.body.entry[0].resource, status: 'cancelled' } });
+  });
+
+  it('bad input to $find, $hold and $book is a 4xx naming the problem, never a 500', async () => {
+    const gp0915 = await slot(server(), 'gp-0915');
+    const cases: Array<[string, string, unknown, number]> = [
+      ['GET', 'Appointment/$hold?appointment-reference=Appointment/x', undefined, 405],
+      ['POST', 'Appointment/$book', { resourceType: 'Patient' }, 400],
+      ['POST', 'Appointment/$book', parameters(), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-reference', valueReference: { reference: 'Appointment/x' } }, { name: 'appointment-resource', resource: appointment('proposed', 'sched-ada', [gp0915]) }), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { resourceType: 'Patient' } }), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-reference', valueReference: { reference: 'Appointment/no-such-thing' } }), 404],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { ...appointment('proposed', 'sched-ada', [gp0915]), slot: [{ reference: 'Slot/no-such-slot' }] } }), 422],
+      ['GET', 'Appointment/$find?start=2027-03-02&end=2027-03-01', undefined, 400],
+      ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&_count=0`, undefined, 400],
+      ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&patient-reference=Organization/x`, undefined, 400],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const res = await server().fhir(method, path, body === undefined ? {} : { body });
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 120)}: ${res.text.slice(0, 200)}`).to.equal(status);
+      expect(res.body.resourceType).to.equal('OperationOutcome');
+    }
+    expect((await slot(server(), 'gp-0915')).status).to.equal('free');
+  });
 
   it('$hold refuses a hold longer than 30 minutes (400) and changes nothing', async () => {
     const id = await proposalFor('gp-0915', clientA);
@@ -111,6 +152,15 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     });
     expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
     expect((await slot(server(), 'gp-1000')).status).to.equal('free');
+  });
+
+  it('deleting a booked appointment frees its slots too', async () => {
+    const d1700 = await slot(server(), 'dental-1700');
+    const created = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ada', [d1700]) });
+    expect(created.status).to.equal(201);
+    expect((await slot(server(), 'dental-1700')).status).to.equal('busy');
+    expect((await server().fhir('DELETE', `Appointment/${created.body.id}`)).status).to.be.oneOf([200, 204]);
+    expect((await slot(server(), 'dental-1700')).status).to.equal('free');
   });
 
   it('a Slot set to free by hand while a booked appointment uses it is 409', async () => {
@@ -171,6 +221,11 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     const refused = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [restricted]) });
     expect(refused.status).to.equal(403);
     expect((await slot(server(), 'gp-only-0700')).status).to.equal('free');
+    // A slot booked for a patient outside its care teams: refused without naming that appointment.
+    const bens = await slot(server(), 'dental-1500');
+    const hidden = await server().fhir('POST', 'Appointment/$book', { as: mentalHealth, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ada', [bens]) }) });
+    expect(hidden.status).to.equal(409);
+    expect(fatal(hidden)).to.contain('Slot/dental-1500').and.not.to.contain('Appointment/');
     const own = await slot(server(), 'mh-next-day');
     const booked = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [own]) });
     expect(booked.status, JSON.stringify(booked.body)).to.equal(201);
@@ -187,5 +242,15 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect(fatal(second)).to.contain('Slot/mh-bars');
     expect(second.body.issue[0].expression[0]).to.match(/^Bundle\.entry\[1\]/);
     expect((await server().fhir('GET', 'Appointment?slot=Slot/mh-bars&_summary=count')).body.total).to.equal(before.body.total);
+  });
+
+  it("the coordinator's view: a patient's appointments with every member, with the actors, in date order", async () => {
+    const res = await server().fhir('GET', 'Appointment?patient=Patient/sched-ada&date=ge2027-03-01&status=booked&_include=Appointment:actor&_sort=date');
+    expect(res.status).to.equal(200);
+    const matches = res.body.entry.filter((e: { search: { mode: string } }) => e.search.mode === 'match').map((e: { resource: { start: string } }) => e.resource.start);
+    expect(matches.length).to.be.greaterThan(1);
+    expect(matches).to.deep.equal([...matches].sort());
+    const included = res.body.entry.filter((e: { search: { mode: string } }) => e.search.mode === 'include').map((e: { resource: { resourceType: string; id: string } }) => `${e.resource.resourceType}/${e.resource.id}`);
+    expect(included).to.include('Patient/sched-ada');
   });
 });

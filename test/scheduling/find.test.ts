@@ -77,6 +77,13 @@ describeEachDatabase('Appointment/$find (IHE ITI-115)', (server) => {
 });
 
 describeEachDatabase('scheduling extensions are documented where clients look', (server) => {
+  it('the CapabilityStatement lists $find, $hold and $book on Appointment with the IHE OperationDefinitions', async () => {
+    const res = await server().fhir('GET', 'metadata');
+    const appointment = res.body.rest[0].resource.find((r: { type: string }) => r.type === 'Appointment');
+    const ops = Object.fromEntries(appointment.operation.map((o: { name: string; definition: string }) => [o.name, o.definition]));
+    for (const name of ['find', 'hold', 'book']) expect(ops[name]).to.equal(`https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-${name}`);
+  });
+
   it('serves the StructureDefinitions of booking-restriction, recurring-availability, hold-expires, overlap-intended and same-day-same-site', async () => {
     for (const id of ['booking-restriction', 'recurring-availability', 'hold-expires', 'overlap-intended', 'same-day-same-site']) {
       const res = await server().fhir('GET', `StructureDefinition?url=https://fhir.neighbourhood-hub.example/StructureDefinition/${id}`);

@@ -1,9 +1,10 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { Appointment, Bundle, ParametersParameter } from '@medplum/fhirtypes';
 import { FhirError, badRequest, issue, notFound, outcome } from '../../errors.js';
 import { findAppointments, type FindRequest } from '../../scheduling/find.js';
 import { expireDueHolds } from '../../scheduling/hold-expiry.js';
 import { schedulingStore } from '../../scheduling/runtime.js';
-import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
+import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
 import { registerOperation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
 import { parametersBody } from './parameters.js';
@@ -27,11 +28,17 @@ registerOperation({
     const { bundle, proposals } = await findAppointments(ctx, q);
     if (proposals.length) {
       // Remembered so $hold and $book can take an `appointment-reference` to one (IHE's usual flow).
-      await schedulingStore().sql.query(
-        `INSERT INTO appointment_proposal (id, content) SELECT * FROM unnest($1::text[], $2::text[])
-         ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, created_at = now()`,
-        [proposals.map((p) => p.id), proposals.map((p) => JSON.stringify(p))],
-      );
+      // A cache, not a record: its commit need not wait for the disk (a crash forgets a few proposals).
+      // In id order, so concurrent finds offering the same slots take their row locks in one order.
+      const byId = [...proposals].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+      await schedulingStore().transaction(async (tx) => {
+        await tx.sql.query('SET LOCAL synchronous_commit TO OFF');
+        await tx.sql.query(
+          `INSERT INTO appointment_proposal (id, content) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, created_at = now()`,
+          [byId.map((p) => p.id), byId.map((p) => JSON.stringify(p))],
+        );
+      });
     }
     return { status: 200, body: bundle };
   },
@@ -63,7 +70,7 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
   const params = inputs(req);
   const clientId = ctx.access?.principal.clientId ?? 'anonymous';
   await expireDueHolds(schedulingStore());
-  const { appointment, existing } = await resolveAppointment(ctx, params, op);
+  const { appointment, existing } = await resolveAppointment(ctx, params, op, clientId);
   if (existing) {
     const current = JSON.parse(existing.content) as Appointment;
     const mine = bookingClientOf(current) === clientId;
@@ -87,8 +94,21 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
     if (err instanceof FhirError && (err.status === 412 || (err.status === 409 && err.message.includes('already exists')))) {
       throw taken(`Appointment/${appointment.id} was held or booked by another request at the same time`, appointment);
     }
-    throw err;
+    throw await namingHolder(ctx, err);
   }
+}
+
+/** A slot refused as taken names what holds it when the caller may read that appointment. */
+async function namingHolder(ctx: FhirContext, err: unknown): Promise<unknown> {
+  if (!(err instanceof FhirError) || err.status !== 409) return err;
+  const issue0 = err.outcome.issue[0];
+  const slotId = issue0?.severity === 'fatal' ? /Slot\/([A-Za-z0-9\-.]{1,64}) .*already (?:held|booked)/.exec(issue0.diagnostics ?? '')?.[1] : undefined;
+  if (!slotId) return err;
+  const [claim] = await ctx.store.sql.query<{ appointment_id: string }>('SELECT appointment_id FROM slot_claim WHERE slot_id = $1', [slotId]);
+  const holder = claim && (await ctx.store.read('Appointment', claim.appointment_id));
+  if (!holder || holder.deleted) return err;
+  const named = { ...issue0, diagnostics: `${issue0.diagnostics} (Appointment/${claim.appointment_id})` };
+  return new FhirError(409, { ...err.outcome, issue: [named, ...err.outcome.issue.slice(1)] }, err.headers);
 }
 
 interface ResolvedAppointment {
@@ -96,21 +116,33 @@ interface ResolvedAppointment {
   existing?: { id: string; versionId: number; content: string };
 }
 
-async function resolveAppointment(ctx: FhirContext, params: Map<string, ParametersParameter[]>, op: string): Promise<ResolvedAppointment> {
+async function resolveAppointment(ctx: FhirContext, params: Map<string, ParametersParameter[]>, op: string, clientId: string): Promise<ResolvedAppointment> {
   const reference = params.get('appointment-reference')?.[0];
   const resource = params.get('appointment-resource')?.[0]?.resource;
   if (!!reference === !!resource) throw badRequest(`${op} takes exactly one of appointment-reference or appointment-resource`, 'Parameters.parameter');
   if (resource && resource.resourceType !== 'Appointment') throw badRequest('appointment-resource must be an Appointment', "Parameters.parameter.where(name = 'appointment-resource').resource");
   const ref = reference ? (reference.valueReference?.reference ?? reference.valueString) : undefined;
-  const id = ref ? localId(ref, 'Appointment') : (resource as Appointment).id;
+  const id = ref ? localId(ref, 'Appointment') : ((resource as Appointment).id ?? repeatableId(clientId, resource as Appointment));
   if (ref && !id) throw badRequest(`appointment-reference '${ref}' does not name an Appointment on this server`, "Parameters.parameter.where(name = 'appointment-reference')");
   const stored = id ? await ctx.store.read('Appointment', id) : undefined;
   const existing = stored && !stored.deleted && stored.content ? { id: stored.id, versionId: stored.versionId, content: stored.content } : undefined;
-  if (resource) return { appointment: { ...(resource as Appointment) }, existing };
+  if (resource) {
+    const appointment = { ...(resource as Appointment), id };
+    // The same request again finds what the first made; once that was cancelled, the slots may be taken anew.
+    if (!(resource as Appointment).id && existing && !OCCUPYING.has((JSON.parse(existing.content) as Appointment).status)) return { appointment: { ...appointment, id: randomUUID() } };
+    return { appointment, existing };
+  }
   if (existing) return { appointment: JSON.parse(existing.content) as Appointment, existing };
   const rows = await schedulingStore().sql.query<{ content: string }>('SELECT content FROM appointment_proposal WHERE id = $1', [id]);
   if (!rows.length) throw notFound(`Appointment/${id} is neither an appointment nor a proposal of $find on this server (proposals are kept a day)`);
   return { appointment: JSON.parse(rows[0].content) as Appointment };
+}
+
+/** An appointment-resource without an id gets one from the client, its slots and its participants, so a retried request is recognised. */
+function repeatableId(clientId: string, appointment: Appointment): string {
+  const slots = (appointment.slot ?? []).map((r) => r.reference ?? '').sort();
+  const actors = (appointment.participant ?? []).map((p) => p.actor?.reference ?? '').sort();
+  return `booking-${createHash('sha256').update(JSON.stringify([clientId, slots, actors, appointment.start, appointment.end])).digest('hex').slice(0, 40)}`;
 }
 
 function holdUntil(params: Map<string, ParametersParameter[]>): string {
