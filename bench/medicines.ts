@@ -39,7 +39,7 @@ export async function runMedicinesBenchmark(): Promise<void> {
     // Olive's own record goes through the API (write-time checks included); the others in bulk.
     await transaction(base, fixtures('neighbourhood'));
     await transaction(base, [...fixtures('medicines'), ...oliveTopUp()]);
-    await loadOthers(databaseUrl);
+    const others = await loadOthers(databaseUrl);
     const stats = new pg.Client(databaseUrl);
     await stats.connect();
     await stats.query('VACUUM ANALYZE');
@@ -66,6 +66,23 @@ export async function runMedicinesBenchmark(): Promise<void> {
           connections,
         })),
       });
+    }
+    // What the write-time duplicate check costs a prescription: the same write as a draft (not checked) and active (checked; no duplicate found).
+    for (const status of ['draft', 'active']) {
+      let n = 0;
+      const result = await load(`POST MedicationRequest (${status})`, {
+        url: `${base}/MedicationRequest`,
+        duration: SECONDS,
+        connections: 1,
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+            setupRequest: (req) => ({ ...req, body: JSON.stringify(newPrescription(others[n++ % others.length], status)) }),
+          },
+        ],
+      });
+      rows.push({ connections: 1, ...result });
     }
     await server.stop();
     inProcess = await timeInProcess(databaseUrl);
@@ -123,16 +140,18 @@ function oliveTopUp(): Resource[] {
 }
 
 /** 5,000 other patients with 14 prescriptions, 3 statements and 3 dispenses each, inserted in bulk. */
-async function loadOthers(databaseUrl: string): Promise<void> {
+async function loadOthers(databaseUrl: string): Promise<string[]> {
   initValidator();
   const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 2, statementTimeoutMs: 300_000, slowQueryMs: 0 });
   const search = createSearchEngine({ defaultCount: 20, maxCount: 1000 });
+  const ids: string[] = [];
   try {
     const patients = OTHERS / PER_OTHER_PATIENT;
     for (let start = 0; start < patients; start += 250) {
       await db.transaction(async (tx) => {
         const made = await insertNewResources(tx, search, Array.from({ length: Math.min(250, patients - start) }, (_, i) => ({ resourceType: 'Patient', name: [{ family: `Other${start + i}` }] }) as Resource));
         const medication: Resource[] = [];
+        ids.push(...made.map((p) => p.id as string));
         for (const p of made) {
           const subject = { reference: `Patient/${p.id}` };
           for (let m = 0; m < 14; m++) {
@@ -147,6 +166,11 @@ async function loadOthers(databaseUrl: string): Promise<void> {
   } finally {
     await db.close();
   }
+  return ids;
+}
+
+function newPrescription(patientId: string, status: string): Resource {
+  return { resourceType: 'MedicationRequest', status, intent: 'order', medicationCodeableConcept: { text: 'Bench new medicine' }, subject: { reference: `Patient/${patientId}` }, requester: { reference: 'PractitionerRole/role-okafor-gp' } } as Resource;
 }
 
 function orderSign(): Record<string, unknown> {

@@ -44,12 +44,14 @@ const DISPENSES = (patientId: string): URLSearchParams =>
     ['_count', String(MAX_RECORDS)],
   ]);
 
-export async function gatherMedicationRecords(search: SearchEngine, ctx: SearchContext, patientId: string): Promise<MedicationRecords> {
+/** `prescriptionsOnly`: just the active and on-hold MedicationRequests and what they point at (the write-time check needs no more). */
+export async function gatherMedicationRecords(search: SearchEngine, ctx: SearchContext, patientId: string, prescriptionsOnly = false): Promise<MedicationRecords> {
   const run = (type: string, params: URLSearchParams) => () => search.search(ctx, type, params);
+  const none = async (): Promise<Bundle> => ({ resourceType: 'Bundle', type: 'searchset' });
   const [requests, statements, dispenses] = await allOn(ctx.sql, [
     run('MedicationRequest', REQUESTS(patientId)),
-    run('MedicationStatement', STATEMENTS(patientId)),
-    run('MedicationDispense', DISPENSES(patientId)),
+    prescriptionsOnly ? none : run('MedicationStatement', STATEMENTS(patientId)),
+    prescriptionsOnly ? none : run('MedicationDispense', DISPENSES(patientId)),
   ]);
   const referenced = new Map<string, Resource>();
   for (const bundle of [requests, statements, dispenses]) {

@@ -53,7 +53,7 @@ async function checked(tx: Store, search: SearchEngine, baseUrl: string, written
 export async function duplicateOfOtherOrganisation(tx: Store, search: SearchEngine, baseUrl: string, request: MedicationRequest): Promise<DetectedIssue | undefined> {
   const patient = parseLiteral(request.subject?.reference ?? '', baseUrl);
   if (patient?.resourceType !== 'Patient') return undefined;
-  const records = await gatherMedicationRecords(search, { sql: tx.sql, baseUrl, strict: false }, patient.id);
+  const records = await gatherMedicationRecords(search, { sql: tx.sql, baseUrl, strict: false }, patient.id, true);
   records.requests = records.requests.filter((r) => r.id !== request.id);
   const lookup = medicationLookup(records.referenced, baseUrl);
   const medicines = groupMedicines(records, baseUrl);

@@ -57,6 +57,18 @@ describeEachDatabase('Patient/$medications: one list of medicines across prescri
     expect(ingredient?.implicated?.map((r) => r.reference)).to.include('MedicationRequest/rx-olive-paracetamol-gp');
   });
 
+  it('one medicine prescribed twice by one organisation is duplicate therapy of moderate severity', async () => {
+    const patient = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Twice' }], generalPractitioner: [{ reference: 'Organization/org-riverside-surgery' }] } });
+    for (const role of ['role-okafor-gp', 'role-walker-care-coordinator']) {
+      const rx = { resourceType: 'MedicationRequest', status: 'active', intent: 'order', medicationCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '319283006', display: 'Amlodipine 5mg tablets' }] }, subject: { reference: `Patient/${patient.body.id}` }, requester: { reference: `PractitionerRole/${role}` } };
+      expect((await server().fhir('POST', 'MedicationRequest', { body: rx, as: gp })).status).to.equal(201);
+    }
+    const issues = issuesOf((await server().fhir('GET', `Patient/${patient.body.id}/$medications`, { as: gp })).body);
+    expect(issues).to.have.length(1);
+    expect(issues[0].severity).to.equal('moderate');
+    expect(issues[0].detail).to.contain('prescribed 2 times by one organisation');
+  });
+
   it('flags polypharmacy at 10 medicines, suggesting a structured medication review', async () => {
     const patient = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Many' }], generalPractitioner: [{ reference: 'Organization/org-riverside-surgery' }] } });
     for (let i = 0; i < 10; i++) {
