@@ -101,7 +101,7 @@ export const SETTINGS: Setting[] = [
       return { logLevel: raw };
     },
   },
-  { env: 'METRICS_TOKEN', default: '', help: 'bearer token for /metrics; empty = loopback clients only', secret: true, parse: (raw) => ({ metricsToken: raw || undefined }) },
+  { env: 'METRICS_TOKEN', default: '', help: 'bearer token for /metrics; empty = loopback clients only (administrator access tokens are accepted either way)', secret: true, parse: (raw) => ({ metricsToken: raw || undefined }) },
   { env: 'SHUTDOWN_TIMEOUT_MS', default: '10000', help: 'how long SIGTERM waits for in-flight work', parse: whole('shutdownTimeoutMs') },
   { env: 'RATE_LIMIT_PER_MINUTE', default: '6000', help: 'requests per client per minute, 429 beyond (0 = off)', parse: whole('rateLimitPerMinute') },
   { env: 'REQUEST_TIMEOUT_MS', default: '60000', help: 'a request not answered within this is 503 (0 = off)', parse: whole('requestTimeoutMs') },

@@ -19,6 +19,8 @@ export interface RegisteredClient {
 /** A client as the registry lists it to administrators. */
 export interface ListedClient extends RegisteredClient {
   created: string;
+  /** When it was last issued an access token; null if never. */
+  lastToken: string | null;
   authentication: 'private_key_jwt' | 'client_secret_basic';
 }
 
@@ -94,11 +96,17 @@ export class ClientRegistry {
 
   /** Every client, with when it was registered and how it authenticates (never its keys or secret hash). */
   async list(): Promise<ListedClient[]> {
-    const rows = await this.db.query<ClientRow & { created_at: Date | string }>(`SELECT ${COLUMNS}, created_at FROM auth_client ORDER BY created_at, id`);
+    const rows = await this.db.query<ClientRow & { created_at: Date | string; last_token_at: Date | string | null }>(`SELECT ${COLUMNS}, created_at, last_token_at FROM auth_client ORDER BY created_at, id`);
     return rows.map((row) => {
       const { jwks, secretHash: _hash, ...client } = fromRow(row);
-      return { ...client, created: new Date(row.created_at).toISOString(), authentication: jwks ? 'private_key_jwt' : 'client_secret_basic' };
+      const lastToken = row.last_token_at === null ? null : new Date(row.last_token_at).toISOString();
+      return { ...client, created: new Date(row.created_at).toISOString(), lastToken, authentication: jwks ? 'private_key_jwt' : 'client_secret_basic' };
     });
+  }
+
+  /** Notes that the client was just issued an access token (its "last used"). */
+  async tokenIssued(id: string): Promise<void> {
+    await this.db.query('UPDATE auth_client SET last_token_at = now() WHERE id = $1', [id]);
   }
 
   /** Revokes a client; false if there is no such unrevoked client. */

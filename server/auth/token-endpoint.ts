@@ -87,5 +87,6 @@ async function issue(req: Request, deps: TokenEndpointDeps, record: TokenAuditRe
   record.scopes = scopes;
   const principal = { clientId: client.id, org: client.org, kind: client.kind, scopes };
   const token = await signAccessToken(deps.keys, principal, urls, deps.ttlSeconds);
+  await deps.clients.tokenIssued(client.id);
   return { access_token: token, token_type: 'bearer', expires_in: deps.ttlSeconds, scope: scopes.join(' ') };
 }

@@ -33,6 +33,7 @@ describe('client registration over HTTP (administrators only)', function () {
     const entry = listed.body.find((c: { id: string }) => c.id === created.body.client_id);
     expect(entry).to.include({ authentication: 'client_secret_basic', revoked: false });
     expect(new Date(entry.created).toISOString()).to.equal(entry.created);
+    expect(new Date(entry.lastToken).toISOString(), 'the token it was issued above').to.equal(entry.lastToken);
   });
 
   it('other clients get 403, no token 401, a bad registration 400; revoking stops new tokens', async () => {
@@ -43,6 +44,8 @@ describe('client registration over HTTP (administrators only)', function () {
     expect(bad.status).to.equal(400);
     expect(bad.body.resourceType).to.equal('OperationOutcome');
     const created = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'NL0042', kind: 'voluntary', scopes: ['system/CareTeam.rs'], secret: true });
+    const unused = (await call('GET', '/oauth2/clients', await server.adminToken())).body.find((c: { id: string }) => c.id === created.body.client_id);
+    expect(unused.lastToken, 'never issued a token').to.equal(null);
     expect((await call('DELETE', `/oauth2/clients/${created.body.client_id}`, await server.adminToken())).status).to.equal(204);
     await secretToken(server.running.url, created.body.client_id, created.body.client_secret).then(
       () => expect.fail('a revoked client got a token'),

@@ -83,6 +83,14 @@ describe('API documentation at /api-docs', () => {
     expect(await has()).to.equal(true);
   });
 
+  it('?types= narrows the document to those types and the system interactions', async () => {
+    const some: any = await (await fetch(`${server.running.url}/api-docs/openapi.json?types=Patient,CareTeam`)).json();
+    expect(some.tags.map((t: any) => t.name)).to.deep.equal(['System', 'CareTeam', 'Patient']);
+    expect(some.paths['/Patient/{id}/$care-team']).to.exist;
+    expect(some.paths['/Appointment']).to.equal(undefined);
+    expect(some.paths['/oauth2/token']).to.exist;
+  });
+
   it('/api-docs is Swagger UI over that document, loading only this server\'s files', async () => {
     const res = await fetch(`${server.running.url}/api-docs`);
     expect(res.status).to.equal(200);
@@ -90,7 +98,7 @@ describe('API documentation at /api-docs', () => {
     const html = await res.text();
     expect(html).to.contain('/api-docs/swagger-ui-bundle.js');
     expect((await fetch(`${server.running.url}/api-docs/swagger-ui-bundle.js`)).status).to.equal(200);
-    expect(await (await fetch(`${server.running.url}/api-docs/init.js`)).text()).to.contain("url: '/api-docs/openapi.json'");
+    expect(await (await fetch(`${server.running.url}/api-docs/init.js`)).text()).to.contain('/api-docs/openapi.json?types=');
   });
 });
 

@@ -1,7 +1,6 @@
 // How FHIR data reads to a person: names, NHS numbers, codes, and references resolved through a Bundle.
 
 export const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
-export const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 
 export function humanName(names) {
   const n = names?.find((x) => x.use === 'official') ?? names?.[0];

@@ -26,7 +26,6 @@ export function summarise(metrics) {
     serverErrors: sum(metrics, requests, (l) => l.status?.startsWith('5')),
     outboxLag: sum(metrics, 'outbox_unrelayed_changes'),
     queued: sum(metrics, 'bullmq_queue_jobs', (l) => ['waiting', 'delayed', 'prioritized'].includes(l.state)),
-    queuesByName: Object.fromEntries(metrics.filter((m) => m.name === 'bullmq_queue_jobs' && m.labels.state === 'waiting').map((m) => [m.labels.queue, m.value])),
     deliveries: sum(metrics, 'subscription_delivery_latency_seconds_count'),
     deliverySeconds: sum(metrics, 'subscription_delivery_latency_seconds_sum'),
     failedDeliveries: sum(metrics, 'subscription_failed_deliveries'),

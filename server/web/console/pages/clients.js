@@ -119,6 +119,7 @@ export function Clients({ session }) {
             { label: 'Scopes', cell: (c) => c.scopes.join(' ') },
             { label: 'Authenticates with', cell: (c) => (c.authentication === 'private_key_jwt' ? 'Signed assertion (JWKS)' : 'Secret') },
             { label: 'Registered', cell: (c) => when(c.created) },
+            { label: 'Last token', cell: (c) => (c.lastToken ? when(c.lastToken) : 'never') },
             { label: 'State', cell: (c) => (c.revoked ? 'Revoked' : 'Active') },
             {
               label: 'Actions',
