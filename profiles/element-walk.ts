@@ -3,6 +3,7 @@ import { issue } from '../server/errors';
 import { bindingProblem } from './bindings';
 import type { Field, FieldTable } from './element-index';
 import { primitiveProblem } from './primitives';
+import { referenceProblem } from './references';
 
 /** What one walk over a resource found: format problems (400) and broken required bindings (422, reported later). */
 export interface WalkResult {
@@ -20,7 +21,10 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
  * https://hl7.org/fhir/R4/json.html
  */
 export class ElementWalker {
-  constructor(private readonly tables: ReadonlyMap<string, FieldTable>) {}
+  constructor(
+    private readonly tables: ReadonlyMap<string, FieldTable>,
+    private readonly isResourceType: (type: string) => boolean,
+  ) {}
 
   walk(resource: JsonObject): WalkResult {
     const result: WalkResult = { format: [], bindings: [] };
@@ -36,6 +40,10 @@ export class ElementWalker {
     if (keys.length === 0) return void out.format.push(issue('structure', 'Empty object: R4 forbids empty elements, leave it out instead', path));
     // ele-1: "All FHIR elements must have a @value or children" (an id alone is not a child)
     if (!isResource && keys.length === 1 && keys[0] === 'id') out.format.push(issue('structure', 'An element with only an id is empty (ele-1)', path));
+    if (type === 'Reference' && typeof obj.reference === 'string') {
+      const problem = referenceProblem(obj.reference, this.isResourceType);
+      if (problem) out.format.push(issue('value', problem, `${path}.reference`));
+    }
     let choices: Map<string, string> | undefined;
     for (const key of keys) {
       const underscore = key.charCodeAt(0) === 95;

@@ -32,7 +32,7 @@ export function initValidator(): void {
   if (walker) return;
   const definitions = loadR4Definitions();
   compileStructureValidators(definitions.resourceTypes);
-  walker = new ElementWalker(buildFieldTables(definitions));
+  walker = new ElementWalker(buildFieldTables(definitions), (type) => definitions.resourceTypes.has(type));
   resourceTypes = definitions.resourceTypes;
   compileAllProfiles();
 }

@@ -114,7 +114,8 @@ export function createApp(services: AppServices): express.Express {
       const principal = res.locals.principal as Principal | undefined;
       const caller = { principal, requestId: String(res.locals.requestId), address: req.ip };
       const store = services.fhir.store;
-      const contextOn = (on: Store): Promise<FhirContext> => contextFor(services, principal, on);
+      const requestBase = `${req.protocol}://${req.get('host')}/fhir`;
+      const contextOn = async (on: Store): Promise<FhirContext> => ({ ...(await contextFor(services, principal, on)), requestBase });
       const result = services.audit ? await auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : await route(fhirReq, await contextOn(store));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
