@@ -17,3 +17,18 @@ export function localReferences<T extends Resource>(resource: T, bases: readonly
   }
   return resource;
 }
+
+/**
+ * Search criteria on the base the request came in on read as criteria on BASE_URL, which search
+ * already takes as local (`subject=http://127.0.0.1:8080/fhir/Patient/1` = `subject=Patient/1`).
+ */
+export function localSearchParams(params: URLSearchParams, baseUrl: string, requestBase: string | undefined): URLSearchParams {
+  if (!requestBase || requestBase === baseUrl) return params;
+  const prefix = `${requestBase}/`;
+  const local = new URLSearchParams();
+  for (const [name, value] of params) {
+    local.append(name, value.split(',').map((part) => (part.startsWith(prefix) ? `${baseUrl}/${part.slice(prefix.length)}` : part)).join(','));
+  }
+  return local;
+}
+

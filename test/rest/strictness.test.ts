@@ -99,6 +99,18 @@ describeEachDatabase('R4 strictness', (server) => {
     expect(byRelative.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).to.include(created.body.id);
   });
 
+  it('the base the request came in on (127.0.0.1 for a server known as localhost) is local too, in stored references and search criteria', async () => {
+    const origin = server().base.replace('//localhost:', '//127.0.0.1:');
+    const absolute = `${origin}/Patient/${patientId}`;
+    const created = await server().fetch(`${origin}/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(observation(absolute)) });
+    expect(created.status).to.equal(201);
+    const body = (await created.json()) as { id: string; subject: { reference: string } };
+    expect(body.subject.reference).to.equal(`Patient/${patientId}`);
+    const found = await server().fetch(`${origin}/Observation?subject=${encodeURIComponent(absolute)}`);
+    const bundle = (await found.json()) as { entry: { resource: { id: string } }[] };
+    expect(bundle.entry.map((e) => e.resource.id)).to.include(body.id);
+  });
+
   it("a transaction's conditional create with one match answers 200 with the existing resource's location, and creates nothing (http.html#ccreate)", async () => {
     const existing = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', identifier: [{ system: 'urn:strict', value: 'one' }] } });
     const before = await count('Patient');
