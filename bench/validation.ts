@@ -6,6 +6,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { issuesAgainstProfiles } from '../profiles/profile-registry';
 import { initValidator, validationIssues } from '../profiles/validator';
 import { neighbourhoodFixtures } from '../scripts/seed';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 const ITERATIONS = 5_000;
 
@@ -19,11 +21,15 @@ function timePerCall(fn: () => unknown): number {
 export async function runValidationBenchmark(): Promise<void> {
   const t0 = performance.now();
   initValidator();
-  console.log(`\n## Validation per resource (initValidator ${Math.round(performance.now() - t0)} ms, ${ITERATIONS} runs each)\n`);
+  const init = Math.round(performance.now() - t0);
+  global.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  const mb = (n: number): string => `${Math.round(n / 1024 / 1024)} MB`;
+  console.log(`\n## Validation per resource (initValidator ${init} ms, then rss ${mb(rss)}, heap ${mb(heapUsed)}; ${ITERATIONS} runs each)\n`);
   console.log('| profile | fixture | profile rules µs | whole validator µs |');
   console.log('| --- | --- | ---: | ---: |');
   const seen = new Set<string>();
-  for (const resource of neighbourhoodFixtures()) {
+  for (const resource of [...neighbourhoodFixtures(), ...ukCoreExamples()]) {
     const profile = resource.meta?.profile?.[0];
     if (!profile || seen.has(profile)) continue;
     seen.add(profile);
@@ -32,6 +38,15 @@ export async function runValidationBenchmark(): Promise<void> {
     const whole = timePerCall(() => validationIssues(r));
     console.log(`| ${profile.split('/').pop()} | ${r.resourceType}/${r.id} | ${profileOnly.toFixed(1)} | ${whole.toFixed(1)} |`);
   }
+}
+
+/** The UK Core examples (fixtures/nhs-examples/ukcore), each claiming its UK Core profile. */
+function ukCoreExamples(): Resource[] {
+  const dir = path.join(__dirname, '..', 'fixtures', 'nhs-examples', 'ukcore');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'), (k, v) => (k === 'fhir_comments' ? undefined : v)) as Resource)
+    .map((r) => ({ ...r, meta: { profile: [`https://fhir.hl7.org.uk/StructureDefinition/UKCore-${r.resourceType}`] } }) as Resource);
 }
 
 if (require.main === module) {

@@ -23,10 +23,19 @@ export interface Conformance {
 let extraPackages: readonly string[] = [];
 let loaded: Conformance | undefined;
 
-/** Packages to load beside UK Core and ours (FHIR_PACKAGES); call before the first conformance(). */
+/** Packages to load beside UK Core and ours (FHIR_PACKAGES): loaded now, so a bad one is reported at once, naming its file. */
 export function configurePackages(locations: readonly string[]): void {
-  if (loaded && locations.join('\n') !== extraPackages.join('\n')) loaded = undefined;
+  if (loaded && locations.join('\n') === extraPackages.join('\n')) return;
+  const previous = { extraPackages, loaded };
   extraPackages = locations;
+  loaded = undefined;
+  try {
+    conformance();
+  } catch (err) {
+    // A package that cannot be loaded leaves the server (and the process) with what it held before.
+    ({ extraPackages, loaded } = previous);
+    throw err;
+  }
 }
 
 /**

@@ -3,11 +3,15 @@ import { issue } from '../server/errors';
 import { bindingProblem } from './bindings';
 import type { Field, FieldTable } from './element-index';
 import { primitiveProblem } from './primitives';
+import { extensionContextProblem } from './extension-context';
+import { referenceProblem } from './references';
 
 /** What one walk over a resource found: format problems (400) and broken required bindings (422, reported later). */
 export interface WalkResult {
   format: OperationOutcomeIssue[];
   bindings: OperationOutcomeIssue[];
+  /** Extensions used where their definitions do not allow (422, with the bindings). */
+  contexts: OperationOutcomeIssue[];
 }
 
 type JsonObject = Record<string, unknown>;
@@ -20,22 +24,40 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
  * https://hl7.org/fhir/R4/json.html
  */
 export class ElementWalker {
-  constructor(private readonly tables: ReadonlyMap<string, FieldTable>) {}
+  constructor(
+    private readonly tables: ReadonlyMap<string, FieldTable>,
+    private readonly isResourceType: (type: string) => boolean,
+    private readonly isDataType: (type: string) => boolean,
+  ) {}
 
   walk(resource: JsonObject): WalkResult {
-    const result: WalkResult = { format: [], bindings: [] };
+    const result: WalkResult = { format: [], bindings: [], contexts: [] };
     const type = resource.resourceType as string;
-    this.object(resource, type, type, true, result);
+    this.object(resource, type, type, true, result, type);
     return result;
   }
 
-  private object(obj: JsonObject, type: string, path: string, isResource: boolean, out: WalkResult): void {
+  private object(obj: JsonObject, type: string, path: string, isResource: boolean, out: WalkResult, typePath: string): void {
     const table = this.tables.get(type);
     if (!table) return;
     const keys = Object.keys(obj);
     if (keys.length === 0) return void out.format.push(issue('structure', 'Empty object: R4 forbids empty elements, leave it out instead', path));
     // ele-1: "All FHIR elements must have a @value or children" (an id alone is not a child)
     if (!isResource && keys.length === 1 && keys[0] === 'id') out.format.push(issue('structure', 'An element with only an id is empty (ele-1)', path));
+    for (const key of ['extension', 'modifierExtension']) {
+      const extensions = obj[key];
+      if (!Array.isArray(extensions)) continue;
+      const site = { path: path.replace(/\[\d+\]/g, ''), typePath, isResource, parentExtension: type === 'Extension' && typeof obj.url === 'string' ? obj.url : undefined };
+      extensions.forEach((ext, i) => {
+        const url = isObject(ext) ? ext.url : undefined;
+        const problem = typeof url === 'string' ? extensionContextProblem(url, site) : undefined;
+        if (problem) out.contexts.push(issue('structure', problem, `${path}.${key}[${i}]`));
+      });
+    }
+    if (type === 'Reference' && typeof obj.reference === 'string') {
+      const problem = referenceProblem(obj.reference, this.isResourceType);
+      if (problem) out.format.push(issue('value', problem, `${path}.reference`));
+    }
     let choices: Map<string, string> | undefined;
     for (const key of keys) {
       const underscore = key.charCodeAt(0) === 95;
@@ -55,22 +77,23 @@ export class ElementWalker {
       }
       if (!Array.isArray(value)) {
         if (value === null) out.format.push(issue('structure', 'Null value: leave the element out instead', at));
-        else this.value(value, field, underscore, at, out);
+        else this.value(value, field, underscore, at, out, `${typePath}.${field.key}`);
         continue;
       }
       if (value.length === 0) out.format.push(issue('structure', 'Empty array: R4 forbids empty elements, leave it out instead', at));
       const partner = obj[underscore ? field.key : `_${field.key}`];
       for (let i = 0; i < value.length; i++) {
-        if (value[i] !== null) this.value(value[i], field, underscore, `${at}[${i}]`, out);
+        if (value[i] !== null) this.value(value[i], field, underscore, `${at}[${i}]`, out, `${typePath}.${field.key}`);
         // null only pads an array of primitives whose partner `_` array has an entry at that index
         else if (!Array.isArray(partner) || partner[i] == null) out.format.push(issue('structure', 'Null value with no value or extension at the same index of its partner array', `${at}[${i}]`));
       }
     }
   }
 
-  private value(value: unknown, field: Field, underscore: boolean, path: string, out: WalkResult): void {
+  private value(value: unknown, field: Field, underscore: boolean, path: string, out: WalkResult, typePath: string): void {
     if (underscore) {
-      if (isObject(value)) this.object(value, 'Element', path, false, out);
+      // A primitive's extensions sit on the element itself: `ContactPoint.system`, `Patient.birthDate`.
+      if (isObject(value)) this.object(value, 'Element', path, false, out, typePath);
       return;
     }
     if (field.primitive) {
@@ -78,8 +101,9 @@ export class ElementWalker {
       if (problem) out.format.push(issue('value', problem, path));
     } else if (isObject(value)) {
       const resourceType = field.type === 'Resource' ? value.resourceType : undefined;
-      if (typeof resourceType === 'string') this.object(value, resourceType, path, true, out);
-      else this.object(value, field.type, path, false, out);
+      if (typeof resourceType === 'string') this.object(value, resourceType, path, true, out, resourceType);
+      // A backbone element (PatientContact) is no reusable type: its extensions are placed by path.
+      else this.object(value, field.type, path, false, out, this.isDataType(field.type) ? field.type : path.replace(/\[\d+\]/g, ''));
     }
     if (field.valueSet) {
       const problem = bindingProblem(field.type, value, field.valueSet);

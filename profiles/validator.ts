@@ -4,8 +4,8 @@ import { buildFieldTables } from './element-index';
 import { ElementWalker } from './element-walk';
 import { invariantIssues } from './invariants';
 import { configurePackages } from './conformance';
-import { checkAgainstProfiles, compileAllProfiles, configureUnknownProfiles, type UnknownProfiles } from './profile-registry';
-import { loadR4Definitions } from './r4-definitions';
+import { checkAgainstProfiles, compileAllProfiles, configureUnknownProfiles, ourProfile, type UnknownProfiles } from './profile-registry';
+import { coreStructureDefinitions, loadR4Definitions } from './r4-definitions';
 import { compileStructureValidators, structureIssues } from './structure';
 
 // The base R4 write validator: https://hl7.org/fhir/R4/validation.html
@@ -32,7 +32,9 @@ export function initValidator(): void {
   if (walker) return;
   const definitions = loadR4Definitions();
   compileStructureValidators(definitions.resourceTypes);
-  walker = new ElementWalker(buildFieldTables(definitions));
+  const core = coreStructureDefinitions();
+  const isDataType = (type: string): boolean => core.get(`http://hl7.org/fhir/StructureDefinition/${type}`)?.kind === 'complex-type';
+  walker = new ElementWalker(buildFieldTables(definitions), (type) => definitions.resourceTypes.has(type), isDataType);
   resourceTypes = definitions.resourceTypes;
   compileAllProfiles();
 }
@@ -111,7 +113,11 @@ function checkStages(value: unknown, options: ValidationOptions): Failure | { no
   if (walked.bindings.length) return { status: 422, issues: walked.bindings };
   const claimed = ((resource.meta as { profile?: unknown } | undefined)?.profile as string[] | undefined) ?? [];
   const profiles = [...new Set([...claimed, ...(options.profiles ?? [])])];
-  if (!profiles.length) return undefined;
+  // An extension out of its context breaks the package profiles a resource claims; without such a
+  // claim (PDS returns records like that) it is a warning.
+  const contexts = walked.contexts.map((i) => ({ ...i, severity: 'warning' as const }));
+  if (!profiles.length) return { notes: contexts };
   const report = checkAgainstProfiles(resource as unknown as Resource, profiles);
-  return report.issues.length ? { status: 422, issues: report.issues } : { notes: report.notes };
+  const issues = [...report.issues, ...(profiles.some((url) => ourProfile(url)) ? walked.contexts : [])];
+  return issues.length ? { status: 422, issues } : { notes: [...contexts, ...report.notes] };
 }

@@ -119,7 +119,8 @@ export function createApp(services: AppServices): express.Express {
       const principal = res.locals.principal as Principal | undefined;
       const caller = { principal, requestId: String(res.locals.requestId), address: req.ip };
       const store = services.fhir.store;
-      const contextOn = (on: Store): Promise<FhirContext> => contextFor(services, principal, on);
+      const requestBase = `${req.protocol}://${req.get('host')}/fhir`;
+      const contextOn = async (on: Store): Promise<FhirContext> => ({ ...(await contextFor(services, principal, on)), requestBase });
       // The caller travels with the request for the write rules below the access layer (bookings, referrals).
       const result = await asCaller(principal, async () => (services.audit ? auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : route(fhirReq, await contextOn(store))));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');

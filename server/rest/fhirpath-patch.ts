@@ -83,7 +83,10 @@ function applyOperation(resource: Record<string, unknown>, op: ParametersParamet
     case 'delete': {
       const slots = locate(resource, path);
       if (slots.length > 1) throw unprocessable(`${path} selects ${slots.length} elements; delete needs at most one`, path);
-      if (slots[0]) removeSlot(slots[0]);
+      if (slots[0]) {
+        removeSlot(slots[0]);
+        pruneEmpty(resource);
+      }
       return;
     }
     case 'replace': {
@@ -123,6 +126,24 @@ function listAt(resource: Record<string, unknown>, path: string, where: string):
   const list = first.parent[first.name];
   if (!Array.isArray(list)) throw unprocessable(`${path} is not a list`, path);
   return list;
+}
+
+/**
+ * Removes what a delete left empty (`contact: [{}]` after deleting its only name): R4 forbids empty
+ * elements, so the delete takes them too, as HL7's r4/patch test cases expect.
+ */
+function pruneEmpty(node: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(node)) {
+    if (Array.isArray(value)) {
+      for (const item of value) if (item && typeof item === 'object') pruneEmpty(item as Record<string, unknown>);
+      const kept = value.filter((item) => !(item && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length === 0));
+      if (kept.length) node[key] = kept;
+      else delete node[key];
+    } else if (value && typeof value === 'object') {
+      pruneEmpty(value as Record<string, unknown>);
+      if (!Object.keys(value).length) delete node[key];
+    }
+  }
 }
 
 function removeSlot({ parent, name, index }: Slot): void {

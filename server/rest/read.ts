@@ -13,7 +13,9 @@ export async function read(req: FhirRequest, ctx: FhirContext, p: Record<string,
 
 /** vread: https://hl7.org/fhir/R4/http.html#vread */
 export async function vread(_req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
-  const version = await ctx.store.vread(p.type, p.id, parseVersionId(p.vid));
+  const vid = parseVersionId(p.vid);
+  // A version id spelled in a way this server never assigns names no version: 404, as for any other missing one.
+  const version = vid === undefined ? undefined : await ctx.store.vread(p.type, p.id, vid);
   const found = ensureLive(version, `${p.type}/${p.id}/_history/${p.vid}`);
   return { status: 200, body: found.content, headers: versionHeaders(found) };
 }
@@ -33,7 +35,7 @@ function notModified(req: FhirRequest, v: ResourceVersion): boolean {
   const { ifNoneMatch, ifModifiedSince } = req.headers;
   if (ifNoneMatch) {
     if (ifNoneMatch.trim() === '*') return true;
-    return ifNoneMatch.split(',').some((tag) => parseETag(tag, 'If-None-Match') === v.versionId);
+    return ifNoneMatch.split(',').some((tag) => parseETag(tag) === v.versionId);
   }
   if (ifModifiedSince) {
     const since = Date.parse(ifModifiedSince);

@@ -48,6 +48,8 @@ export interface FhirContext {
   store: Store;
   search: SearchEngine;
   baseUrl: string;
+  /** The FHIR base as this request reached it (scheme, host, /fhir), when it differs from baseUrl: references to it are local too. */
+  requestBase?: string;
   /** Where $export kick-offs hand their jobs (server/export); absent where bulk export is not wired. */
   exports?: ExportDispatcher;
   /** The calling client's scopes and policy; absent when authentication is off. store and search already apply it. */

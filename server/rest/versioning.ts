@@ -6,10 +6,10 @@ import type { ResourceVersion } from '../store/store.js';
 export const etag = (versionId: number): string => `W/"${versionId}"`;
 
 /** Parses `W/"3"` or `"3"` (If-Match / If-None-Match) to a version number. */
-export function parseETag(value: string, header: string): number {
-  const m = /^(?:W\/)?"(\d+)"$/.exec(value.trim());
-  if (!m) throw badRequest(`${header} must be a version ETag such as W/"3"; got ${value}`);
-  return Number(m[1]);
+/** The version an ETag (`W/"3"`, `"3"`) names; undefined for any other spelling, which names no version of ours. */
+export function parseETag(value: string): number | undefined {
+  const m = /^(?:W\/)?"(\d{1,9})"$/.exec(value.trim());
+  return m ? Number(m[1]) : undefined;
 }
 
 /** ETag and Last-Modified (HTTP-date) of a version. */
@@ -26,9 +26,9 @@ export function checkId(id: string, expression = 'id'): void {
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw badRequest(`'${id}' is not a valid resource id (1 to 64 of A-Z a-z 0-9 - .)`, expression);
 }
 
-export function parseVersionId(vid: string): number {
-  if (!/^\d{1,9}$/.test(vid)) throw badRequest(`'${vid}' is not a version id`, 'meta.versionId');
-  return Number(vid);
+/** A version id of the URL; any other spelling names no version this server has made (undefined). */
+export function parseVersionId(vid: string): number | undefined {
+  return /^\d{1,9}$/.test(vid) ? Number(vid) : undefined;
 }
 
 /** The stored JSON text of a version as a resource. */

@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { validateResource, validationNotes } from '../../profiles/validator.js';
 import { badRequest, forbidden, issue, outcome, preconditionFailed } from '../errors.js';
 import type { ResourceVersion, WriteResult } from '../store/store.js';
+import { localReferences } from './local-references.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, etag, locationOf, parseETag, versionHeaders } from './versioning.js';
 
@@ -26,6 +27,7 @@ export function registerWriteCheck(resourceType: string, check: WriteCheck): voi
   writeChecks.set(resourceType, check);
 }
 export function checkWrite(resource: Resource, ctx: FhirContext): Promise<Resource> {
+  localReferences(resource, [ctx.baseUrl, ctx.requestBase ?? '']);
   const check = writeChecks.get(resource.resourceType);
   return check ? check(resource, ctx) : Promise.resolve(resource);
 }
@@ -37,8 +39,14 @@ export function writtenResponse(result: WriteResult, baseUrl: string, body?: Res
   return { status: result.created ? 201 : 200, body: result.content, headers, written: true, ...(notes.length ? { notes } : {}) };
 }
 
-export const ifMatchVersion = (req: FhirRequest): number | undefined =>
-  req.headers.ifMatch ? parseETag(req.headers.ifMatch, 'If-Match') : undefined;
+/** The version If-Match requires; an ETag in any other spelling can match no current version: 412 (https://hl7.org/fhir/R4/http.html#concurrency). */
+export function ifMatchVersion(req: FhirRequest): number | undefined {
+  const header = req.headers.ifMatch;
+  if (!header) return undefined;
+  const version = parseETag(header);
+  if (version === undefined) throw preconditionFailed(`If-Match ${header} is not the ETag of the current version (W/"n")`);
+  return version;
+}
 
 /** Criteria of a conditional interaction: `identifier=a|b`, `?identifier=...` or `Patient?identifier=...`. */
 export function criteria(text: string): URLSearchParams {
@@ -65,7 +73,9 @@ export async function create(req: FhirRequest, ctx: FhirContext, p: Record<strin
     const existing = await conditionalTarget(ctx, p.type, criteria(req.headers.ifNoneExist));
     if (existing) {
       const current = (await ctx.store.read(p.type, existing)) as ResourceVersion;
-      return { status: 200, body: current.content, headers: versionHeaders(current), written: true };
+      // The existing resource's location, so a transaction entry's response names it (http.html#ccreate).
+      const headers = { ...versionHeaders(current), 'Content-Location': locationOf(ctx.baseUrl, current) };
+      return { status: 200, body: current.content, headers, written: true };
     }
   }
   return writtenResponse(await ctx.store.create(resource), ctx.baseUrl, req.body as Resource);

@@ -1,4 +1,4 @@
-import { ParamError } from './parse.js';
+import { malformedValue, ParamError } from './parse.js';
 import type { SearchRegistry } from './registry.js';
 
 /** Result parameters (https://hl7.org/fhir/R4/search.html#return): they shape the Bundle, they do not filter. */
@@ -51,7 +51,7 @@ export function applyControl(registry: SearchRegistry, controls: Controls, types
   if (UNSUPPORTED.has(base)) throw new ParamError(name, `Search parameter '${base}' is not supported`);
   switch (base) {
     case '_count': {
-      if (!/^\d+$/.test(value)) throw new ParamError(name, `_count must be a non-negative integer, not '${value}'`);
+      if (!/^\d+$/.test(value)) throw malformedValue(name, `_count must be a non-negative integer, not '${value}'`);
       // A server may return fewer than asked (https://hl7.org/fhir/R4/search.html#count).
       controls.count = Math.min(Number(value), maxCount);
       break;
@@ -75,11 +75,11 @@ export function applyControl(registry: SearchRegistry, controls: Controls, types
       break;
     }
     case '_total':
-      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw new ParamError(name, `_total must be none, estimate or accurate`);
+      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw malformedValue(name, `_total must be none, estimate or accurate`);
       controls.total = value;
       break;
     case '_summary':
-      if (!['true', 'text', 'data', 'count', 'false'].includes(value)) throw new ParamError(name, `_summary must be true, text, data, count or false`);
+      if (!['true', 'text', 'data', 'count', 'false'].includes(value)) throw malformedValue(name, `_summary must be true, text, data, count or false`);
       controls.summary = value as Controls['summary'];
       break;
     case '_elements':

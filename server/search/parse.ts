@@ -20,15 +20,23 @@ const MODIFIERS: Record<string, string[]> = {
   composite: ['missing'],
 };
 
-/** Raised while parsing one parameter; the caller decides between 400 (strict) and an outcome entry (lenient). */
+/**
+ * Raised while parsing one parameter. An unknown or unsupported parameter is a 400 (strict) or an
+ * outcome entry (lenient); a malformed value of a parameter the server knows is a 400 either way
+ * (https://hl7.org/fhir/R4/search.html#errors).
+ */
 export class ParamError extends Error {
   constructor(
     readonly param: string,
     message: string,
+    readonly malformed = false,
   ) {
     super(message);
   }
 }
+
+/** A value a known parameter cannot take. */
+export const malformedValue = (param: string, message: string): ParamError => new ParamError(param, message, true);
 
 /** Parses `name[:modifier][.chain...]=value` on `resourceType` into a Filter, or throws ParamError. */
 export function parseFilter(registry: SearchRegistry, resourceType: string, name: string, value: string): Filter {
@@ -95,30 +103,30 @@ function checkModifier(registry: SearchRegistry, name: string, def: SearchParamD
 
 function checkValue(name: string, def: SearchParamDef, modifier: string | undefined, value: string): void {
   if (modifier === 'missing') {
-    if (value !== 'true' && value !== 'false') throw new ParamError(name, `:missing takes true or false, not '${value}'`);
+    if (value !== 'true' && value !== 'false') throw malformedValue(name, `:missing takes true or false, not '${value}'`);
     return;
   }
   if (value === '') throw new ParamError(name, `Empty value for '${def.code}'`);
   switch (def.type) {
     case 'date': {
       const { rest } = splitPrefix(value);
-      if (!dateRange(rest)) throw new ParamError(name, `'${value}' is not a valid date for '${def.code}'`);
+      if (!dateRange(rest)) throw malformedValue(name, `'${value}' is not a valid date for '${def.code}'`);
       break;
     }
     case 'number':
-      if (!parseSearchNumber(splitPrefix(value).rest)) throw new ParamError(name, `'${value}' is not a valid number for '${def.code}'`);
+      if (!parseSearchNumber(splitPrefix(value).rest)) throw malformedValue(name, `'${value}' is not a valid number for '${def.code}'`);
       break;
     case 'quantity':
-      if (!parseSearchNumber(splitPrefix(splitEscaped(value, '|')[0]).rest)) throw new ParamError(name, `'${value}' is not a valid quantity for '${def.code}'`);
+      if (!parseSearchNumber(splitPrefix(splitEscaped(value, '|')[0]).rest)) throw malformedValue(name, `'${value}' is not a valid quantity for '${def.code}'`);
       break;
     case 'composite': {
       const parts = splitEscaped(value, '$');
-      if (parts.length !== def.components!.length) throw new ParamError(name, `'${def.code}' needs ${def.components!.length} values separated by $`);
+      if (parts.length !== def.components!.length) throw malformedValue(name, `'${def.code}' needs ${def.components!.length} values separated by $`);
       parts.forEach((part, i) => checkValue(name, def.components![i].def, undefined, part));
       break;
     }
     case 'token':
-      if (modifier === 'of-type' && splitEscaped(value, '|').length !== 3) throw new ParamError(name, ':of-type takes system|code|value');
+      if (modifier === 'of-type' && splitEscaped(value, '|').length !== 3) throw malformedValue(name, ':of-type takes system|code|value');
       break;
     default:
       break;
@@ -149,7 +157,7 @@ export function tokenCriterion(value: string, implicit: string | undefined): { s
 /** Turns a ParamError into a 400 (strict) or a warning issue (lenient). */
 export function reportOrThrow(err: unknown, strict: boolean, issues: OperationOutcomeIssue[]): void {
   if (!(err instanceof ParamError)) throw err;
-  if (strict) throw badRequest(err.message, err.param);
+  if (strict || err.malformed) throw badRequest(err.message, err.param);
   issues.push(issue('not-supported', `${err.message}; the parameter was ignored`, err.param, 'warning'));
 }
 

@@ -24,12 +24,20 @@ describe('UK Core, PDS and EPS examples against the neighbourhood profiles', fun
   });
 
   it('the full PDS patient codes its address key type as a Coding, where UK Core 2.0 (Extension-UKCore-AddressKey) has a CodeableConcept', () => {
-    expect(against(sharedExample('pds/patient.json'), 'NeighbourhoodPatient').slice(1)).to.deep.equal([
+    expect(against(sharedExample('pds/patient.json'), 'NeighbourhoodPatient').slice(1, 5)).to.deep.equal([
       'Patient.address[0].extension[0].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
       'Patient.address[0].extension[1].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
       'Patient.address[1].extension[0].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
       'Patient.address[1].extension[1].extension[0].value: ExtensionUKCoreAddressKey allows only CodeableConcept here, not Coding',
     ]);
+  });
+
+  it('PDS patients carry Extension-UKCore-OtherContactSystem on telecom, where UK Core 2.0 places it on telecom.system', () => {
+    for (const file of ['pds/patient.json', 'pds/patient-9000000009.json']) {
+      expect(against(sharedExample(file), 'NeighbourhoodPatient'), file).to.include(
+        'The extension https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-OtherContactSystem may be used on ContactPoint.system, not on Patient.telecom',
+      );
+    }
   });
 
   it('the minimal PDS patient also lacks name, gender and birthDate', () => {

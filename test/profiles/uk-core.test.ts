@@ -63,6 +63,7 @@ describeEachDatabase('UK Core profiles (FHIR package loaded by default)', (serve
       ['observation-heart-rate-without-loinc', 'Observation', /ukcore-obs-vs-001/],
       ['immunization-not-done-without-reason', 'Immunization', /ukcore-imm-001/],
       ['neighbourhood-patient-two-ethnic-categories', 'Patient.extension', /UKCorePatient needs 0 to 1 .*slice 'ethnicCategory'/],
+      ['patient-ethnic-category-on-name', 'Patient.name[0].extension[0]', /Extension-UKCore-EthnicCategory may be used on Patient, not on Patient\.name/],
     ];
     for (const [name, expression, diagnostics] of cases) {
       it(`${name}: 422 at ${expression}`, async () => {
@@ -86,6 +87,13 @@ describeEachDatabase('UK Core profiles (FHIR package loaded by default)', (serve
       expect(note.expression).to.deep.equal(['Patient.communication[0].language']);
       expect(note.diagnostics).to.contain('http://hl7.org/fhir/ValueSet/all-languages').and.contain('cannot expand');
       expect(res.body.issue.filter((i: { severity: string }) => i.severity === 'error')).to.deep.equal([]);
+    });
+    it('a PDS record with an extension out of its UK Core context (OtherContactSystem on telecom) claims no profile: accepted, $validate warns', async () => {
+      const { id: _id, ...pds } = sharedExample<Resource>('pds/patient.json') as Resource & { id: string };
+      expect((await server().fhir('POST', 'Patient', { body: pds })).status).to.equal(201);
+      const res = await server().fhir('POST', 'Patient/$validate', { body: pds });
+      const warning = res.body.issue.find((i: { severity: string }) => i.severity === 'warning');
+      expect(warning.diagnostics).to.contain('Extension-UKCore-OtherContactSystem may be used on ContactPoint.system, not on Patient.telecom');
     });
     it('a claim to a profile the hub does not hold is accepted, and $validate names it as a warning', async () => {
       const body = { resourceType: 'Patient', meta: { profile: ['https://example.org/StructureDefinition/Elsewhere'] }, gender: 'female' };

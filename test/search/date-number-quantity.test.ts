@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { FhirError } from '../../server/errors';
 import type { Harness } from './harness.js';
 import { loadNeighbourhood, openHarness } from './harness.js';
 
@@ -78,11 +79,12 @@ describe('search: date, number, quantity and composite parameters (https://hl7.o
     expect(await h.ids('Observation', 'code-value-quantity=http://loinc.org|8867-4$72')).to.deep.equal(['obs-hr']);
   });
 
-  it('malformed dates and numbers are rejected with the parameter named', async () => {
+  it('malformed dates and numbers are a 400 with the parameter named, even with lenient handling (search.html#errors)', async () => {
     for (const q of ['birthdate=2010-13-01', 'birthdate=xx2010', 'probability=abc']) {
-      const bundle = await h.search(q.startsWith('prob') ? 'RiskAssessment' : 'Patient', q);
-      const outcome = bundle.entry?.find((e) => e.search?.mode === 'outcome')?.resource as { issue: { expression: string[] }[] };
-      expect(outcome.issue[0].expression[0], q).to.equal(q.split('=')[0]);
+      const err = await h.search(q.startsWith('prob') ? 'RiskAssessment' : 'Patient', q).catch((e: unknown) => e);
+      expect(err, q).to.be.instanceOf(FhirError);
+      expect((err as FhirError).status, q).to.equal(400);
+      expect((err as FhirError).outcome.issue?.[0].expression?.[0], q).to.equal(q.split('=')[0]);
     }
   });
 });

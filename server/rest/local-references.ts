@@ -1,0 +1,34 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { referenceSites } from './bundle/references.js';
+
+/**
+ * An absolute reference whose base is this server's (BASE_URL, or the origin the request came in on)
+ * names the same resource as the relative one, and is stored as that: `https://hub/fhir/Patient/1` →
+ * `Patient/1`, so search, includes and access policies see one spelling.
+ * https://hl7.org/fhir/R4/references.html#literal
+ */
+export function localReferences<T extends Resource>(resource: T, bases: readonly string[]): T {
+  const prefixes = [...new Set(bases.filter(Boolean).map((b) => `${b.replace(/\/+$/, '')}/`))];
+  for (const site of referenceSites(resource, resource.resourceType)) {
+    const prefix = prefixes.find((p) => site.value.startsWith(p));
+    if (prefix && /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.test(site.value.slice(prefix.length))) {
+      site.holder.reference = site.value.slice(prefix.length);
+    }
+  }
+  return resource;
+}
+
+/**
+ * Search criteria on the base the request came in on read as criteria on BASE_URL, which search
+ * already takes as local (`subject=http://127.0.0.1:8080/fhir/Patient/1` = `subject=Patient/1`).
+ */
+export function localSearchParams(params: URLSearchParams, baseUrl: string, requestBase: string | undefined): URLSearchParams {
+  if (!requestBase || requestBase === baseUrl) return params;
+  const prefix = `${requestBase}/`;
+  const local = new URLSearchParams();
+  for (const [name, value] of params) {
+    local.append(name, value.split(',').map((part) => (part.startsWith(prefix) ? `${baseUrl}/${part.slice(prefix.length)}` : part)).join(','));
+  }
+  return local;
+}
+
