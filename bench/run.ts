@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { runAuthzBenchmark } from './authz.js';
 import { runNotifyBenchmark } from './notify.js';
+import { runReferralsBenchmark } from './referrals.js';
 import { runRestBenchmark } from './rest.js';
 import { runSearchBenchmark } from './search.js';
 import { runValidationBenchmark } from './validation.js';
@@ -9,6 +10,7 @@ import { runValidationBenchmark } from './validation.js';
 const scenarios: Record<string, () => Promise<void>> = {
   authz: () => runAuthzBenchmark(),
   notify: () => runNotifyBenchmark(),
+  referrals: () => runReferralsBenchmark(),
   rest: () => runRestBenchmark({ processes: processesFlag() }),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),
   validation: () => runValidationBenchmark(),

@@ -42,6 +42,8 @@ interface GuardSettings {
   hub?: boolean;
 }
 
+const policies = new WeakMap<object, RequiredProfiles>();
+
 // Who is writing travels with the request rather than with the store: the store reaching the guard
 // is wrapped by other layers (access, the read-only audit trail), per request and per transaction.
 const writers = new AsyncLocalStorage<Principal>();
@@ -63,8 +65,8 @@ function guard(store: Store, settings: GuardSettings): Store {
   // A Proxy forwards whatever the Store seam grows to hold; only the writes and transaction are wrapped.
   const guarded: Store = new Proxy(store, {
     get(target, prop) {
-      if (prop === 'create') return (resource: Resource, id?: string) => write(target, settings, resource, (s, r) => s.create(r, id));
-      if (prop === 'update') return (resource: Resource & { id: string }, ifMatch?: number) => write(target, settings, resource, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
+      if (prop === 'create') return (resource: Resource, id?: string) => write(guarded, target, settings, resource, (s, r) => s.create(r, id));
+      if (prop === 'update') return (resource: Resource & { id: string }, ifMatch?: number) => write(guarded, target, settings, resource, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
       if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(guard(tx, settings)));
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -74,9 +76,10 @@ function guard(store: Store, settings: GuardSettings): Store {
   return guarded;
 }
 
-async function write(target: Store, settings: GuardSettings, resource: Resource, put: (store: Store, resource: Resource) => Promise<WriteResult>): Promise<WriteResult> {
+/** Checks, writes, and for types with write rules judges the change inside the same transaction. */
+async function write(guarded: Store, target: Store, settings: GuardSettings, resource: Resource, put: (store: Store, resource: Resource) => Promise<WriteResult>): Promise<WriteResult> {
   const rules = settings.rules.filter((r) => r.types.includes(resource.resourceType));
-  if (!rules.length) return put(target, await checked(guard(target, settings), resource));
+  if (!rules.length) return put(target, await checked(guarded, resource));
   return target.transaction(async (tx) => {
     const written = await put(tx, await checked(guard(tx, settings), resource));
     const previous = written.versionId > 1 ? await tx.vread(written.resourceType, written.id, written.versionId - 1) : undefined;
@@ -90,8 +93,6 @@ async function write(target: Store, settings: GuardSettings, resource: Resource,
     return written;
   });
 }
-
-const policies = new WeakMap<object, RequiredProfiles>();
 
 async function checked<T extends Resource>(store: Store, resource: T): Promise<T> {
   const issues = await writeRuleIssues(store, resource);
