@@ -11,7 +11,7 @@ import { openDb } from '../server/store/open-db.js';
 import { secretToken } from '../test/support/server.js';
 import { benchPostgres, load, printTable, ROOT, startChild, type LoadResult } from './support.js';
 
-const PATIENTS = 2_000;
+const PATIENTS = 1_000;
 const SECONDS = 8;
 const WRITES = 100;
 const OWNERS = ['org-good-neighbours', 'org-community-health'];
@@ -33,43 +33,47 @@ export async function runReferralsBenchmark(): Promise<void> {
   const writes: Array<Record<string, string | number>> = [];
   try {
     const server = await startChild('server/main.ts', env, '/fhir/metadata');
-    const base = `${server.url}/fhir`;
-    const creds = JSON.parse(readFileSync(credentials, 'utf8')) as { client_id: string; client_secret: string };
-    const adminToken = (await secretToken(server.url, creds.client_id, creds.client_secret)).token;
-    const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 1, statementTimeoutMs: 30_000, slowQueryMs: 0 });
-    const registry = new ClientRegistry(db);
-    const voluntary = await registry.create({ org: 'NL0042', kind: 'voluntary', scopes: ['system/*.cruds'], secret: 'bench-secret' });
-    const gp = await registry.create({ org: 'B84002', kind: 'gp-practice', scopes: ['system/*.cruds'], secret: 'bench-secret' });
-    await db.close();
-    const voluntaryToken = (await secretToken(server.url, voluntary.id, 'bench-secret')).token;
-    const gpToken = (await secretToken(server.url, gp.id, 'bench-secret')).token;
-    await loadData(base, adminToken, gpToken);
-    const stats = new pg.Client(databaseUrl);
-    await stats.connect();
-    await stats.query('VACUUM ANALYZE');
-    await stats.end();
+    try {
+      const base = `${server.url}/fhir`;
+      const creds = JSON.parse(readFileSync(credentials, 'utf8')) as { client_id: string; client_secret: string };
+      const db = await openDb({ databaseUrl, dataDir: 'memory://', poolSize: 1, statementTimeoutMs: 30_000, slowQueryMs: 0 });
+      const registry = new ClientRegistry(db);
+      const voluntary = await registry.create({ org: 'NL0042', kind: 'voluntary', scopes: ['system/*.cruds'], secret: 'bench-secret' });
+      const gp = await registry.create({ org: 'B84002', kind: 'gp-practice', scopes: ['system/*.cruds'], secret: 'bench-secret' });
+      await db.close();
+      // Tokens are short-lived: a fresh one for each phase.
+      const token = async (client: 'admin' | 'voluntary' | 'gp'): Promise<string> =>
+        client === 'admin' ? (await secretToken(server.url, creds.client_id, creds.client_secret)).token : (await secretToken(server.url, (client === 'gp' ? gp : voluntary).id, 'bench-secret')).token;
+      await loadData(base, token);
+      const stats = new pg.Client(databaseUrl);
+      await stats.connect();
+      await stats.query('VACUUM ANALYZE');
+      await stats.end();
 
-    for (const [client, token] of [['administrator', adminToken], ['voluntary owner (policy)', voluntaryToken]] as const) {
-      for (const search of POLLS) polls.push({ client, search, ...(await load(search, { url: `${base}/${search}`, duration: SECONDS, headers: { authorization: `Bearer ${token}` } })) });
-    }
-    const owned = await fetchJson(`${base}/Task?owner=Organization/org-good-neighbours&status=requested&_count=${WRITES * 2}`, voluntaryToken);
-    const tasks = (owned.entry as Array<{ resource: { id: string } }>).map((e) => e.resource);
-    for (const [kind, change] of [
-      ['note only (no status change)', (t: object) => ({ ...t, note: [{ text: 'Called the patient' }] })],
-      ['requested → accepted (joins the care team)', (t: object) => ({ ...t, status: 'accepted' })],
-    ] as const) {
-      const batch = kind.startsWith('note') ? tasks.slice(0, WRITES) : tasks.slice(WRITES, WRITES * 2);
-      const ms: number[] = [];
-      for (const task of batch) {
-        const started = performance.now();
-        const res = await fetch(`${base}/Task/${task.id}`, { method: 'PUT', headers: { authorization: `Bearer ${voluntaryToken}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify(change(task)) });
-        ms.push(performance.now() - started);
-        if (res.status !== 200) throw new Error(`${kind}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+      for (const [client, who] of [['administrator', 'admin'], ['voluntary owner (policy)', 'voluntary']] as const) {
+        for (const search of POLLS) polls.push({ client, search, ...(await load(search, { url: `${base}/${search}`, duration: SECONDS, headers: { authorization: `Bearer ${await token(who)}` } })) });
       }
-      ms.sort((a, b) => a - b);
-      writes.push({ write: kind, n: ms.length, 'p50 ms': ms[Math.floor(ms.length / 2)].toFixed(1), 'p99 ms': ms[Math.floor(ms.length * 0.99)].toFixed(1) });
+      const voluntaryToken = await token('voluntary');
+      const owned = await fetchJson(`${base}/Task?owner=Organization/org-good-neighbours&status=requested&_count=${WRITES * 2}`, voluntaryToken);
+      const tasks = (owned.entry as Array<{ resource: { id: string } }>).map((e) => e.resource);
+      for (const [kind, change] of [
+        ['note only (no status change)', (t: object) => ({ ...t, note: [{ text: 'Called the patient' }] })],
+        ['requested → accepted (joins the care team)', (t: object) => ({ ...t, status: 'accepted' })],
+      ] as const) {
+        const batch = kind.startsWith('note') ? tasks.slice(0, WRITES) : tasks.slice(WRITES, WRITES * 2);
+        const ms: number[] = [];
+        for (const task of batch) {
+          const started = performance.now();
+          const res = await fetch(`${base}/Task/${task.id}`, { method: 'PUT', headers: { authorization: `Bearer ${voluntaryToken}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify(change(task)) });
+          ms.push(performance.now() - started);
+          if (res.status !== 200) throw new Error(`${kind}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+        }
+        ms.sort((a, b) => a - b);
+        writes.push({ write: kind, n: ms.length, 'p50 ms': ms[Math.floor(ms.length / 2)].toFixed(1), 'p99 ms': ms[Math.floor(ms.length * 0.99)].toFixed(1) });
+      }
+    } finally {
+      await server.stop();
     }
-    await server.stop();
   } finally {
     pgServer.stop();
   }
@@ -81,10 +85,10 @@ export async function runReferralsBenchmark(): Promise<void> {
 }
 
 /** The neighbourhood fixtures, a care team per patient, then referrals from Meadow Lane, in transactions (the GP's own token: the state machine's parties apply). */
-async function loadData(base: string, adminToken: string, gpToken: string): Promise<void> {
+async function loadData(base: string, token: (client: 'admin' | 'gp') => Promise<string>): Promise<void> {
   const dir = path.join(ROOT, 'fixtures', 'neighbourhood');
   const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
-  await post(base, adminToken, fixtures.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })));
+  await post(base, await token('admin'), fixtures.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })));
   for (let start = 0; start < PATIENTS; start += 100) {
     const patients = [];
     const referrals = [];
@@ -105,8 +109,8 @@ async function loadData(base: string, adminToken: string, gpToken: string): Prom
         { resource: { resourceType: 'Task', status: 'requested', intent: 'order', focus: { reference: sr }, for: { reference: `Patient/bench-${i}` }, requester: { reference: 'Organization/org-meadow-lane-practice' }, owner }, request: { method: 'POST', url: 'Task' } },
       );
     }
-    await post(base, adminToken, patients);
-    await post(base, gpToken, referrals);
+    await post(base, await token('admin'), patients);
+    await post(base, await token('gp'), referrals);
   }
 }
 
