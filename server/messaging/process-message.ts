@@ -63,22 +63,24 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       request: { method: 'POST', url: 'Bundle' },
     });
     const result = await runTransaction(transaction, tctx, 'minimal');
-    const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
-    const said = routed
-      ? `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value} accepted for pharmacy ${routed.pharmacy} (${stored} resources written)`
-      : addressed
-        ? consultationAnswer(addressed, stored)
-        : referralTask
-        ? `Referral received for ${referralTask.resource?.owner?.reference ?? referralTask.resource?.owner?.identifier?.value}: ServiceRequest and its Task written (${stored} resources written)`
-        : `Booking request accepted (${stored} resources written)`;
-    return answer(said);
+    const written = `(${result.entry?.filter((e) => e.response?.location).length ?? 0} resources written)`;
+    if (routed) {
+      const kind = event === 'prescription-order-update' ? 'Cancellation' : 'Prescription';
+      return answer(`${kind} ${routed.medicationRequests[0].resource.groupIdentifier?.value} accepted for pharmacy ${routed.pharmacy} ${written}`);
+    }
+    if (addressed) return answer(consultationAnswer(addressed, written));
+    if (referralTask) {
+      const owner = referralTask.resource?.owner;
+      return answer(`Referral received for ${owner?.reference ?? owner?.identifier?.value}: ServiceRequest and its Task written ${written}`);
+    }
+    return answer(`Booking request accepted ${written}`);
   });
 }
 
-function consultationAnswer({ patient, practice }: Addressed, stored: number): string {
-  if (practice) return `Consultation summary stored and addressed to practice ${practice} (${stored} resources written)`;
+function consultationAnswer({ patient, practice }: Addressed, written: string): string {
+  if (practice) return `Consultation summary stored and addressed to practice ${practice} ${written}`;
   const why = patient ? `${patient} has no registered practice in the hub` : 'the hub holds no record of this patient';
-  return `Consultation summary stored (${stored} resources written); ${why}, so nobody was addressed`;
+  return `Consultation summary stored ${written}; ${why}, so nobody was addressed`;
 }
 
 function answer(said: string): FhirResponse {
