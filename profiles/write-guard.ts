@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../server/auth/principal';
 import { invalid } from '../server/errors';
-import type { Store, WriteResult } from '../server/store/store';
+import type { ResourceVersion, Store, WriteResult } from '../server/store/store';
 import { canonicalUrl } from './conformance';
 import { isKnownProfile, issuesAgainstProfiles } from './profile-registry';
 import { businessRuleIssues, type ReadResource } from './write-rules';
@@ -33,6 +33,8 @@ export interface WriteChange<T extends Resource = Resource> {
 export interface WriteRule {
   types: readonly string[];
   afterWrite(change: WriteChange, hub: Store): Promise<void>;
+  /** Before a delete of a live resource of these types, inside its transaction; throwing refuses it. */
+  beforeDelete?(current: Resource, hub: Store): Promise<void>;
 }
 
 interface GuardSettings {
@@ -67,6 +69,7 @@ function guard(store: Store, settings: GuardSettings): Store {
     get(target, prop) {
       if (prop === 'create') return (resource: Resource, id?: string) => write(guarded, target, settings, resource, (s, r) => s.create(r, id));
       if (prop === 'update') return (resource: Resource & { id: string }, ifMatch?: number) => write(guarded, target, settings, resource, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
+      if (prop === 'delete') return (type: string, id: string, ifMatch?: number) => remove(target, settings, type, id, ifMatch);
       if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(guard(tx, settings)));
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -91,6 +94,19 @@ async function write(guarded: Store, target: Store, settings: GuardSettings, res
     const hub = guard(tx, { ...settings, hub: true });
     for (const rule of rules) await rule.afterWrite(change, hub);
     return written;
+  });
+}
+
+/** A delete, first put to the rules that judge deletes of the type. */
+async function remove(target: Store, settings: GuardSettings, type: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined> {
+  const rules = settings.rules.filter((r) => r.beforeDelete && r.types.includes(type));
+  if (!rules.length) return target.delete(type, id, ifMatch);
+  return target.transaction(async (tx) => {
+    const current = await tx.read(type, id);
+    if (current?.content && !current.deleted) {
+      for (const rule of rules) await rule.beforeDelete?.(JSON.parse(current.content) as Resource, guard(tx, { ...settings, hub: true }));
+    }
+    return tx.delete(type, id, ifMatch);
   });
 }
 

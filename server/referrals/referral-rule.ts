@@ -48,6 +48,12 @@ export function referralRule(search: SearchEngine): WriteRule {
       if (previous?.status === current.status) return;
       await followThrough(hub, search, current, !previous);
     },
+    async beforeDelete(task) {
+      // A deleted referral would vanish from the requester's and the GP's view with no outcome.
+      if (isReferral(task as Task)) {
+        throw conflict(`Task/${task.id} is a referral: it is not deleted; the requester marks it entered-in-error, or either party cancels it`, 'Task.status');
+      }
+    },
   };
 }
 
