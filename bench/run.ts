@@ -3,6 +3,7 @@ import os from 'node:os';
 import { runAuthzBenchmark } from './authz.js';
 import { runMedicinesBenchmark } from './medicines.js';
 import { runNotifyBenchmark } from './notify.js';
+import { runReferralsBenchmark } from './referrals.js';
 import { runRestBenchmark } from './rest.js';
 import { runSchedulingBenchmark } from './scheduling.js';
 import { runSearchBenchmark } from './search.js';
@@ -12,6 +13,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   authz: () => runAuthzBenchmark(),
   medicines: () => runMedicinesBenchmark(),
   notify: () => runNotifyBenchmark(),
+  referrals: () => runReferralsBenchmark(),
   rest: () => runRestBenchmark({ processes: processesFlag() }),
   scheduling: () => runSchedulingBenchmark(),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),

@@ -68,22 +68,24 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
     const result = await runTransaction(transaction, tctx, 'minimal', { keepUnknownLocal: true }).catch((err: unknown) => {
       throw pointedAtMessage(err, transactionOrder(message));
     });
-    const stored = result.entry?.filter((e) => e.response?.location).length ?? 0;
-    if (addressed) return answer(consultationAnswer(addressed, stored));
-    if (referralTask) return answer(`Referral received for ${referralTask.resource?.owner?.reference ?? referralTask.resource?.owner?.identifier?.value}: ServiceRequest and its Task written (${stored} resources written)`);
-    if (!routed) return answer(`Booking request accepted (${stored} resources written)`);
+    const written = `(${result.entry?.filter((e) => e.response?.location).length ?? 0} resources written)`;
+    if (addressed) return answer(consultationAnswer(addressed, written));
+    if (referralTask) {
+      const owner = referralTask.resource?.owner;
+      return answer(`Referral received for ${owner?.reference ?? owner?.identifier?.value}: ServiceRequest and its Task written ${written}`);
+    }
+    if (!routed) return answer(`Booking request accepted ${written}`);
     const what = `${event === 'prescription-order-update' ? 'Cancellation' : 'Prescription'} ${routed.medicationRequests[0].resource.groupIdentifier?.value}`;
-    const said = `${what} accepted and routed to pharmacy ${routed.pharmacy}, the message's destination (${stored} resources written)`;
     // EPS accepts a dispenseRequest.performer other than the destination; the sender is told where it went.
-    const others = routed.otherPerformers.length ? ` ; dispenseRequest.performer names ${routed.otherPerformers.join(', ')}, not where it was routed` : '';
-    return answer(said + others);
+    const others = routed.otherPerformers.length ? `; dispenseRequest.performer names ${routed.otherPerformers.join(', ')}, not where it was routed` : '';
+    return answer(`${what} accepted and routed to pharmacy ${routed.pharmacy}, the message's destination ${written}${others}`);
   });
 }
 
-function consultationAnswer({ patient, practice }: Addressed, stored: number): string {
-  if (practice) return `Consultation summary stored and addressed to practice ${practice} (${stored} resources written)`;
+function consultationAnswer({ patient, practice }: Addressed, written: string): string {
+  if (practice) return `Consultation summary stored and addressed to practice ${practice} ${written}`;
   const why = patient ? `${patient} has no registered practice in the hub` : 'the hub holds no record of this patient';
-  return `Consultation summary stored (${stored} resources written); ${why}, so nobody was addressed`;
+  return `Consultation summary stored ${written}; ${why}, so nobody was addressed`;
 }
 
 function answer(said: string): FhirResponse {

@@ -48,6 +48,14 @@ export function referralRule(search: SearchEngine): WriteRule {
       if (previous?.status === current.status) return;
       await followThrough(hub, search, current, !previous);
     },
+    async beforeWrite(tx, _type, id, next) {
+      if (next) return;
+      // A deleted referral would vanish from the requester's and the GP's view with no outcome.
+      const current = await tx.read('Task', id);
+      if (current?.content && !current.deleted && isReferral(JSON.parse(current.content) as Task)) {
+        throw conflict(`Task/${id} is a referral: it is not deleted; the requester marks it entered-in-error, or either party cancels it`, 'Task.status');
+      }
+    },
   };
 }
 

@@ -87,6 +87,9 @@ describeEachDatabase('referrals that close the loop', (server) => {
     const unfocused = await put('gp', { ...task, focus: undefined, status: 'completed', output: [{ type: { text: 'Outcome' }, valueString: 'x' }] });
     expect(unfocused.status, 'leaving the state machine by dropping the focus').to.equal(422);
     expect(issueOf(unfocused).expression).to.deep.equal(['Task.focus']);
+    const deleted = await s.fhir('DELETE', `Task/${taskId}`, as('gp'));
+    expect(deleted.status, 'deleted instead of withdrawn').to.equal(409);
+    expect(issueOf(deleted).diagnostics).to.match(/entered-in-error/);
     const pharmacy = await put('pharmacy', { ...task, status: 'accepted' });
     expect(pharmacy.status).to.equal(403);
     const patched = await s.fhir('PATCH', `Task/${taskId}`, {
