@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import type { ReadinessCheck } from './readiness.js';
 import { logger } from './logger.js';
 import { scrapeGauge } from './metrics.js';
-import { recordDuplicateTherapy } from './medicines/write-time.js';
+import { duplicateTherapyRule } from './medicines/write-time.js';
 import { createSearchEngine } from './search/engine.js';
 import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
@@ -54,7 +54,8 @@ export async function openServices(config: Config): Promise<Services> {
   // through the store: bookings take their slots (server/scheduling), a referral follows its state
   // machine and carries out its consequences (server/referrals), one active care plan per patient;
   // a prescription duplicating another organisation's medicine is stored with a DetectedIssue (server/medicines).
-  const store = recordDuplicateTherapy(guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, [bookingRules(search), referralRule(search), oneActivePlanRule(search)]), search, () => config.baseUrl);
+  const rules = [bookingRules(search), referralRule(search), oneActivePlanRule(search), duplicateTherapyRule(search, () => config.baseUrl)];
+  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, rules);
   configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];

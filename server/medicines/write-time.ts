@@ -1,7 +1,8 @@
 import type { DetectedIssue, MedicationRequest, Organization, Patient, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { parseLiteral } from '../care/references.js';
 import type { SearchEngine } from '../search/search.js';
-import type { Store, WriteResult } from '../store/store.js';
+import type { WriteRule } from '../../profiles/write-guard.js';
+import type { Store } from '../store/store.js';
 import { describePrescriber, duplicateTherapy, ISSUE_ORGANISATION_EXTENSION } from './detected-issues.js';
 import { gatherMedicationRecords, medicationLookup } from './gather.js';
 import { identify } from './medicine-identity.js';
@@ -11,42 +12,23 @@ const IN_USE = new Set(['active', 'on-hold']);
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 
 /**
- * Wraps the store so that a MedicationRequest coming into use (created, or updated into active or
- * on-hold) that duplicates another organisation's medicine for the same patient is stored as sent (the
- * hub does not second-guess a prescriber) together with a DetectedIssue, in the same transaction.
- * It sits on the store seam, so REST writes, transaction entries and EPS $process-message all pass it;
- * the check sees every prescriber, whatever the writing client may read.
+ * A MedicationRequest coming into use (created, or updated into active or on-hold) that duplicates
+ * another organisation's medicine for the same patient is stored as sent (the hub does not
+ * second-guess a prescriber) together with a DetectedIssue, in the same transaction. A write rule on
+ * the store seam, so REST writes, transaction entries and EPS $process-message all pass it; the check
+ * sees every prescriber, whatever the writing client may read, and records the issue as the hub.
  */
-export function recordDuplicateTherapy(store: Store, search: SearchEngine, baseUrl: () => string): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'create') {
-        return (resource: Resource, id?: string) =>
-          resource.resourceType === 'MedicationRequest' ? target.transaction(async (tx) => checked(tx, search, baseUrl(), await tx.create(resource, id), false)) : target.create(resource, id);
-      }
-      if (prop === 'update') {
-        return (resource: Resource & { id: string }, ifMatch?: number) => {
-          if (resource.resourceType !== 'MedicationRequest') return target.update(resource, ifMatch);
-          return target.transaction(async (tx) => {
-            const before = await tx.read(resource.resourceType, resource.id);
-            const wasInUse = !!before?.content && !before.deleted && IN_USE.has((JSON.parse(before.content) as MedicationRequest).status);
-            return checked(tx, search, baseUrl(), await tx.update(resource, ifMatch), wasInUse);
-          });
-        };
-      }
-      if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(recordDuplicateTherapy(tx, search, baseUrl)));
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+export function duplicateTherapyRule(search: SearchEngine, baseUrl: () => string): WriteRule {
+  return {
+    types: ['MedicationRequest'],
+    async afterWrite({ previous, current }, hub) {
+      const request = current as MedicationRequest;
+      const wasInUse = !!previous && IN_USE.has((previous as MedicationRequest).status);
+      if (wasInUse || !IN_USE.has(request.status)) return;
+      const issue = await duplicateOfOtherOrganisation(hub, search, baseUrl(), request);
+      if (issue) await hub.create(issue);
     },
-  });
-}
-
-async function checked(tx: Store, search: SearchEngine, baseUrl: string, written: WriteResult, wasInUse: boolean): Promise<WriteResult> {
-  const request = written.resource as MedicationRequest;
-  if (wasInUse || !IN_USE.has(request.status)) return written;
-  const issue = await duplicateOfOtherOrganisation(tx, search, baseUrl, request);
-  if (issue) await tx.create(issue);
-  return written;
+  };
 }
 
 /** The DetectedIssue for a request duplicating (same medicine, or a shared active ingredient) another organisation's active prescription. */
