@@ -1,6 +1,7 @@
 // `npm run bench [-- scenario...]`: runs the named scenarios (all by default) and prints Markdown tables.
 import os from 'node:os';
 import { runAuthzBenchmark } from './authz.js';
+import { runIdleBenchmark } from './idle.js';
 import { runNotifyBenchmark } from './notify.js';
 import { runRestBenchmark } from './rest.js';
 import { runSearchBenchmark } from './search.js';
@@ -8,6 +9,7 @@ import { runValidationBenchmark } from './validation.js';
 
 const scenarios: Record<string, () => Promise<void>> = {
   authz: () => runAuthzBenchmark(),
+  idle: () => runIdleBenchmark(),
   notify: () => runNotifyBenchmark(),
   rest: () => runRestBenchmark({ processes: processesFlag() }),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),
