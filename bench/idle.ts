@@ -3,17 +3,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { benchPostgres, printTable, startChild } from './support.js';
+import { benchPostgres, cpuSeconds, printTable, startChild } from './support.js';
 
 const SETTLE_MS = 5_000;
 const MEASURE_MS = 30_000;
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

@@ -14,6 +14,9 @@ import { AUDIT_COLUMNS, auditEventOfRow, type AuditRow } from './trail-row.js';
 
 type Token = { system?: string | null; code?: string };
 
+/** What the trail is searched by; the CapabilityStatement lists these for AuditEvent. */
+export const AUDIT_SEARCH_PARAMETERS = ['_id', '_lastUpdated', 'date', 'patient', 'entity', 'agent', 'client', 'altid', 'subtype', 'type', 'action', 'outcome'];
+
 /** type, subtype and action as audit-event.ts writes them, for each interaction with and without patients: what the token parameters match against. */
 const SHAPES = AUDIT_INTERACTIONS.flatMap((interaction) =>
   [false, true].map((hasPatients) => ({ interaction, hasPatients, event: auditEventOf({ interaction, status: 200, resources: [], patients: hasPatients ? ['x'] : [] }, new Date(0)) })),

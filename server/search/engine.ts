@@ -54,12 +54,6 @@ class SqlSearchEngine implements SearchEngine {
     await writeRows(tx, [{ resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) }], resource.meta?.versionId === '1');
   }
 
-  async indexFirstVersions(tx: Queryable, resources: Resource[]): Promise<void> {
-    await this.custom.sync(tx, false);
-    for (const r of resources) if (r.resourceType === 'SearchParameter') await this.custom.put(tx, r as SearchParameter & { id: string });
-    await writeRows(tx, resources.map((r) => ({ resourceType: r.resourceType, id: r.id!, rows: extractRows(this.registry, r) })), true);
-  }
-
   async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {
     await this.custom.sync(tx, false);
     if (resourceType === 'SearchParameter') await this.custom.delete(tx, id);
