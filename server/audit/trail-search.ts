@@ -57,7 +57,7 @@ export async function searchAuditTrail(
       reportOrThrow(err, ctx.strict, issues);
     }
   }
-  if (compartment) conditions.push(`a.patients @> ARRAY[${w.p(compartment.id)}]::text[]`);
+  if (compartment) conditions.push(`a.entities @> ARRAY[${w.p(`Patient/${compartment.id}`)}]::text[]`);
   // A policy that filters by resource cannot judge audit rows: the trail is for unrestricted clients.
   if (ctx.access && ctx.access.condition(new SqlWriter('', new Map()), 'r', 'AuditEvent', 's') !== 'true') conditions.push('false');
 
@@ -142,7 +142,7 @@ function conditionOf(w: SqlWriter, filter: Filter): string {
     case 'patient': {
       if (typeModifier && modifier !== 'Patient') return 'false';
       const ids = values.map((v) => PATIENT_VALUE.exec(v)?.[1] ?? (/^[A-Za-z0-9\-.]{1,64}$/.test(v) ? v : undefined)).filter((v): v is string => !!v);
-      return ids.length ? `a.patients && ${w.p(ids)}::text[]` : 'false';
+      return ids.length ? `a.entities && ${w.p(ids.map((id) => `Patient/${id}`))}::text[]` : 'false';
     }
     case 'entity':
       return any(values.map((v) => entitySql(w, typeModifier ? modifier : undefined, v)));
@@ -201,14 +201,10 @@ function outcomeSql(t: Token | undefined): string {
 
 function entitySql(w: SqlWriter, type: string | undefined, value: string): string {
   const ref = REFERENCE_VALUE.exec(value)?.[1] ?? (type && /^[A-Za-z0-9\-.]{1,64}$/.test(value) ? `${type}/${value}` : undefined);
-  if (ref) {
-    const patient = PATIENT_VALUE.exec(ref)?.[1];
-    // A patient is an entity by the patients touched too (its compartment), not only by direct reference.
-    return `a.entities && ${w.p([ref])}::text[]${patient ? ` OR a.patients && ${w.p([patient])}::text[]` : ''}`;
-  }
+  if (ref) return `a.entities && ${w.p([ref])}::text[]`;
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(value)) return 'false';
   // A bare id: whatever type has it.
-  return `EXISTS (SELECT 1 FROM unnest(a.entities) e WHERE split_part(e, '/', 2) = ${w.p(value)}) OR a.patients && ${w.p([value])}::text[]`;
+  return `EXISTS (SELECT 1 FROM unnest(a.entities) e WHERE split_part(e, '/', 2) = ${w.p(value)})`;
 }
 
 /** An identifier in one system: `code`, `system|code`, `system|`; `|code` (no system) matches none. */

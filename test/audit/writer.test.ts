@@ -17,12 +17,13 @@ function rec(principal: Principal, patient: string): AuditRecord {
   return { interaction: 'read', principal, status: 200, resources: [`Observation/o-${patient}`], patients: [patient] };
 }
 
-/** The database with its transactions counted: one per audit batch. */
+/** The database with its transactions counted (a statement outside one is a transaction of its own): one per audit batch. */
 function counting(db: Db): { db: Db; transactions: () => number } {
   let n = 0;
   const counted = new Proxy(db, {
     get(target, prop) {
       if (prop === 'transaction') return <T>(fn: (tx: Queryable) => Promise<T>) => (n++, target.transaction(fn));
+      if (prop === 'query') return (sql: string, params?: unknown[]) => (n++, target.query(sql, params));
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -55,7 +56,7 @@ describe('audit writer and search', function () {
 
   it('a failed batch rejects every record waiting on it', async () => {
     const failing = new Proxy(h.db, {
-      get: (target, prop) => (prop === 'transaction' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),
+      get: (target, prop) => (prop === 'transaction' || prop === 'query' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),
     });
     const writer = new AuditWriter({ db: failing, log: logger.child({}, { level: 'silent' }) });
     const results = await Promise.allSettled([writer.record(rec(alice, 'x')), writer.record(rec(bob, 'y'))]);
