@@ -21,7 +21,8 @@ export async function runIdleBenchmark(): Promise<void> {
       ['PostgreSQL', { DATABASE_URL: pg.url }],
     ];
     for (const [name, env] of layouts) {
-      const server = await startChild('server/main.ts', { LOG_LEVEL: 'warn', ...env }, '/fhir/metadata');
+      // A first start on PGlite initialises its data directory: slow on a busy machine.
+      const server = await startChild('server/main.ts', { LOG_LEVEL: 'warn', ...env }, '/fhir/metadata', 300_000);
       const pid = server.process.pid!;
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const rssAfterStart = rssMb(pid);

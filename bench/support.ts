@@ -29,7 +29,7 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
 }
 
 /** Starts a TypeScript entry point as its own node process (so its RSS is its own) and waits for `probe`. */
-export async function startChild(entry: string, env: Record<string, string>, probe: string): Promise<Child> {
+export async function startChild(entry: string, env: Record<string, string>, probe: string, startTimeoutMs = 60_000): Promise<Child> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
@@ -38,7 +38,10 @@ export async function startChild(entry: string, env: Record<string, string>, pro
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(url + probe);
+  await waitForHttp(url + probe, startTimeoutMs).catch((err: Error) => {
+    child.kill('SIGTERM'); // not left behind when it did not come up
+    throw err;
+  });
   return {
     process: child,
     url,
