@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { maintainAuditPartitions } from '../../server/audit/partitions.js';
+import { loadConfig } from '../../server/config.js';
 import { auditRowOf, insertAuditRows } from '../../server/audit/trail-row.js';
 import { migrate } from '../../server/store/migrate.js';
 import { openDb } from '../../server/store/open-db.js';
@@ -184,5 +185,15 @@ describe('audit trail partitions on PostgreSQL', function () {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('audit trail settings', () => {
+  it('AUDIT_RETENTION_MONTHS is a whole number of months; the trail can be turned off only with authentication off', () => {
+    expect(loadConfig({ AUDIT_RETENTION_MONTHS: '18' }).auditRetentionMonths).to.equal(18);
+    expect(loadConfig({}).auditRetentionMonths).to.equal(undefined);
+    expect(() => loadConfig({ AUDIT_RETENTION_MONTHS: '0' })).to.throw(/AUDIT_RETENTION_MONTHS/);
+    expect(() => loadConfig({ AUDIT_DISABLED: 'true' })).to.throw(/AUDIT_DISABLED may only be true with AUTH_DISABLED=true/);
+    expect(loadConfig({ AUDIT_DISABLED: 'true', AUTH_DISABLED: 'true' }).auditDisabled).to.equal(true);
   });
 });
