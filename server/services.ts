@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import type { ReadinessCheck } from './http/operational.js';
 import { logger } from './logger.js';
 import { scrapeGauge } from './metrics.js';
+import { withAuditTrailSearch } from './audit/trail-search.js';
+import { withAuditTrailReads } from './audit/trail-store.js';
 import { createSearchEngine } from './search/engine.js';
 import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
@@ -42,9 +44,11 @@ export async function openServices(config: Config): Promise<Services> {
     onSlowQuery: (sql, ms) => logger.warn({ ms: Math.round(ms), sql: sql.slice(0, 300) }, 'slow query'),
   });
   await migrate(db);
-  const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
+  const limits = { defaultCount: config.defaultCount, maxCount: config.maxCount };
+  // AuditEvents live in the audit trail's own table (server/audit/): searched and read from there.
+  const search = withAuditTrailSearch(createSearchEngine(limits), limits);
   // Required profiles and business rules that read other resources run on every write through the store.
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {});
+  const store = withAuditTrailReads(guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}));
   await installConformance(store);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);

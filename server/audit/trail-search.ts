@@ -2,11 +2,12 @@ import type { AuditEvent, Bundle, BundleLink, Coding, OperationOutcomeIssue } fr
 import { ODS_SYSTEM } from '../auth/principal.js';
 import { searchsetBundle } from '../search/bundle.js';
 import { SqlWriter, instantSql } from '../search/conditions.js';
+import { issue, outcome } from '../errors.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl, type Controls } from '../search/controls.js';
 import type { Found } from '../search/include.js';
 import { ParamError, parseFilter, parseToken, reportOrThrow, tokenCriterion, type Filter } from '../search/parse.js';
 import type { SearchRegistry } from '../search/registry.js';
-import type { Compartment, SearchContext } from '../search/search.js';
+import type { Compartment, SearchContext, SearchEngine } from '../search/search.js';
 import { unescape } from '../search/values.js';
 import { AUDIT_SUBTYPE_SYSTEM, CLIENT_SYSTEM, auditEventOf } from './audit-event.js';
 import { AUDIT_INTERACTIONS } from './record.js';
@@ -23,6 +24,36 @@ const SHAPES = AUDIT_INTERACTIONS.flatMap((interaction) =>
 );
 const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
 const REFERENCE_VALUE = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})$/;
+
+/**
+ * The search engine with AuditEvent searched in the audit trail's own table: a type or compartment
+ * search of AuditEvent, or a system search whose _type names only it. A _type list that mixes it
+ * with other types searches those, with a warning: the trail is searched on its own.
+ */
+export function withAuditTrailSearch(engine: SearchEngine, limits: { defaultCount: number; maxCount: number }): SearchEngine {
+  // A Proxy forwards whatever the SearchEngine seam grows to hold; only search is wrapped.
+  return new Proxy(engine, {
+    get(target, prop) {
+      if (prop !== 'search') {
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> => {
+        if (resourceType === 'AuditEvent') return searchAuditTrail(target.registry, ctx, params, compartment, limits);
+        const named = resourceType || compartment ? [] : params.getAll('_type').flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+        if (!named.includes('AuditEvent')) return target.search(ctx, resourceType, params, compartment);
+        const others = named.filter((t) => t !== 'AuditEvent');
+        const rest = new URLSearchParams([...params].filter(([name]) => name !== '_type'));
+        if (!others.length) return searchAuditTrail(target.registry, ctx, rest, undefined, limits);
+        rest.set('_type', others.join(','));
+        const bundle = await target.search(ctx, undefined, rest, compartment);
+        const warning = issue('not-supported', 'AuditEvent is searched on its own (GET /AuditEvent); it was left out of this search', '_type', 'warning');
+        (bundle.entry ??= []).push({ resource: outcome(warning), search: { mode: 'outcome' } });
+        return bundle;
+      };
+    },
+  });
+}
 
 /**
  * AuditEvent search over the audit trail's own table (https://hl7.org/fhir/R4/auditevent.html#search):

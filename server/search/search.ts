@@ -3,6 +3,7 @@ import type { AccessPolicy } from '../access/policy.js';
 import type { Queryable } from '../store/db.js';
 import type { AccessSql, AccessVars } from './access-sql.js';
 import type { ResourceIndexer } from '../store/store.js';
+import type { SearchRegistry } from './registry.js';
 
 /** Where a search runs and how its Bundle links are written. */
 export interface SearchContext {
@@ -31,6 +32,8 @@ export interface SearchEngine extends ResourceIndexer {
   search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle>;
   /** Ids of current resources matching conditional-interaction criteria (If-None-Exist, PUT/DELETE/PATCH Type?criteria), at most `limit`. */
   matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: AccessSql): Promise<string[]>;
+  /** The search parameters and compartments it knows: the audit trail's search parses with them. */
+  readonly registry: SearchRegistry;
   /** Compiles a member kind's access policy for one client into the SQL filters every query applies. */
   compileAccess(policy: AccessPolicy, vars: AccessVars): AccessSql;
   /** In-memory: does this resource match the criteria? Agrees with the SQL search (subscription criteria). */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { AuditWriter } from '../../server/audit/writer.js';
 import { auditReadOnly } from '../../server/audit/read-only.js';
+import { withAuditTrailReads } from '../../server/audit/trail-store.js';
 import type { AuditRecord } from '../../server/audit/record.js';
 import type { Principal } from '../../server/auth/principal.js';
 import { FhirError } from '../../server/errors.js';
@@ -97,7 +98,7 @@ describe('AuditEvent is read-only through the API store', function () {
   let api: Store;
   before(async () => {
     h = await openHarness();
-    api = auditReadOnly(h.store);
+    api = auditReadOnly(withAuditTrailReads(h.store));
   });
   after(() => h.db.close());
 
@@ -121,7 +122,7 @@ describe('AuditEvent is read-only through the API store', function () {
     expect(await status(api.delete('AuditEvent', existing.id!))).to.equal(405);
     expect(await status(api.transaction((tx) => tx.delete('AuditEvent', existing.id!)))).to.equal(405);
     expect(await status(api.create({ resourceType: 'Patient' }))).to.equal(200);
-    expect((await h.store.read('AuditEvent', existing.id!))?.deleted).to.equal(false);
+    expect((await api.read('AuditEvent', existing.id!))?.deleted).to.equal(false);
   });
 });
 
