@@ -22,6 +22,7 @@ export const AUDIT_SEARCH_PARAMETERS = ['_id', '_lastUpdated', 'date', 'patient'
 const SHAPES = AUDIT_INTERACTIONS.flatMap((interaction) =>
   [false, true].map((hasPatients) => ({ interaction, hasPatients, event: auditEventOf({ interaction, status: 200, resources: [], patients: hasPatients ? ['x'] : [] }, new Date(0)) })),
 );
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
 const REFERENCE_VALUE = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})$/;
 
@@ -101,7 +102,7 @@ export async function searchAuditTrail(
   let rows: AuditRow[] = [];
   let more = false;
   if (!countOnly) {
-    const after = cursor ? `${where ? ' AND' : 'WHERE'} (a.recorded, a.id) ${desc ? '<' : '>'} (${w.p(cursor.keys[0])}::timestamptz, ${w.p(cursor.id)}::uuid)` : '';
+    const after = cursor ? `${where ? ' AND' : 'WHERE'} (a.recorded, a.id) ${desc ? '<' : '>'} (${w.p(new Date(cursor.keys[0] as string).toISOString())}::timestamptz, ${w.p(cursor.id)}::uuid)` : '';
     const found = await ctx.sql.query<AuditRow>(
       `SELECT ${AUDIT_COLUMNS.replace(/(\w+)/g, 'a.$1')} FROM audit_event a ${where}${after} ORDER BY a.recorded ${desc ? 'DESC' : ''}, a.id ${desc ? 'DESC' : ''} LIMIT ${controls.count + 1}`,
       w.values,
@@ -149,7 +150,7 @@ function checkControls(name: string, controls: Controls): void {
     controls.revinclude = [];
     throw new ParamError(name, `${base} is not supported on AuditEvent`);
   }
-  if (controls.cursor && (controls.cursor.type !== 'AuditEvent' || typeof controls.cursor.keys[0] !== 'string' || Number.isNaN(Date.parse(controls.cursor.keys[0])) || !/^[0-9a-f-]{36}$/.test(controls.cursor.id))) {
+  if (controls.cursor && (controls.cursor.type !== 'AuditEvent' || typeof controls.cursor.keys[0] !== 'string' || Number.isNaN(Date.parse(controls.cursor.keys[0])) || !UUID.test(controls.cursor.id))) {
     controls.cursor = undefined;
     throw new ParamError(name, 'Malformed paging cursor');
   }

@@ -121,6 +121,17 @@ describe('audit trail: one row per event, AuditEvents built when read', function
     expect(exported).to.include.members(accesses);
   });
 
+  it('a paging cursor that is not ours is a 400 naming _cursor, never a database error', async () => {
+    const forged = Buffer.from(JSON.stringify(['next', 'AuditEvent', '-'.repeat(36), ['2020']])).toString('base64url');
+    const search = await server.fhir('GET', `AuditEvent?_cursor=${forged}`, { headers: { prefer: 'handling=strict' } });
+    expect(search.status).to.equal(400);
+    expect(search.body.issue[0].expression).to.deep.equal(['_cursor']);
+    const history = await server.fhir('GET', `AuditEvent/_history?_cursor=${Buffer.from(JSON.stringify(['2020', '-'.repeat(36)])).toString('base64url')}`);
+    expect(history.status).to.equal(400);
+    const year = Buffer.from(JSON.stringify(['next', 'AuditEvent', '0190a5b2-0000-7000-8000-000000000000', ['2020']])).toString('base64url');
+    expect((await server.fhir('GET', `AuditEvent?_cursor=${year}`)).status).to.equal(200);
+  });
+
   it('a parameter the trail cannot answer is a 400 naming it when strict, a warning otherwise', async () => {
     const strict = await server.fhir('GET', 'AuditEvent?entity-role=4', { headers: { prefer: 'handling=strict' } });
     expect(strict.status).to.equal(400);
