@@ -1,4 +1,4 @@
-import { benchPostgres, load, printTable, startChild, type Child, type LoadResult } from './support.js';
+import { benchPostgres, cpuSeconds, load, postgresCpuSeconds, printTable, startChild, type Child, type LoadResult } from './support.js';
 
 const patient = (i: number) => ({
   resourceType: 'Patient',
@@ -15,6 +15,7 @@ async function spreadLoad(name: string, servers: Child[], seconds: number, optio
   const parts = await Promise.all(servers.map((s) => load(name, { duration: seconds, ...options(s, () => n++), connections: Math.max(1, Math.round(16 / servers.length)) })));
   return {
     name,
+    total: parts.reduce((a, p) => a + p.total, 0),
     rps: parts.reduce((a, p) => a + p.rps, 0),
     p50: Math.max(...parts.map((p) => p.p50)),
     p99: Math.max(...parts.map((p) => p.p99)),
@@ -23,7 +24,17 @@ async function spreadLoad(name: string, servers: Child[], seconds: number, optio
   };
 }
 
-async function runLayout(databaseUrl: string, processes: number, seconds: number, env: Record<string, string> = {}): Promise<{ results: LoadResult[]; rss: number }> {
+/** A scenario's result with the CPU it cost: API processes and PostgreSQL together, in ms per request. */
+type Measured = LoadResult & { cpuMs: number };
+
+async function measured(databaseUrl: string, servers: Child[], run: () => Promise<LoadResult>): Promise<Measured> {
+  const cpu = (): number => postgresCpuSeconds(databaseUrl) + servers.reduce((a, s) => a + cpuSeconds(s.process.pid!), 0);
+  const before = cpu();
+  const result = await run();
+  return { ...result, cpuMs: (1000 * (cpu() - before)) / Math.max(1, result.total) };
+}
+
+async function runLayout(databaseUrl: string, processes: number, seconds: number, env: Record<string, string> = {}): Promise<{ results: Measured[]; rss: number }> {
   // Workers stay out of the API processes, as in the production layout (npm run worker beside them).
   const servers = await Promise.all(Array.from({ length: processes }, () => startChild('server/main.ts', { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', ...env }, '/fhir/metadata')));
   try {
@@ -33,12 +44,12 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
       ids.push(((await res.json()) as { id: string }).id);
     }
     const results = [
-      await spreadLoad('create (POST Patient)', servers, seconds, (s) => ({ url: `${s.url}/fhir/Patient`, method: 'POST', headers: json, body: JSON.stringify(patient(1)) })),
-      await spreadLoad('read (GET Patient/id)', servers, seconds, (s, n) => ({
+      await measured(databaseUrl, servers, () => spreadLoad('create (POST Patient)', servers, seconds, (s) => ({ url: `${s.url}/fhir/Patient`, method: 'POST', headers: json, body: JSON.stringify(patient(1)) }))),
+      await measured(databaseUrl, servers, () => spreadLoad('read (GET Patient/id)', servers, seconds, (s, n) => ({
         url: s.url,
         requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${ids[n() % ids.length]}` }) }],
-      })),
-      await spreadLoad('update (PUT Patient/id)', servers, seconds, (s, n) => ({
+      }))),
+      await measured(databaseUrl, servers, () => spreadLoad('update (PUT Patient/id)', servers, seconds, (s, n) => ({
         url: s.url,
         requests: [
           {
@@ -51,7 +62,7 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
             },
           },
         ],
-      })),
+      }))),
     ];
     return { results, rss: Math.max(...servers.map((s) => s.peakRssMb())) };
   } finally {
@@ -88,12 +99,15 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
           'on / bare Express read': percent(on.rps, bareRead.rps),
           'p50 ms off / on': `${off.results[i].p50} / ${on.p50}`,
           'p99 ms off / on': `${off.results[i].p99} / ${on.p99}`,
+          'CPU ms/request off / on': `${off.results[i].cpuMs.toFixed(2)} / ${on.cpuMs.toFixed(2)}`,
+          'CPU off / on': percent(off.results[i].cpuMs, on.cpuMs),
           'errors+non2xx': off.results[i].errors + off.results[i].non2xx + on.errors + on.non2xx,
         })),
-        { scenario: bareRead.name, 'audit off req/s': '', 'audit on req/s': bareRead.rps, 'on / off': '', 'on / bare Express read': '100%', 'p50 ms off / on': `${bareRead.p50}`, 'p99 ms off / on': `${bareRead.p99}`, 'errors+non2xx': bareRead.errors + bareRead.non2xx },
+        { scenario: bareRead.name, 'audit off req/s': '', 'audit on req/s': bareRead.rps, 'on / off': '', 'on / bare Express read': '100%', 'p50 ms off / on': `${bareRead.p50}`, 'p99 ms off / on': `${bareRead.p99}`, 'CPU ms/request off / on': '', 'CPU off / on': '', 'errors+non2xx': bareRead.errors + bareRead.non2xx },
       ],
     );
     console.log(`\nAPI process peak RSS: ${Math.round(off.rss)} MB audit off, ${Math.round(single.rss)} MB audit on`);
+    console.log('CPU ms/request: the API process and PostgreSQL together; "CPU off / on" is the throughput audit-on keeps when the CPUs are the limit, and holds when other work shares the machine.');
     if (processes > 1) {
       const multi = await runLayout(pg.url, processes, seconds);
       printTable(

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { runAuthzBenchmark } from './authz.js';
 import { runMedicinesBenchmark } from './medicines.js';
+import { runIdleBenchmark } from './idle.js';
 import { runNotifyBenchmark } from './notify.js';
 import { runReferralsBenchmark } from './referrals.js';
 import { runRestBenchmark } from './rest.js';
@@ -12,6 +13,7 @@ import { runValidationBenchmark } from './validation.js';
 const scenarios: Record<string, () => Promise<void>> = {
   authz: () => runAuthzBenchmark(),
   medicines: () => runMedicinesBenchmark(),
+  idle: () => runIdleBenchmark(),
   notify: () => runNotifyBenchmark(),
   referrals: () => runReferralsBenchmark(),
   rest: () => runRestBenchmark({ processes: processesFlag() }),

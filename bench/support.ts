@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, startPrivatePostgres, type PrivatePostgres } from '../test/support/postgres.js';
@@ -29,7 +29,7 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
 }
 
 /** Starts a TypeScript entry point as its own node process (so its RSS is its own) and waits for `probe`. */
-export async function startChild(entry: string, env: Record<string, string>, probe: string): Promise<Child> {
+export async function startChild(entry: string, env: Record<string, string>, probe: string, startTimeoutMs = 60_000): Promise<Child> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
@@ -38,7 +38,10 @@ export async function startChild(entry: string, env: Record<string, string>, pro
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(url + probe);
+  await waitForHttp(url + probe, startTimeoutMs).catch((err: Error) => {
+    child.kill('SIGTERM'); // not left behind when it did not come up
+    throw err;
+  });
   return {
     process: child,
     url,
@@ -56,6 +59,8 @@ export async function startChild(entry: string, env: Record<string, string>, pro
 
 export interface LoadResult {
   name: string;
+  /** Requests completed in the run. */
+  total: number;
   rps: number;
   p50: number;
   p99: number;
@@ -68,6 +73,7 @@ export async function load(name: string, options: autocannon.Options): Promise<L
   const result = await autocannon({ duration: 10, connections: 16, ...options });
   return {
     name,
+    total: result.requests.total,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -90,4 +96,46 @@ export async function benchPostgres(): Promise<{ url: string; stop(): void }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: () => undefined };
   const pg: PrivatePostgres = await startPrivatePostgres();
   return pg;
+}
+
+/** `/proc/<pid>/stat` fields after the command name: [2] is the parent, [11..14] utime, stime, cutime, cstime in ticks. */
+function statFields(pid: string | number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
+}
+
+/**
+ * CPU seconds the PostgreSQL listening on the URL's port has used: the postmaster, its live
+ * backends and those it has reaped. CPU time, unlike throughput, does not drop when other work
+ * shares the machine, so per-request figures from it compare across noisy runs.
+ */
+export function postgresCpuSeconds(url: string): number {
+  const port = new URL(url).port;
+  const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  const master = pids.find((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[0].endsWith('postgres') && argv[argv.indexOf('-p') + 1] === port;
+    } catch {
+      return false;
+    }
+  });
+  if (!master) return Number.NaN;
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = statFields(pid);
+    if (!f) continue;
+    if (pid === master) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === master) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
 }

@@ -10,6 +10,8 @@ import type { ReadinessCheck } from './readiness.js';
 import { logger } from './logger.js';
 import { scrapeGauge } from './metrics.js';
 import { duplicateTherapyRule } from './medicines/write-time.js';
+import { withAuditTrailSearch } from './audit/trail-search.js';
+import { withAuditTrailReads } from './audit/trail-store.js';
 import { createSearchEngine } from './search/engine.js';
 import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
@@ -49,13 +51,15 @@ export async function openServices(config: Config): Promise<Services> {
     onSlowQuery: (sql, ms) => logger.warn({ ms: Math.round(ms), sql: sql.slice(0, 300) }, 'slow query'),
   });
   await migrate(db);
-  const search = createSearchEngine({ defaultCount: config.defaultCount, maxCount: config.maxCount });
+  const limits = { defaultCount: config.defaultCount, maxCount: config.maxCount };
+  // AuditEvents live in the audit trail's own table (server/audit/): searched and read from there.
+  const search = withAuditTrailSearch(createSearchEngine(limits), limits);
   // Required profiles, business rules that read other resources and write rules run on every write
   // through the store: bookings take their slots (server/scheduling), a referral follows its state
   // machine and carries out its consequences (server/referrals), one active care plan per patient;
   // a prescription duplicating another organisation's medicine is stored with a DetectedIssue (server/medicines).
   const rules = [bookingRules(search), referralRule(search), oneActivePlanRule(search), duplicateTherapyRule(search, () => config.baseUrl)];
-  const store = guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, rules);
+  const store = withAuditTrailReads(guardStore(new SqlStore(db, search), config.requiredProfiles ?? {}, rules));
   configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];

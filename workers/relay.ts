@@ -26,6 +26,7 @@ interface Row {
 export class Relay {
   private timer?: NodeJS.Timeout;
   private listener?: pg.Client;
+  private unlisten?: () => Promise<void>;
   private running = false;
   private again = false;
   private stopped = false;
@@ -39,9 +40,9 @@ export class Relay {
 
   async start(): Promise<void> {
     if (this.databaseUrl) await this.listen(this.databaseUrl).catch(() => undefined);
-    // PGlite has no LISTEN across our Db seam: poll briskly (an in-process query of an empty partial index is cheap).
-    const every = this.db.kind === 'pglite' ? Math.min(this.pollMs, 10) : this.pollMs;
-    this.timer = setInterval(() => this.wake(), every);
+    // Every commit that writes the change log wakes the relay (NOTIFY); the poll is only the safety net, so an idle server stays idle.
+    else this.unlisten = await this.db.listen?.('change_log', () => this.wake()).catch(() => undefined);
+    this.timer = setInterval(() => this.wake(), this.pollMs);
     this.wake();
   }
 
@@ -108,6 +109,7 @@ export class Relay {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.listener?.end().catch(() => undefined);
+    await this.unlisten?.().catch(() => undefined);
     while (this.running) await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -3,6 +3,8 @@ import type { Queryable } from '../store/db.js';
 import type { HistoryPage, HistoryQuery } from '../store/store.js';
 import { AUDIT_COLUMNS, auditVersionOf, type AuditRow } from './trail-row.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
  * AuditEvent/_history and AuditEvent/id/_history from the audit trail: each event is its one and
  * only version (a create), newest first, keyset-paged on (recorded, id).
@@ -18,7 +20,7 @@ export async function auditHistoryPage(sql: Queryable, query: HistoryQuery): Pro
   };
   if (query.id) {
     // An id that is not a UUID names no event (and must not reach the uuid column as a cast error).
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(query.id)) return { versions: [], total: 0 };
+    if (!UUID.test(query.id)) return { versions: [], total: 0 };
     where.push(`id = ${bind(query.id)}::uuid`);
   }
   if (query.since) where.push(`recorded >= ${bind(query.since)}`);
@@ -46,7 +48,7 @@ export async function auditHistoryPage(sql: Queryable, query: HistoryQuery): Pro
 function decodeCursor(s: string): [string, string] {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && !Number.isNaN(Date.parse(c[0])) && /^[0-9a-f-]{36}$/.test(c[1])) return c as [string, string];
+    if (Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && !Number.isNaN(Date.parse(c[0])) && UUID.test(c[1])) return [new Date(c[0]).toISOString(), c[1]];
   } catch {
     // fall through
   }

@@ -15,7 +15,7 @@ export interface AuditRow {
   client: string | null;
   org: string | null;
   patients: string[];
-  /** The resources touched, then the subscription of a notification. */
+  /** `Patient/id` of each patient, the resources touched, the subscription of a notification: what the entity and patient searches look in. */
   entities: string[];
   subscription: string | null;
   query: string | null;
@@ -29,8 +29,7 @@ export const AUDIT_COLUMNS = 'id, recorded, interaction, operation, status, clie
 
 /** The row of one record, recorded now. */
 export function auditRowOf(record: AuditRecord, recorded: Date, serverAddress?: string): AuditRow {
-  const entities = [...record.resources];
-  if (record.subscription && !entities.includes(record.subscription)) entities.push(record.subscription);
+  const entities = [...new Set([...record.patients.map((id) => `Patient/${id}`), ...record.resources, ...(record.subscription ? [record.subscription] : [])])];
   return {
     id: uuidV7(recorded.getTime()),
     recorded,
@@ -60,12 +59,9 @@ export async function insertAuditRows(sql: Queryable, rows: AuditRow[]): Promise
 /** The AuditEvent of a row, in the IHE BALP shape of audit-event.ts; every event has one version. */
 export function auditEventOfRow(row: AuditRow): AuditEvent & { id: string } {
   const recorded = new Date(row.recorded);
-  const record: AuditRecord = {
-    interaction: row.interaction,
-    status: row.status,
-    resources: row.subscription ? row.entities.filter((e) => e !== row.subscription) : row.entities,
-    patients: row.patients,
-  };
+  // The patients and the subscription have entities of their own (audit-event.ts): the rest are the resources.
+  const own = new Set([...row.patients.map((id) => `Patient/${id}`), ...(row.subscription ? [row.subscription] : [])]);
+  const record: AuditRecord = { interaction: row.interaction, status: row.status, resources: row.entities.filter((e) => !own.has(e)), patients: row.patients };
   if (row.operation) record.operation = row.operation;
   if (row.client) record.principal = { clientId: row.client, org: row.org ?? '' };
   if (row.description) record.description = row.description;

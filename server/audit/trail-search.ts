@@ -1,13 +1,14 @@
 import type { AuditEvent, Bundle, BundleLink, Coding, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { ODS_SYSTEM } from '../auth/principal.js';
 import { searchsetBundle } from '../search/bundle.js';
+import { issue, outcome } from '../errors.js';
 import { instantSql } from '../search/conditions.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl, type Controls } from '../search/controls.js';
 import type { Found } from '../search/include.js';
 import { ParamError, parseFilter, parseToken, reportOrThrow, tokenCriterion, type Filter } from '../search/parse.js';
 import type { SearchRegistry } from '../search/registry.js';
-import type { Compartment, SearchContext } from '../search/search.js';
+import type { Compartment, SearchContext, SearchEngine } from '../search/search.js';
 import { unescape } from '../search/values.js';
 import { AUDIT_SUBTYPE_SYSTEM, CLIENT_SYSTEM, auditEventOf } from './audit-event.js';
 import { AUDIT_INTERACTIONS } from './record.js';
@@ -15,12 +16,46 @@ import { AUDIT_COLUMNS, auditEventOfRow, type AuditRow } from './trail-row.js';
 
 type Token = { system?: string | null; code?: string };
 
+/** What the trail is searched by; the CapabilityStatement lists these for AuditEvent. */
+export const AUDIT_SEARCH_PARAMETERS = ['_id', '_lastUpdated', 'date', 'patient', 'entity', 'agent', 'client', 'altid', 'subtype', 'type', 'action', 'outcome'];
+
 /** type, subtype and action as audit-event.ts writes them, for each interaction with and without patients: what the token parameters match against. */
 const SHAPES = AUDIT_INTERACTIONS.flatMap((interaction) =>
   [false, true].map((hasPatients) => ({ interaction, hasPatients, event: auditEventOf({ interaction, status: 200, resources: [], patients: hasPatients ? ['x'] : [] }, new Date(0)) })),
 );
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
 const REFERENCE_VALUE = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})$/;
+
+/**
+ * The search engine with AuditEvent searched in the audit trail's own table: a type or compartment
+ * search of AuditEvent, or a system search whose _type names only it. A _type list that mixes it
+ * with other types searches those, with a warning: the trail is searched on its own.
+ */
+export function withAuditTrailSearch(engine: SearchEngine, limits: { defaultCount: number; maxCount: number }): SearchEngine {
+  // A Proxy forwards whatever the SearchEngine seam grows to hold; only search is wrapped.
+  return new Proxy(engine, {
+    get(target, prop) {
+      if (prop !== 'search') {
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> => {
+        if (resourceType === 'AuditEvent') return searchAuditTrail(target.registry, ctx, params, compartment, limits);
+        const named = resourceType || compartment ? [] : params.getAll('_type').flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+        if (!named.includes('AuditEvent')) return target.search(ctx, resourceType, params, compartment);
+        const others = named.filter((t) => t !== 'AuditEvent');
+        const rest = new URLSearchParams([...params].filter(([name]) => name !== '_type'));
+        if (!others.length) return searchAuditTrail(target.registry, ctx, rest, undefined, limits);
+        rest.set('_type', others.join(','));
+        const bundle = await target.search(ctx, undefined, rest, compartment);
+        const warning = issue('not-supported', 'AuditEvent is searched on its own (GET /AuditEvent); it was left out of this search', '_type', 'warning');
+        (bundle.entry ??= []).push({ resource: outcome(warning), search: { mode: 'outcome' } });
+        return bundle;
+      };
+    },
+  });
+}
 
 /**
  * AuditEvent search over the audit trail's own table (https://hl7.org/fhir/R4/auditevent.html#search):
@@ -55,7 +90,7 @@ export async function searchAuditTrail(
       reportOrThrow(err, ctx.strict, issues);
     }
   }
-  if (compartment) conditions.push(`a.patients @> ARRAY[${w.p(compartment.id)}]::text[]`);
+  if (compartment) conditions.push(`a.entities @> ARRAY[${w.p(`Patient/${compartment.id}`)}]::text[]`);
   // A policy that filters by resource cannot judge audit rows: the trail is for unrestricted clients.
   if (ctx.access && ctx.access.condition(new SqlWriter('', new Map()), 'r', 'AuditEvent', 's') !== 'true') conditions.push('false');
 
@@ -68,7 +103,7 @@ export async function searchAuditTrail(
   let rows: AuditRow[] = [];
   let more = false;
   if (!countOnly) {
-    const after = cursor ? `${where ? ' AND' : 'WHERE'} (a.recorded, a.id) ${desc ? '<' : '>'} (${w.p(cursor.keys[0])}::timestamptz, ${w.p(cursor.id)}::uuid)` : '';
+    const after = cursor ? `${where ? ' AND' : 'WHERE'} (a.recorded, a.id) ${desc ? '<' : '>'} (${w.p(new Date(cursor.keys[0] as string).toISOString())}::timestamptz, ${w.p(cursor.id)}::uuid)` : '';
     const found = await ctx.sql.query<AuditRow>(
       `SELECT ${AUDIT_COLUMNS.replace(/(\w+)/g, 'a.$1')} FROM audit_event a ${where}${after} ORDER BY a.recorded ${desc ? 'DESC' : ''}, a.id ${desc ? 'DESC' : ''} LIMIT ${controls.count + 1}`,
       w.values,
@@ -116,7 +151,7 @@ function checkControls(name: string, controls: Controls): void {
     controls.revinclude = [];
     throw new ParamError(name, `${base} is not supported on AuditEvent`);
   }
-  if (controls.cursor && (controls.cursor.type !== 'AuditEvent' || typeof controls.cursor.keys[0] !== 'string' || Number.isNaN(Date.parse(controls.cursor.keys[0])) || !/^[0-9a-f-]{36}$/.test(controls.cursor.id))) {
+  if (controls.cursor && (controls.cursor.type !== 'AuditEvent' || typeof controls.cursor.keys[0] !== 'string' || Number.isNaN(Date.parse(controls.cursor.keys[0])) || !UUID.test(controls.cursor.id))) {
     controls.cursor = undefined;
     throw new ParamError(name, 'Malformed paging cursor');
   }
@@ -140,7 +175,7 @@ function conditionOf(w: SqlWriter, filter: Filter): string {
     case 'patient': {
       if (typeModifier && modifier !== 'Patient') return 'false';
       const ids = values.map((v) => PATIENT_VALUE.exec(v)?.[1] ?? (/^[A-Za-z0-9\-.]{1,64}$/.test(v) ? v : undefined)).filter((v): v is string => !!v);
-      return ids.length ? `a.patients && ${w.p(ids)}::text[]` : 'false';
+      return ids.length ? `a.entities && ${w.p(ids.map((id) => `Patient/${id}`))}::text[]` : 'false';
     }
     case 'entity':
       return any(values.map((v) => entitySql(w, typeModifier ? modifier : undefined, v)));
@@ -199,14 +234,10 @@ function outcomeSql(t: Token | undefined): string {
 
 function entitySql(w: SqlWriter, type: string | undefined, value: string): string {
   const ref = REFERENCE_VALUE.exec(value)?.[1] ?? (type && /^[A-Za-z0-9\-.]{1,64}$/.test(value) ? `${type}/${value}` : undefined);
-  if (ref) {
-    const patient = PATIENT_VALUE.exec(ref)?.[1];
-    // A patient is an entity by the patients touched too (its compartment), not only by direct reference.
-    return `a.entities && ${w.p([ref])}::text[]${patient ? ` OR a.patients && ${w.p([patient])}::text[]` : ''}`;
-  }
+  if (ref) return `a.entities && ${w.p([ref])}::text[]`;
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(value)) return 'false';
   // A bare id: whatever type has it.
-  return `EXISTS (SELECT 1 FROM unnest(a.entities) e WHERE split_part(e, '/', 2) = ${w.p(value)}) OR a.patients && ${w.p([value])}::text[]`;
+  return `EXISTS (SELECT 1 FROM unnest(a.entities) e WHERE split_part(e, '/', 2) = ${w.p(value)})`;
 }
 
 /** An identifier in one system: `code`, `system|code`, `system|`; `|code` (no system) matches none. */

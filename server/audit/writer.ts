@@ -27,7 +27,8 @@ interface Pending {
 
 /**
  * Writes the audit trail durably with group commit: records arriving together go in as one
- * multi-row insert, and each record's promise settles when that insert has committed (or failed).
+ * multi-row insert (one statement, so one transaction), and each record's promise settles when it
+ * has committed (or failed).
  * So every request can wait for its audit to be durable without paying a transaction of its own.
  * One narrow row per event (trail-row.ts): no history, change-log or search index rows.
  */
@@ -124,7 +125,8 @@ export class AuditWriter {
 
   private async write(batch: Pending[]): Promise<void> {
     try {
-      await this.db.transaction((tx) => insertAuditRows(tx, batch.map((p) => p.row)));
+      // One INSERT is atomic on its own: no BEGIN and COMMIT round trips.
+      await insertAuditRows(this.db, batch.map((p) => p.row));
     } catch (err) {
       this.log.error({ err, records: batch.length }, 'audit events could not be written');
       const failure = err instanceof Error ? err : new Error(String(err));

@@ -1,5 +1,6 @@
 import { isKnownResourceType } from '../../profiles/validator.js';
 import type { Permission } from '../access/scopes.js';
+import { AUDIT_SEARCH_PARAMETERS } from '../audit/trail-search.js';
 import { badRequest, notFound, notSupported } from '../errors.js';
 import { capabilityStatement, contributeToCapabilityStatement } from './capability.js';
 import { history } from './history.js';
@@ -17,6 +18,10 @@ contributeToCapabilityStatement((statement) => {
     if (!READ_ONLY_TYPES.includes(resource.type)) continue;
     resource.interaction = resource.interaction?.filter((i) => ['read', 'vread', 'history-instance', 'history-type', 'search-type'].includes(i.code));
     Object.assign(resource, { updateCreate: false, conditionalCreate: false, conditionalUpdate: false, conditionalDelete: 'not-supported' });
+    // The audit trail's own table answers these (server/audit/trail-search.ts), and no others.
+    resource.searchParam = resource.searchParam?.filter((p) => AUDIT_SEARCH_PARAMETERS.includes(p.name));
+    resource.searchInclude = [];
+    resource.searchRevInclude = [];
   }
 });
 

@@ -1,6 +1,5 @@
 import type { Bundle, BundleLink, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { searchAuditTrail } from '../audit/trail-search.js';
-import { badRequest, issue } from '../errors.js';
+import { badRequest } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
@@ -103,13 +102,7 @@ class SqlSearchEngine implements SearchEngine {
     const issues: OperationOutcomeIssue[] = [];
     const access = ctx.access;
     // A system or compartment search covers only the types this client may search.
-    let types = (await this.searchedTypes(ctx, resourceType, params, compartment, issues)).filter((t) => !access || resourceType || access.grants(t, 's'));
-    // The audit trail has its own table (server/audit/trail-search.ts), searched on its own.
-    if (types.length === 1 && types[0] === 'AuditEvent') return searchAuditTrail(this.registry, ctx, params, compartment, this.options);
-    if (types.includes('AuditEvent')) {
-      issues.push(issue('not-supported', 'AuditEvent is searched on its own (GET /AuditEvent); it was left out of this search', '_type', 'warning'));
-      types = types.filter((t) => t !== 'AuditEvent');
-    }
+    const types = (await this.searchedTypes(ctx, resourceType, params, compartment, issues)).filter((t) => !access || resourceType || access.grants(t, 's'));
     if (!types.length) {
       return searchsetBundle({ matches: [], included: [], issues, total: 0, links: [{ relation: 'self', url: ctx.baseUrl }], baseUrl: ctx.baseUrl, controls: { count: 0, sort: [], include: [], revinclude: [] } });
     }

@@ -1,8 +1,8 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../store/db.js';
+import type { ResourceIndexer } from '../store/store.js';
 import type { SearchRegistry } from './registry.js';
 import type { RowFilter } from './row-filter.js';
-import type { ResourceIndexer } from '../store/store.js';
 
 /** Where a search runs and how its Bundle links are written. */
 export interface SearchContext {
@@ -31,7 +31,7 @@ export interface SearchEngine extends ResourceIndexer {
   search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle>;
   /** Ids of current resources matching conditional-interaction criteria (If-None-Exist, PUT/DELETE/PATCH Type?criteria), at most `limit`. */
   matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: RowFilter): Promise<string[]>;
-  /** The search parameters and compartments it knows: the access seam compiles policies with them. */
+  /** The search parameters and compartments it knows: the access seam compiles policies with them, the audit trail's search parses with them. */
   readonly registry: SearchRegistry;
   /** In-memory: the resources these reference parameters of the resource point at by Type/id (as the index would hold them). */
   referenceTargets(resource: Resource, params: string[]): Array<{ resourceType: string; id: string }>;

@@ -13,6 +13,12 @@ export interface Db extends Queryable {
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
   readonly kind: 'postgres' | 'pglite';
+  /**
+   * Calls onNotify at each NOTIFY on the channel; resolves to the unsubscribe. PGlite only: its one
+   * in-process session hears its own notifications. On PostgreSQL a listener holds a connection of
+   * its own (workers/relay.ts).
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /** Connection pool usage (PostgreSQL only). */
   poolStats?(): { total: number; idle: number; waiting: number };
 }

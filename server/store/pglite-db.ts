@@ -18,6 +18,7 @@ export async function openPglite(dataDir: string, options: DbOptions): Promise<D
     kind: 'pglite',
     query: on(db),
     transaction: (fn) => db.transaction(async (t) => fn({ query: on(t) })),
+    listen: (channel, onNotify) => db.listen(channel, () => onNotify()),
     async exec(sql) {
       await db.exec(sql);
     },

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import { auditHistoryPage } from '../audit/trail-history.js';
-import { auditVersionOf, readAuditRow } from '../audit/trail-row.js';
 import { conflict, preconditionFailed } from '../errors.js';
 import type { Db, Queryable } from './db.js';
 import { historyPage } from './history.js';
@@ -27,8 +25,6 @@ export class SqlStore implements Store {
   }
 
   async read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
-    // The audit trail has its own table: one row per event, built into an AuditEvent here.
-    if (resourceType === 'AuditEvent') return this.readAuditEvent(id);
     const rows = await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2', [resourceType, id]);
     return rows[0] && toVersion(rows[0]);
   }
@@ -38,7 +34,6 @@ export class SqlStore implements Store {
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined> {
-    if (resourceType === 'AuditEvent') return versionId === 1 ? this.readAuditEvent(id) : undefined;
     const rows = await this.sql.query<Row>(
       'SELECT * FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
       [resourceType, id, versionId],
@@ -89,12 +84,7 @@ export class SqlStore implements Store {
   }
 
   history(query: HistoryQuery): Promise<HistoryPage> {
-    return query.resourceType === 'AuditEvent' ? auditHistoryPage(this.sql, query) : historyPage(this.sql, query);
-  }
-
-  private async readAuditEvent(id: string): Promise<ResourceVersion | undefined> {
-    const row = await readAuditRow(this.sql, id);
-    return row && auditVersionOf(row);
+    return historyPage(this.sql, query);
   }
 
   private async lockCurrent(resourceType: string, id: string): Promise<{ version_id: number; deleted: boolean } | undefined> {

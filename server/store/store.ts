@@ -50,7 +50,7 @@ export interface ResourceIndexer {
   index(tx: Queryable, resource: Resource): Promise<void>;
   /** The index rows alone: a stored SearchParameter is not registered (for a restore that is rolled back). */
   indexRows(tx: Queryable, resource: Resource): Promise<void>;
-  /** The index rows of many new resources (first versions) in one go: bulk inserts. */
+  /** The index rows of many new resources (first versions) in one go: bulk inserts (conformance packages at start). */
   indexFirstVersions(tx: Queryable, resources: Resource[]): Promise<void>;
   remove(tx: Queryable, resourceType: string, id: string): Promise<void>;
 }

@@ -38,9 +38,6 @@ const KNOWN_UPWARD = new Set([
   'server/export/routes.ts -> server/http/respond.ts',
   'server/main.ts -> scripts/seed.ts',
   'server/main.ts -> scripts/redis.ts',
-  'server/search/engine.ts -> server/audit/trail-search.ts',
-  'server/store/resource-store.ts -> server/audit/trail-history.ts',
-  'server/store/resource-store.ts -> server/audit/trail-row.ts',
 ]);
 
 function rankOf(file: string): [number, string] {

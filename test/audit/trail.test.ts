@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { maintainAuditPartitions } from '../../server/audit/partitions.js';
+import { loadConfig } from '../../server/config.js';
 import { auditRowOf, insertAuditRows } from '../../server/audit/trail-row.js';
 import { migrate } from '../../server/store/migrate.js';
 import { openDb } from '../../server/store/open-db.js';
@@ -120,6 +121,17 @@ describe('audit trail: one row per event, AuditEvents built when read', function
     expect(exported).to.include.members(accesses);
   });
 
+  it('a paging cursor that is not ours is a 400 naming _cursor, never a database error', async () => {
+    const forged = Buffer.from(JSON.stringify(['next', 'AuditEvent', '-'.repeat(36), ['2020']])).toString('base64url');
+    const search = await server.fhir('GET', `AuditEvent?_cursor=${forged}`, { headers: { prefer: 'handling=strict' } });
+    expect(search.status).to.equal(400);
+    expect(search.body.issue[0].expression).to.deep.equal(['_cursor']);
+    const history = await server.fhir('GET', `AuditEvent/_history?_cursor=${Buffer.from(JSON.stringify(['2020', '-'.repeat(36)])).toString('base64url')}`);
+    expect(history.status).to.equal(400);
+    const year = Buffer.from(JSON.stringify(['next', 'AuditEvent', '0190a5b2-0000-7000-8000-000000000000', ['2020']])).toString('base64url');
+    expect((await server.fhir('GET', `AuditEvent?_cursor=${year}`)).status).to.equal(200);
+  });
+
   it('a parameter the trail cannot answer is a 400 naming it when strict, a warning otherwise', async () => {
     const strict = await server.fhir('GET', 'AuditEvent?entity-role=4', { headers: { prefer: 'handling=strict' } });
     expect(strict.status).to.equal(400);
@@ -184,5 +196,15 @@ describe('audit trail partitions on PostgreSQL', function () {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('audit trail settings', () => {
+  it('AUDIT_RETENTION_MONTHS is a whole number of months; the trail can be turned off only with authentication off', () => {
+    expect(loadConfig({ AUDIT_RETENTION_MONTHS: '18' }).auditRetentionMonths).to.equal(18);
+    expect(loadConfig({}).auditRetentionMonths).to.equal(undefined);
+    expect(() => loadConfig({ AUDIT_RETENTION_MONTHS: '0' })).to.throw(/AUDIT_RETENTION_MONTHS/);
+    expect(() => loadConfig({ AUDIT_DISABLED: 'true' })).to.throw(/AUDIT_DISABLED may only be true with AUTH_DISABLED=true/);
+    expect(loadConfig({ AUDIT_DISABLED: 'true', AUTH_DISABLED: 'true' }).auditDisabled).to.equal(true);
   });
 });

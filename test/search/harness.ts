@@ -4,6 +4,7 @@ import type { Db } from '../../server/store/db.js';
 import { openDb } from '../../server/store/open-db.js';
 import { migrate } from '../../server/store/migrate.js';
 import { SqlStore } from '../../server/store/resource-store.js';
+import { withAuditTrailSearch } from '../../server/audit/trail-search.js';
 import { createSearchEngine } from '../../server/search/engine.js';
 import type { SearchEngine } from '../../server/search/search.js';
 
@@ -27,7 +28,9 @@ export async function openHarness(options: { defaultCount?: number; maxCount?: n
   const db = await openDb({ dataDir: 'memory://' });
   await migrate(db);
   // Loading the R4 definitions takes a second; share the engine when the limits are the defaults.
-  const e = options.defaultCount || options.maxCount ? createSearchEngine({ defaultCount: options.defaultCount ?? 20, maxCount: options.maxCount ?? 100 }) : (engine ??= createSearchEngine({ defaultCount: 20, maxCount: 100 }));
+  const limits = { defaultCount: options.defaultCount ?? 20, maxCount: options.maxCount ?? 100 };
+  // As the server wires it: AuditEvents are searched in the audit trail's own table.
+  const e = options.defaultCount || options.maxCount ? withAuditTrailSearch(createSearchEngine(limits), limits) : (engine ??= withAuditTrailSearch(createSearchEngine(limits), limits));
   const store = new SqlStore(db, e);
   const search = (type: string | undefined, query: string, strict = false): Promise<Bundle> =>
     e.search({ sql: db, baseUrl: BASE, strict }, type, new URLSearchParams(query));

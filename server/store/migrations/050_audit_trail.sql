@@ -16,8 +16,10 @@ CREATE TABLE audit_event (
   status smallint NOT NULL,
   client text,
   org text,
+  -- Ids of the patients whose data was touched.
   patients text[] NOT NULL,
-  -- `Type/id` of every resource touched, and the subscription of a notification.
+  -- `Type/id` of every entity: the patients (Patient/id), the resources touched and the subscription
+  -- of a notification; one index answers both the patient and the entity searches.
   entities text[] NOT NULL,
   subscription text,
   query text,
@@ -29,5 +31,4 @@ CREATE TABLE audit_event (
 CREATE TABLE audit_event_default PARTITION OF audit_event DEFAULT;
 CREATE INDEX audit_event_recorded ON audit_event (recorded);
 CREATE INDEX audit_event_client ON audit_event (client, recorded);
-CREATE INDEX audit_event_patients ON audit_event USING gin (patients);
 CREATE INDEX audit_event_entities ON audit_event USING gin (entities);

@@ -1,0 +1,39 @@
+// Issue 14: what a server does when nobody asks anything of it: CPU per second of wall time and
+// resident memory after start, on the embedded default (PGlite) and on PostgreSQL, workers in-process.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { benchPostgres, cpuSeconds, printTable, startChild } from './support.js';
+
+const SETTLE_MS = 5_000;
+const MEASURE_MS = 30_000;
+
+function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+export async function runIdleBenchmark(): Promise<void> {
+  const pg = await benchPostgres();
+  const rows: Array<Record<string, string | number>> = [];
+  try {
+    const layouts: Array<[string, Record<string, string>]> = [
+      ['PGlite (embedded default)', { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'hub-idle-')) }],
+      ['PostgreSQL', { DATABASE_URL: pg.url }],
+    ];
+    for (const [name, env] of layouts) {
+      // A first start on PGlite initialises its data directory: slow on a busy machine.
+      const server = await startChild('server/main.ts', { LOG_LEVEL: 'warn', ...env }, '/fhir/metadata', 300_000);
+      const pid = server.process.pid!;
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const rssAfterStart = rssMb(pid);
+      const before = cpuSeconds(pid);
+      await new Promise((r) => setTimeout(r, MEASURE_MS));
+      const used = cpuSeconds(pid) - before;
+      rows.push({ database: name, 'CPU while idle (% of one core)': ((100 * used) / (MEASURE_MS / 1000)).toFixed(2), 'RSS after start (MB)': Math.round(rssAfterStart), 'peak RSS (MB)': Math.round(server.peakRssMb()) });
+      await server.stop();
+    }
+  } finally {
+    pg.stop();
+  }
+  printTable(`Idle server, workers in-process, ${MEASURE_MS / 1000} s without a request after ${SETTLE_MS / 1000} s to settle (CPU of the server process alone)`, rows);
+}
