@@ -21,7 +21,6 @@ const WRITES: Record<string, unknown> = {
   'POST Condition': { resourceType: 'Condition', subject: { reference: 'Patient/bench-1' }, code: { text: 'asthma' } },
   'POST CareTeam': { resourceType: 'CareTeam', status: 'active', subject: { reference: 'Patient/bench-1' }, participant: [{ member: { reference: 'PractitionerRole/role-okafor-gp' } }] },
 };
-const SCENARIOS = [...SEARCHES, ...Object.keys(WRITES)];
 
 /** autocannon options for a scenario: a GET of the search, or a POST of the write's body. */
 function request(base: string, scenario: string, headers: Record<string, string> = {}): { url: string; duration: number; method?: 'POST'; body?: string; headers: Record<string, string> } {
@@ -52,7 +51,8 @@ export async function runAuthzBenchmark(): Promise<void> {
     await stats.connect();
     await stats.query('VACUUM ANALYZE');
     await stats.end();
-    for (const search of SCENARIOS) rows.push({ mode: 'authentication off', search, ...(await load(search, request(`${server.url}/fhir`, search))) });
+    // Searches first, every mode, then the writes: the rows the writes add would change the searches.
+    for (const search of SEARCHES) rows.push({ mode: 'authentication off', search, ...(await load(search, request(`${server.url}/fhir`, search))) });
     await server.stop();
 
     server = await startChild('server/main.ts', { ...env, AUTH_DISABLED: 'false' }, '/fhir/metadata');
@@ -62,11 +62,16 @@ export async function runAuthzBenchmark(): Promise<void> {
     const gp = await new ClientRegistry(db).create({ org: 'B84001', kind: 'gp-practice', scopes: ['system/*.cruds'], secret: 'bench-secret' });
     await db.close();
     const gpToken = (await secretToken(server.url, gp.id, 'bench-secret')).token;
-    for (const [mode, token] of [['administrator', adminToken], ['GP practice (policy)', gpToken]] as const) {
-      for (const search of SCENARIOS) {
-        rows.push({ mode, search, ...(await load(search, request(`${server.url}/fhir`, search, { authorization: `Bearer ${token}` }))) });
+    const modes = [['administrator', adminToken], ['GP practice (policy)', gpToken]] as const;
+    for (const scenarios of [SEARCHES, Object.keys(WRITES)]) {
+      for (const [mode, token] of modes) {
+        for (const search of scenarios) rows.push({ mode, search, ...(await load(search, request(`${server.url}/fhir`, search, { authorization: `Bearer ${token}` }))) });
       }
     }
+    await server.stop();
+
+    server = await startChild('server/main.ts', env, '/fhir/metadata');
+    for (const write of Object.keys(WRITES)) rows.push({ mode: 'authentication off', search: write, ...(await load(write, request(`${server.url}/fhir`, write))) });
     await server.stop();
   } finally {
     pgServer.stop();
