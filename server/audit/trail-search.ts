@@ -219,7 +219,8 @@ function shapeSql(w: SqlWriter, values: string[], test: (e: AuditEvent, t: Token
 function operationSql(w: SqlWriter, t: Token): string {
   if (t.system !== undefined && t.system !== AUDIT_SUBTYPE_SYSTEM) return 'false';
   if (t.code === undefined) return t.system === AUDIT_SUBTYPE_SYSTEM ? 'a.operation IS NOT NULL' : 'false';
-  return t.code.startsWith('$') ? `a.operation = ${w.p(t.code)}` : 'false';
+  // FHIR operations are `$name`; others (CDS Hooks calls) are found with the system named.
+  return t.code.startsWith('$') || t.system === AUDIT_SUBTYPE_SYSTEM ? `a.operation = ${w.p(t.code)}` : 'false';
 }
 
 /** 0 success (2xx, 3xx), 4 the caller's failure (4xx), 8 ours or the receiver's (anything else). */
