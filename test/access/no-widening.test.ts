@@ -164,6 +164,18 @@ describe('access: no write may widen its writer’s own access', function () {
     });
   });
 
+  describe('a participation that has ended grants nothing', () => {
+    it('a practice whose role left a patient’s care team (period.end in the past) no longer reaches the patient; one still in it does', async () => {
+      const team = (await server.fhir('POST', 'CareTeam', { as: riverside, body: careTeamFor('pat-margaret-jones', 'role-okafor-gp') })).body;
+      const withBridge = { ...team, participant: [...team.participant, { member: { reference: 'PractitionerRole/role-evans-dentist' }, period: { start: '2024-01-01' } }] };
+      expect((await server.fhir('PUT', `CareTeam/${team.id}`, { as: riverside, body: withBridge })).status).to.equal(200);
+      expect((await server.fhir('GET', 'Patient/pat-margaret-jones', { as: bridgeDental })).status).to.equal(200);
+      const ended = { ...withBridge, participant: [team.participant[0], { member: { reference: 'PractitionerRole/role-evans-dentist' }, period: { start: '2024-01-01', end: '2025-01-01' } }] };
+      expect((await server.fhir('PUT', `CareTeam/${team.id}`, { as: riverside, body: ended })).status).to.equal(200);
+      expect((await server.fhir('GET', 'Patient/pat-margaret-jones', { as: bridgeDental })).status).to.equal(404);
+    });
+  });
+
   describe('prescriptions are not a key', () => {
     const rx = 'MedicationRequest/rx-aisha-azithromycin';
     const current = async () => (await server.fhir('GET', rx)).body;
