@@ -3,7 +3,8 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../server/auth/principal';
 import { currentCaller } from '../server/caller';
 import { invalid } from '../server/errors';
-import type { Store, WriteResult } from '../server/store/store';
+import { DelegatingStore } from '../server/store/delegating-store';
+import type { ResourceVersion, Store, WriteResult } from '../server/store/store';
 import { canonicalUrl } from './conformance';
 import { isKnownProfile, issuesAgainstProfiles } from './profile-registry';
 import { businessRuleIssues, type ReadResource } from './write-rules';
@@ -42,76 +43,77 @@ export interface WriteRule {
   afterWrite?(change: WriteChange, hub: Store): Promise<void>;
 }
 
-interface GuardSettings {
-  required: RequiredProfiles;
-  rules: readonly WriteRule[];
-  /** The hub's own writes (a rule's consequences): never attributed to the client whose write caused them. */
-  hub?: boolean;
-}
-
-/** Wraps a store so each create/update first passes required profiles and business rules (422 otherwise), then the write rules. */
-export function guardStore(store: Store, required: RequiredProfiles, rules: readonly WriteRule[] = []): Store {
-  for (const [type, urls] of Object.entries(required)) {
-    for (const url of urls) if (!isKnownProfile(url)) throw new Error(`REQUIRED_PROFILES: ${type}=${url} is not a profile this server holds`);
+/**
+ * The store with each create/update first passing required profiles and business rules (422
+ * otherwise), then the write rules of its type.
+ */
+export class WriteGuardStore extends DelegatingStore {
+  /** The guard over a store; a required profile this server does not hold stops the start. */
+  static guarding(store: Store, required: RequiredProfiles, rules: readonly WriteRule[] = []): WriteGuardStore {
+    for (const [type, urls] of Object.entries(required)) {
+      for (const url of urls) if (!isKnownProfile(url)) throw new Error(`REQUIRED_PROFILES: ${type}=${url} is not a profile this server holds`);
+    }
+    return new WriteGuardStore(store, required, rules, false);
   }
-  return guard(store, { required, rules });
+
+  private constructor(
+    inner: Store,
+    readonly required: RequiredProfiles,
+    private readonly rules: readonly WriteRule[],
+    /** The hub's own writes (a rule's consequences): never attributed to the client whose write caused them. */
+    private readonly hub: boolean,
+  ) {
+    super(inner);
+  }
+
+  override create(resource: Resource, id?: string): Promise<WriteResult> {
+    // Rules before the write need the id; the store would draw the same kind of id.
+    const newId = id ?? (this.rulesFor(resource.resourceType).some((r) => r.beforeWrite) ? randomUUID() : undefined);
+    return this.write(resource, newId ?? '', (s, r) => s.create(r, newId));
+  }
+
+  override update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult> {
+    return this.write(resource, resource.id, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
+  }
+
+  override delete(resourceType: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined> {
+    const rules = this.rulesFor(resourceType).filter((r) => r.beforeWrite);
+    if (!rules.length) return this.inner.delete(resourceType, id, ifMatch);
+    return this.inner.transaction(async (tx) => {
+      for (const rule of rules) await rule.beforeWrite!(tx, resourceType, id, undefined);
+      return tx.delete(resourceType, id, ifMatch);
+    });
+  }
+
+  protected over(inner: Store, hub = this.hub): WriteGuardStore {
+    return new WriteGuardStore(inner, this.required, this.rules, hub);
+  }
+
+  private rulesFor(type: string): WriteRule[] {
+    return this.rules.filter((r) => r.types.includes(type));
+  }
+
+  private async write(resource: Resource, id: string, put: (store: Store, resource: Resource) => Promise<WriteResult>): Promise<WriteResult> {
+    const rules = this.rulesFor(resource.resourceType);
+    if (!rules.length) return put(this.inner, await checked(this, resource));
+    return this.inner.transaction(async (tx) => {
+      const valid = await checked(this.over(tx), resource);
+      for (const rule of rules) await rule.beforeWrite?.(tx, resource.resourceType, id, valid);
+      const written = await put(tx, valid);
+      const after = rules.filter((r) => r.afterWrite);
+      if (!after.length) return written;
+      const previous = written.versionId > 1 ? await tx.vread(written.resourceType, written.id, written.versionId - 1) : undefined;
+      const change: WriteChange = {
+        previous: previous?.content ? (JSON.parse(previous.content) as Resource) : undefined,
+        current: written.resource as Resource & { id: string },
+        writer: this.hub ? undefined : currentCaller(),
+      };
+      const hub = this.over(tx, true);
+      for (const rule of after) await rule.afterWrite!(change, hub);
+      return written;
+    });
+  }
 }
-
-function guard(store: Store, settings: GuardSettings): Store {
-  // A Proxy forwards whatever the Store seam grows to hold; only the writes and transaction are wrapped.
-  const guarded: Store = new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'create') {
-        return (resource: Resource, id?: string) => {
-          // Rules before the write need the id; the store would draw the same kind of id.
-          const newId = id ?? (rulesFor(settings, resource.resourceType).some((r) => r.beforeWrite) ? randomUUID() : undefined);
-          return write(target, settings, resource, newId ?? '', (s, r) => s.create(r, newId));
-        };
-      }
-      if (prop === 'update') return (resource: Resource & { id: string }, ifMatch?: number) => write(target, settings, resource, resource.id, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
-      if (prop === 'delete') return (type: string, id: string, ifMatch?: number) => remove(target, settings, type, id, (s) => s.delete(type, id, ifMatch));
-      if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(guard(tx, settings)));
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  policies.set(guarded, settings.required);
-  return guarded;
-}
-
-const rulesFor = (settings: GuardSettings, type: string): WriteRule[] => settings.rules.filter((r) => r.types.includes(type));
-
-async function write(target: Store, settings: GuardSettings, resource: Resource, id: string, put: (store: Store, resource: Resource) => Promise<WriteResult>): Promise<WriteResult> {
-  const rules = rulesFor(settings, resource.resourceType);
-  if (!rules.length) return put(target, await checked(guard(target, settings), resource));
-  return target.transaction(async (tx) => {
-    const valid = await checked(guard(tx, settings), resource);
-    for (const rule of rules) await rule.beforeWrite?.(tx, resource.resourceType, id, valid);
-    const written = await put(tx, valid);
-    const after = rules.filter((r) => r.afterWrite);
-    if (!after.length) return written;
-    const previous = written.versionId > 1 ? await tx.vread(written.resourceType, written.id, written.versionId - 1) : undefined;
-    const change: WriteChange = {
-      previous: previous?.content ? (JSON.parse(previous.content) as Resource) : undefined,
-      current: written.resource as Resource & { id: string },
-      writer: settings.hub ? undefined : currentCaller(),
-    };
-    const hub = guard(tx, { ...settings, hub: true });
-    for (const rule of after) await rule.afterWrite!(change, hub);
-    return written;
-  });
-}
-
-function remove<T>(target: Store, settings: GuardSettings, type: string, id: string, del: (store: Store) => Promise<T>): Promise<T> {
-  const rules = rulesFor(settings, type).filter((r) => r.beforeWrite);
-  if (!rules.length) return del(target);
-  return target.transaction(async (tx) => {
-    for (const rule of rules) await rule.beforeWrite!(tx, type, id, undefined);
-    return del(tx);
-  });
-}
-
-const policies = new WeakMap<object, RequiredProfiles>();
 
 async function checked<T extends Resource>(store: Store, resource: T): Promise<T> {
   const issues = await writeRuleIssues(store, resource);
@@ -126,7 +128,7 @@ async function checked<T extends Resource>(store: Store, resource: T): Promise<T
  */
 export async function writeRuleIssues(store: Store, resource: Resource): Promise<OperationOutcomeIssue[]> {
   const claimed = (resource.meta?.profile ?? []).map(canonicalUrl);
-  const required = (policies.get(store)?.[resource.resourceType] ?? []).filter((url) => !claimed.includes(canonicalUrl(url)));
+  const required = ((store instanceof WriteGuardStore ? store.required[resource.resourceType] : undefined) ?? []).filter((url) => !claimed.includes(canonicalUrl(url)));
   const profileProblems = required.length ? issuesAgainstProfiles(resource, required) : [];
   if (profileProblems.length) return profileProblems;
   return businessRuleIssues(resource, [...claimed, ...required], readerOf(store));

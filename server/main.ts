@@ -6,7 +6,6 @@ import { startExportRuntime } from './export/runtime.js';
 import { loadPolicies } from './access/policy.js';
 import { AccessCompiler } from './access/request-access.js';
 import { createRateLimiter, type RateLimiter } from './abuse/rate-limit.js';
-import { auditReadOnly } from './audit/read-only.js';
 import { tokenAuditRecord } from './audit/token.js';
 import { AuditWriter } from './audit/writer.js';
 import { advertiseSmartSecurity } from './auth/capability.js';
@@ -45,7 +44,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     baseUrl: () => services.config.baseUrl,
     requiresAccessToken: !config.auth.disabled,
   });
-  // The audit trail is written by the server alone, in bulk; through the API, AuditEvents are read-only.
+  // The audit trail is written by the server alone, in bulk; through the API, AuditEvents are read-only (server/rest/router.ts).
   const audit = config.auditDisabled ? undefined : await startAuditTrail(config, services);
   const auth = await createAuthRuntime({ db: services.db, config, ...(audit ? { audit: (e) => audit.record(tokenAuditRecord(e)) } : {}) });
   services.onClose(() => auth.close());
@@ -53,7 +52,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   services.onClose(() => limiter.close());
   const app = createApp({
     config,
-    fhir: { store: auditReadOnly(services.store), search: services.search, exports: exports.dispatcher },
+    fhir: { store: services.store, search: services.search, exports: exports.dispatcher },
     readiness: services.readiness,
     mountRoutes: [
       exports.mount,

@@ -4,7 +4,8 @@ import { FhirError, issue, outcome } from '../errors.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 import type { SearchEngine } from '../search/search.js';
-import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store } from '../store/store.js';
+import { DelegatingStore } from '../store/delegating-store.js';
+import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store, WriteResult } from '../store/store.js';
 import { judgeLastLiveVersion, type InTransaction } from './last-live.js';
 import type { RequestAccess } from './request-access.js';
 import { owned } from './subscription-owner.js';
@@ -15,79 +16,100 @@ import type { Permission } from './scopes.js';
  * is not revealed); a write must be allowed on the resource as it was and as it will be, checked
  * inside the write's transaction after the index rows are written, so a refused write leaves nothing.
  */
-export function accessStore(store: Store, access: RequestAccess, indexer: AccessIndexer, deferred?: AfterWriteChecks): Store {
-  // Inside a transaction the checks on written resources wait for its end: an entry may be allowed
-  // only through one written later (a staff role naming the practice the same message creates).
-  const atEnd = async (run: () => Promise<void>): Promise<void> => {
-    if (deferred) deferred.push(run);
+export class AccessStore extends DelegatingStore {
+  constructor(
+    inner: Store,
+    private readonly access: RequestAccess,
+    private readonly indexer: AccessIndexer,
+    /**
+     * Inside a transaction the checks on written resources wait for its end: an entry may be allowed
+     * only through one written later (a staff role naming the practice the same message creates).
+     */
+    private readonly deferred?: AfterWriteChecks,
+  ) {
+    super(inner);
+  }
+
+  override async read(type: string, id: string): Promise<ResourceVersion | undefined> {
+    return visibleVersion(this.inner, this.indexer, this.access, await this.inner.read(type, id));
+  }
+
+  override async vread(type: string, id: string, vid: number): Promise<ResourceVersion | undefined> {
+    return visibleVersion(this.inner, this.indexer, this.access, await this.inner.vread(type, id, vid));
+  }
+
+  override readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
+    return readableMany(this.inner, this.access, refs);
+  }
+
+  override create(resource: Resource, id?: string): Promise<WriteResult> {
+    return this.inner.transaction(async (tx) => {
+      this.access.require(resource.resourceType, 'c');
+      await this.beforeWrite(tx, { ...resource, ...(id ? { id } : {}) });
+      const written = await tx.create(owned(resource, this.access.principal), id);
+      await this.afterWrite(tx.sql, written, 'c', 'create');
+      return written;
+    });
+  }
+
+  override update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult> {
+    return this.inner.transaction(async (tx) => {
+      const before = await tx.read(resource.resourceType, resource.id);
+      const exists = !!before && !before.deleted;
+      this.access.require(resource.resourceType, exists ? 'u' : 'c');
+      if (exists) await check(tx.sql, this.access, before, 'u', 'update');
+      await this.beforeWrite(tx, resource, exists ? before : undefined);
+      const written = await tx.update(owned(resource, this.access.principal, exists ? before : undefined), ifMatch);
+      await this.afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
+      return written;
+    });
+  }
+
+  override delete(type: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined> {
+    return this.inner.transaction(async (tx) => {
+      this.access.require(type, 'd');
+      const before = await tx.read(type, id);
+      if (before && !before.deleted) await check(tx.sql, this.access, before, 'd', 'delete');
+      return tx.delete(type, id, ifMatch);
+    });
+  }
+
+  override async history(query: HistoryQuery): Promise<HistoryPage> {
+    if (!query.resourceType || !query.id) return this.inner.history(withVisibility(query, this.access));
+    // One resource: all of its versions if the client may read it (or could, before it was deleted).
+    this.access.require(query.resourceType, 'r');
+    return (await readable(this.inner, this.indexer, this.access, { resourceType: query.resourceType, id: query.id })) ? this.inner.history(query) : { versions: [], total: 0 };
+  }
+
+  /** The outermost transaction runs the deferred checks on written resources, before it commits. */
+  override transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    if (this.deferred) return super.transaction(fn);
+    return this.inner.transaction(async (tx) => {
+      const checks: AfterWriteChecks = [];
+      const result = await fn(new AccessStore(tx, this.access, this.indexer, checks));
+      for (const run of checks) await run();
+      return result;
+    });
+  }
+
+  protected over(inner: Store): Store {
+    return new AccessStore(inner, this.access, this.indexer, this.deferred);
+  }
+
+  /** Judged before the write, on the data as the client found it: a write may not open its own way in. */
+  private async beforeWrite(tx: Store, resource: Resource & { id?: string }, before?: ResourceVersion): Promise<void> {
+    if (before?.content) refuseChangedElements(this.access, JSON.parse(before.content) as Resource, resource);
+    for (const later of await refuseWidening(tx, this.indexer, this.access, resource)) await this.atEnd(later);
+  }
+
+  private afterWrite(sql: Queryable, version: ResourceVersion, permission: Permission, verb: string): Promise<void> {
+    return this.atEnd(() => checkWritten(sql, this.access, version, permission, verb));
+  }
+
+  private async atEnd(run: () => Promise<void>): Promise<void> {
+    if (this.deferred) this.deferred.push(run);
     else await run();
-  };
-  const afterWrite = (sql: Queryable, version: ResourceVersion, permission: Permission, verb: string): Promise<void> => atEnd(() => checkWritten(sql, access, version, permission, verb));
-  // Judged before the write, on the data as the client found it: a write may not open its own way in.
-  const beforeWrite = async (tx: Store, resource: Resource & { id?: string }, before?: ResourceVersion): Promise<void> => {
-    if (before?.content) refuseChangedElements(access, JSON.parse(before.content) as Resource, resource);
-    for (const later of await refuseWidening(tx, indexer, access, resource)) await atEnd(later);
-  };
-  const wrapped: Store = new Proxy(store, {
-    get(target, prop) {
-      switch (prop) {
-        case 'read':
-          return async (type: string, id: string) => visibleVersion(target, indexer, access, await target.read(type, id));
-        case 'vread':
-          return async (type: string, id: string, vid: number) => visibleVersion(target, indexer, access, await target.vread(type, id, vid));
-        case 'create':
-          return (resource: Resource, id?: string) =>
-            target.transaction(async (tx) => {
-              access.require(resource.resourceType, 'c');
-              await beforeWrite(tx, { ...resource, ...(id ? { id } : {}) });
-              const written = await tx.create(owned(resource, access.principal), id);
-              await afterWrite(tx.sql, written, 'c', 'create');
-              return written;
-            });
-        case 'update':
-          return (resource: Resource & { id: string }, ifMatch?: number) =>
-            target.transaction(async (tx) => {
-              const before = await tx.read(resource.resourceType, resource.id);
-              const exists = !!before && !before.deleted;
-              access.require(resource.resourceType, exists ? 'u' : 'c');
-              if (exists) await check(tx.sql, access, before, 'u', 'update');
-              await beforeWrite(tx, resource, exists ? before : undefined);
-              const written = await tx.update(owned(resource, access.principal, exists ? before : undefined), ifMatch);
-              await afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
-              return written;
-            });
-        case 'delete':
-          return (type: string, id: string, ifMatch?: number) =>
-            target.transaction(async (tx) => {
-              access.require(type, 'd');
-              const before = await tx.read(type, id);
-              if (before && !before.deleted) await check(tx.sql, access, before, 'd', 'delete');
-              return tx.delete(type, id, ifMatch);
-            });
-        case 'readMany':
-          return async (refs: Array<{ resourceType: string; id: string }>) => readableMany(target, access, refs);
-        case 'history':
-          return async (query: HistoryQuery): Promise<HistoryPage> => {
-            if (!query.resourceType || !query.id) return target.history(withVisibility(query, access));
-            // One resource: all of its versions if the client may read it (or could, before it was deleted).
-            access.require(query.resourceType, 'r');
-            return (await readable(target, indexer, access, { resourceType: query.resourceType, id: query.id })) ? target.history(query) : { versions: [], total: 0 };
-          };
-        case 'transaction':
-          return <T>(fn: (s: Store) => Promise<T>) =>
-            target.transaction(async (tx) => {
-              if (deferred) return fn(accessStore(tx, access, indexer, deferred)); // the outermost transaction runs them
-              const checks: AfterWriteChecks = [];
-              const result = await fn(accessStore(tx, access, indexer, checks));
-              for (const run of checks) await run();
-              return result;
-            });
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return wrapped;
+  }
 }
 
 /** A version of a resource the client may not read is reported as not there at all. */

@@ -1,4 +1,5 @@
-import type { Store } from '../store/store.js';
+import { DelegatingStore } from '../store/delegating-store.js';
+import type { HistoryPage, HistoryQuery, ResourceVersion, Store } from '../store/store.js';
 import { auditHistoryPage } from './trail-history.js';
 import { auditVersionOf, readAuditRow } from './trail-row.js';
 
@@ -6,24 +7,27 @@ import { auditVersionOf, readAuditRow } from './trail-row.js';
  * The store with AuditEvent read from the audit trail's own table (read, vread, history): each
  * event is one row, built into its AuditEvent when read. Everything else passes through.
  */
-export function withAuditTrailReads(store: Store): Store {
-  // A Proxy forwards whatever the Store seam grows to hold; only the reads and transaction are wrapped.
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'read') return (resourceType: string, id: string) => (resourceType === 'AuditEvent' ? readAuditEvent(target, id) : target.read(resourceType, id));
-      if (prop === 'vread') {
-        return (resourceType: string, id: string, versionId: number) =>
-          resourceType !== 'AuditEvent' ? target.vread(resourceType, id, versionId) : versionId === 1 ? readAuditEvent(target, id) : Promise.resolve(undefined);
-      }
-      if (prop === 'history') return (query: Parameters<Store['history']>[0]) => (query.resourceType === 'AuditEvent' ? auditHistoryPage(target.sql, query) : target.history(query));
-      if (prop === 'transaction') return <T>(fn: (s: Store) => Promise<T>) => target.transaction((tx) => fn(withAuditTrailReads(tx)));
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
+export class AuditTrailStore extends DelegatingStore {
+  override read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
+    return resourceType === 'AuditEvent' ? this.readAuditEvent(id) : this.inner.read(resourceType, id);
+  }
 
-async function readAuditEvent(store: Store, id: string): Promise<ReturnType<typeof auditVersionOf> | undefined> {
-  const row = await readAuditRow(store.sql, id);
-  return row && auditVersionOf(row);
+  /** An AuditEvent has one version: it never changes. */
+  override vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined> {
+    if (resourceType !== 'AuditEvent') return this.inner.vread(resourceType, id, versionId);
+    return versionId === 1 ? this.readAuditEvent(id) : Promise.resolve(undefined);
+  }
+
+  override history(query: HistoryQuery): Promise<HistoryPage> {
+    return query.resourceType === 'AuditEvent' ? auditHistoryPage(this.inner.sql, query) : this.inner.history(query);
+  }
+
+  protected over(inner: Store): Store {
+    return new AuditTrailStore(inner);
+  }
+
+  private async readAuditEvent(id: string): Promise<ResourceVersion | undefined> {
+    const row = await readAuditRow(this.inner.sql, id);
+    return row && auditVersionOf(row);
+  }
 }

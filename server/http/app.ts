@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { accessSearch, hiddenMatch } from '../access/access-search.js';
-import { accessStore } from '../access/access-store.js';
 import type { AccessCompiler } from '../access/request-access.js';
 import { requestTimeout } from '../abuse/request-timeout.js';
 import type { Principal } from '../auth/principal.js';
@@ -12,6 +11,7 @@ import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
 import type { Store } from '../store/store.js';
+import { requestStore } from '../store-stack.js';
 import { asCaller } from '../caller.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
 import { route } from '../rest/router.js';
@@ -22,6 +22,7 @@ import { parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
   config: Config;
+  /** Search, bulk export and the hub's store, which each request's store is built over (server/store-stack.ts). */
   fhir: Omit<FhirContext, 'baseUrl'>;
   /** What /readyz checks (database, migrations, Redis). */
   readiness?: Record<string, ReadinessCheck>;
@@ -149,12 +150,13 @@ export function createApp(services: AppServices): express.Express {
   return app;
 }
 
-/** The store (or a transaction of it) and search as the calling client may use them. */
-async function contextFor(services: AppServices, principal: Principal | undefined, store: Store): Promise<FhirContext> {
-  const base = { ...services.fhir, store, baseUrl: services.config.baseUrl };
+/** The hub's store (or a transaction of it) and search as the calling client may use them through the API. */
+async function contextFor(services: AppServices, principal: Principal | undefined, hub: Store): Promise<FhirContext> {
+  const base = { ...services.fhir, store: hub, baseUrl: services.config.baseUrl };
   if (!principal || !services.security) return base;
-  const access = await services.security.access.forPrincipal(principal).prepare(store.sql);
-  return { ...base, store: accessStore(base.store, access, base.search), search: accessSearch(base.search, access), access, hiddenMatch: hiddenMatch(base.search, access), hubSearch: base.search };
+  const access = await services.security.access.forPrincipal(principal).prepare(hub.sql);
+  const store = requestStore(hub, { client: { access, indexer: base.search } });
+  return { ...base, store, search: accessSearch(base.search, access), access, hiddenMatch: hiddenMatch(base.search, access), hubSearch: base.search };
 }
 
 /** Errors quote the request id, so a developer can hand the operator the matching log line. */

@@ -52,7 +52,8 @@ export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
 
   if (!isKnownResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
   const type = first;
-  // Before the body is even validated: the audit trail is written by the server only (the store refuses too).
+  // Before the body is even validated, conditional forms included: the audit trail is written by the server only
+  // (server/audit/writer.ts, its own table), never through the API. The one place this is refused.
   if (READ_ONLY_TYPES.includes(type) && !read_ && !(m === 'POST' && (second === '_search' || segments[segments.length - 1].startsWith('$')))) {
     throw notSupported(405, 'AuditEvents are written by the server only; they cannot be created, changed or deleted through the API');
   }

@@ -16,7 +16,7 @@ const LAYERS: Array<[rank: number, name: string, test: RegExp]> = [
   [1, 'store', /^server\/store\//],
   [2, 'search', /^server\/search\//],
   [3, 'validation, authentication, access, subscriptions', /^(profiles\/|server\/(auth|access)\/|subscriptions\/|server\/caller\.ts$)/],
-  [4, 'services under the API (care, scheduling, referrals, medicines, audit, export, workers)', /^(server\/(care|scheduling|referrals|medicines|audit|export)|workers)\//],
+  [4, 'services under the API (care, scheduling, referrals, medicines, audit, export, workers, the store stack)', /^((server\/(care|scheduling|referrals|medicines|audit|export)|workers)\/|server\/store-stack\.ts$)/],
   [5, 'FHIR interactions', /^server\/(rest|messaging)\//],
   [6, 'HTTP (FHIR, CDS Hooks)', /^server\/(http|abuse|cds-hooks)\//],
   [8, 'tools', /^(scripts|bench|test)\//],

@@ -2,9 +2,9 @@ import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { badRequest } from '../../errors.js';
 import { PolicyRefusal } from '../../access/access-store.js';
 import type { Store } from '../../store/store.js';
+import { requestStore } from '../../store-stack.js';
 import type { FhirContext, FhirResponse } from '../request.js';
 import { route } from '../router.js';
-import { AssignedIdStore } from './assigned-id-store.js';
 import { entryPath, parseEntry, responseEntry, type EntryRequest, type PreferReturn } from './entry.js';
 import { atEntry, retryableConflict } from './errors.js';
 import { rewriteLinks, type LinkOptions } from './links.js';
@@ -51,7 +51,7 @@ function refusedEntry(err: unknown, written: BundleEntry[], entries: EntryReques
 async function execute(e: PlannedEntry, ctx: FhirContext): Promise<FhirResponse> {
   try {
     if (!e.assignedId) return await route(e.request, ctx);
-    const res = await route(e.request, { ...ctx, store: new AssignedIdStore(ctx.store, e.assignedId) });
+    const res = await route(e.request, { ...ctx, store: requestStore(ctx.store, { assignedId: e.assignedId }) });
     // If-None-Exist matched a resource an earlier entry of this transaction created.
     if (res.status !== 201) throw badRequest(`If-None-Exist ${e.request.headers.ifNoneExist} matches a resource another entry of this transaction creates`, `${entryPath(e.index)}.request.ifNoneExist`);
     return res;

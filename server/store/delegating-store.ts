@@ -1,25 +1,17 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Queryable } from '../../store/db.js';
-import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult } from '../../store/store.js';
+import type { Queryable } from './db.js';
+import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult } from './store.js';
 
 /**
- * The transaction's store, except that `create` uses an id chosen before any entry ran. A
- * transaction must know every new id up front to rewrite urn:uuid references, circular ones
- * included (https://hl7.org/fhir/R4/http.html#trules), so the create interaction runs unchanged
- * and lands on that id.
+ * A layer of the store stack (server/store-stack.ts): every method goes to the store beneath it, so
+ * a layer overrides only what it adds. Inside a transaction the layer holds too: `transaction` runs
+ * the callback on the same layer over the inner store's transaction.
  */
-export class AssignedIdStore implements Store {
-  constructor(
-    private readonly inner: Store,
-    private readonly id: string,
-  ) {}
+export abstract class DelegatingStore implements Store {
+  constructor(protected readonly inner: Store) {}
 
   get sql(): Queryable {
     return this.inner.sql;
-  }
-
-  create(resource: Resource): Promise<WriteResult> {
-    return this.inner.create(resource, this.id);
   }
 
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
@@ -34,6 +26,10 @@ export class AssignedIdStore implements Store {
     return this.inner.vread(resourceType, id, versionId);
   }
 
+  create(resource: Resource, id?: string): Promise<WriteResult> {
+    return this.inner.create(resource, id);
+  }
+
   update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult> {
     return this.inner.update(resource, ifMatch);
   }
@@ -46,8 +42,10 @@ export class AssignedIdStore implements Store {
     return this.inner.history(query);
   }
 
-  /** Already inside the bundle's transaction: join it, keeping the assigned id. */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-    return fn(this);
+    return this.inner.transaction((tx) => fn(this.over(tx)));
   }
+
+  /** This layer, as configured, over another store: the inner one bound to a transaction. */
+  protected abstract over(inner: Store): Store;
 }
