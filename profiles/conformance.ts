@@ -1,7 +1,7 @@
 import type { CodeSystem, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { PackageError, readFhirPackage, type ConformanceResource, type FhirPackage } from './fhir-package';
 import { PACKAGE_DIR, UK_CORE_DIR } from './package-build';
-import { coreStructureDefinitions } from './r4-definitions';
+import { coreStructureReader } from './r4-definitions';
 import { withSnapshots } from './snapshot-set';
 
 /**
@@ -61,10 +61,10 @@ export function conformance(): Conformance {
   }
   const entries = [...byKey.values()];
   const definitions = entries.flatMap(({ where, resource }) => (resource.resourceType === 'StructureDefinition' ? [{ where, sd: resource }] : []));
-  const core = coreStructureDefinitions();
+  const core = coreStructureReader();
   let snapshots: Map<string, StructureDefinition>;
   try {
-    snapshots = withSnapshots(definitions, (url) => core.get(url));
+    snapshots = withSnapshots(definitions, core);
   } catch (err) {
     throw new PackageError((err as Error).message);
   }
