@@ -1,9 +1,10 @@
 // Issue 14: what a server does when nobody asks anything of it: CPU per second of wall time and
 // resident memory after start, on the embedded default (PGlite) and on PostgreSQL, workers in-process.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { benchPostgres, cpuSeconds, printTable, startChild } from './support.js';
+import { benchPostgres, cpuSeconds, printTable, ROOT, startChild } from './support.js';
 
 const SETTLE_MS = 5_000;
 const MEASURE_MS = 30_000;
@@ -36,4 +37,17 @@ export async function runIdleBenchmark(): Promise<void> {
     pg.stop();
   }
   printTable(`Idle server, workers in-process, ${MEASURE_MS / 1000} s without a request after ${SETTLE_MS / 1000} s to settle (CPU of the server process alone)`, rows);
+  printTable('What PGlite itself takes: RSS of a process before and after opening it and migrating (nothing else loaded)', pgliteAlone());
+}
+
+/** PGlite opened on a new data directory (it runs initdb), then opened again on the same one (a restart). */
+function pgliteAlone(): Array<Record<string, string | number>> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'hub-pglite-'));
+  const rows = ['new data directory', 'existing data directory'].map((opening) => {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'pglite-memory.ts')], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir } });
+    const { before, after } = JSON.parse(out.toString()) as { before: number; after: number };
+    return { opening, 'RSS before (MB)': Math.round(before), 'RSS after (MB)': Math.round(after), 'PGlite (MB)': Math.round(after - before) };
+  });
+  rmSync(dataDir, { recursive: true, force: true });
+  return rows;
 }

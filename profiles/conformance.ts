@@ -1,7 +1,7 @@
 import type { CodeSystem, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { PackageError, readFhirPackage, type ConformanceResource, type FhirPackage } from './fhir-package';
 import { PACKAGE_DIR, UK_CORE_DIR } from './package-build';
-import { coreStructureDefinitions } from './r4-definitions';
+import { coreStructureReader } from './r4-definitions';
 import { withSnapshots } from './snapshot-set';
 
 /**
@@ -11,10 +11,9 @@ import { withSnapshots } from './snapshot-set';
  */
 export interface Conformance {
   packages: readonly { name: string; version: string }[];
-  /** Every resource, StructureDefinitions with their snapshots (for validation). */
-  resources: ConformanceResource[];
   /** Every resource as its package ships it (UK Core's profiles with differentials only): what the store serves. */
   published: ConformanceResource[];
+  /** As published: their snapshots are many times their differentials, and only compiling profiles reads them (takeSnapshots). */
   structureDefinitions: ReadonlyMap<string, StructureDefinition>;
   valueSets: ReadonlyMap<string, ValueSet>;
   codeSystems: ReadonlyMap<string, CodeSystem>;
@@ -22,6 +21,8 @@ export interface Conformance {
 
 let extraPackages: readonly string[] = [];
 let loaded: Conformance | undefined;
+/** The snapshots generated while loading, until compiling the profiles takes them. */
+let generated: { from: Conformance; snapshots: ReadonlyMap<string, StructureDefinition> } | undefined;
 
 /** Packages to load beside UK Core and ours (FHIR_PACKAGES): loaded now, so a bad one is reported at once, naming its file. */
 export function configurePackages(locations: readonly string[]): void {
@@ -60,26 +61,39 @@ export function conformance(): Conformance {
     }
   }
   const entries = [...byKey.values()];
-  const definitions = entries.flatMap(({ where, resource }) => (resource.resourceType === 'StructureDefinition' ? [{ where, sd: resource }] : []));
-  const core = coreStructureDefinitions();
-  let snapshots: Map<string, StructureDefinition>;
-  try {
-    snapshots = withSnapshots(definitions, (url) => core.get(url));
-  } catch (err) {
-    throw new PackageError((err as Error).message);
-  }
-  const resources = entries.map(({ resource }) => (resource.resourceType === 'StructureDefinition' ? (snapshots.get(resource.url as string) as StructureDefinition) : resource));
+  // Generated now, so that a profile that cannot be snapshotted stops the load, naming its file.
+  const snapshots = packageSnapshots(entries);
+  const published = entries.map(({ resource }) => resource);
   const byUrl = <T extends ConformanceResource>(type: T['resourceType']): Map<string, T> =>
-    new Map(resources.filter((r): r is T => r.resourceType === type).map((r) => [r.url as string, r]));
+    new Map(published.filter((r): r is T => r.resourceType === type).map((r) => [r.url as string, r]));
   loaded = {
     packages: packages.map((p) => ({ name: p.name, version: p.version })),
-    resources,
-    published: entries.map(({ resource }) => resource),
+    published,
     structureDefinitions: byUrl<StructureDefinition>('StructureDefinition'),
     valueSets: byUrl<ValueSet>('ValueSet'),
     codeSystems: byUrl<CodeSystem>('CodeSystem'),
   };
+  generated = { from: loaded, snapshots };
   return loaded;
+}
+
+function packageSnapshots(entries: readonly { where: string; resource: ConformanceResource }[]): Map<string, StructureDefinition> {
+  const definitions = entries.flatMap(({ where, resource }) => (resource.resourceType === 'StructureDefinition' ? [{ where, sd: resource }] : []));
+  try {
+    return withSnapshots(definitions, coreStructureReader());
+  } catch (err) {
+    throw new PackageError((err as Error).message);
+  }
+}
+
+/**
+ * The held StructureDefinitions with their snapshots, by canonical URL, in the order they are held:
+ * those generated at load the first time (then let go), generated again when asked once more.
+ */
+export function takeSnapshots(held: Conformance): Map<string, StructureDefinition> {
+  const snapshots = generated?.from === held ? generated.snapshots : packageSnapshots(held.published.map((resource) => ({ where: resource.url as string, resource })));
+  if (generated?.from === held) generated = undefined;
+  return new Map([...held.structureDefinitions.keys()].map((url) => [url, snapshots.get(url) as StructureDefinition]));
 }
 
 export const canonicalUrl = (canonical: string): string => canonical.split('|')[0];

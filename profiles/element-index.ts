@@ -1,5 +1,5 @@
 import { getAllDataTypes, type InternalSchemaElement } from '@medplum/core';
-import type { R4Definitions } from './r4-definitions';
+import type { Terminology } from './r4-definitions';
 import { expandValueSet, type ExpandedValueSet } from './valuesets';
 import { PRIMITIVE_TYPES } from './primitives';
 
@@ -23,10 +23,10 @@ export type FieldTable = ReadonlyMap<string, Field>;
 const BINDABLE = new Set(['code', 'Coding', 'CodeableConcept']);
 
 /** Builds, once, a JSON key → Field table for every type Medplum has indexed from the R4 definitions. */
-export function buildFieldTables(definitions: R4Definitions): ReadonlyMap<string, FieldTable> {
+export function buildFieldTables(terminology: Terminology): ReadonlyMap<string, FieldTable> {
   const expansions = new Map<string, ExpandedValueSet | undefined>();
   const expand = (url: string): ExpandedValueSet | undefined => {
-    if (!expansions.has(url)) expansions.set(url, expandValueSet(url, definitions));
+    if (!expansions.has(url)) expansions.set(url, expandValueSet(url, terminology));
     return expansions.get(url);
   };
   const tables = new Map<string, FieldTable>();

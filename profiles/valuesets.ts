@@ -1,5 +1,5 @@
 import type { CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
-import type { R4Definitions } from './r4-definitions';
+import type { Terminology } from './r4-definitions';
 
 /** The codes of one expanded ValueSet, keyed for O(1) lookup on every write. */
 export interface ExpandedValueSet {
@@ -16,8 +16,8 @@ export interface ExpandedValueSet {
  * a partial expansion would reject valid codes.
  * https://hl7.org/fhir/R4/valueset.html#compositions
  */
-export function expandValueSet(url: string, definitions: R4Definitions): ExpandedValueSet | undefined {
-  const valueSet: ValueSet | undefined = definitions.valueSets.get(url.split('|')[0]);
+export function expandValueSet(url: string, terminology: Terminology): ExpandedValueSet | undefined {
+  const valueSet: ValueSet | undefined = terminology.valueSet(url.split('|')[0]);
   const include = valueSet?.compose?.include;
   if (!valueSet || !include?.length || valueSet.compose?.exclude?.length) return undefined;
   const codings = new Set<string>();
@@ -28,7 +28,7 @@ export function expandValueSet(url: string, definitions: R4Definitions): Expande
     if (part.concept?.length) {
       partCodes = part.concept.map((c) => c.code);
     } else {
-      const codeSystem = definitions.codeSystems.get(part.system);
+      const codeSystem = terminology.codeSystem(part.system);
       if (codeSystem?.content !== 'complete') return undefined;
       partCodes = allCodes(codeSystem);
     }

