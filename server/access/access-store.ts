@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError, issue, outcome } from '../errors.js';
+import { FhirError, NamingError, issue, outcome } from '../errors.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 import type { SearchEngine } from '../search/search.js';
@@ -40,7 +40,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Access
             target.transaction(async (tx) => {
               access.require(resource.resourceType, 'c');
               await beforeWrite(tx, { ...resource, ...(id ? { id } : {}) });
-              const written = await tx.create(owned(resource, access.principal), id);
+              const written = await tx.create(owned(resource, access.principal), id).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, access, err)));
               await afterWrite(tx.sql, written, 'c', 'create');
               return written;
             });
@@ -52,7 +52,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Access
               access.require(resource.resourceType, exists ? 'u' : 'c');
               if (exists) await check(tx.sql, access, before, 'u', 'update');
               await beforeWrite(tx, resource, exists ? before : undefined);
-              const written = await tx.update(owned(resource, access.principal, exists ? before : undefined), ifMatch);
+              const written = await tx.update(owned(resource, access.principal, exists ? before : undefined), ifMatch).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, access, err)));
               await afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
               return written;
             });
@@ -62,7 +62,7 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Access
               access.require(type, 'd');
               const before = await tx.read(type, id);
               if (before && !before.deleted) await check(tx.sql, access, before, 'd', 'delete');
-              return tx.delete(type, id, ifMatch);
+              return tx.delete(type, id, ifMatch).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, access, err)));
             });
         case 'readMany':
           return async (refs: Array<{ resourceType: string; id: string }>) => readableMany(target, access, refs);
@@ -88,6 +88,17 @@ export function accessStore(store: Store, access: RequestAccess, indexer: Access
     },
   });
   return wrapped;
+}
+
+/**
+ * A refusal naming another resource (the appointment holding a slot) names it only to a client that
+ * may read it; others get the account without it. Judged inside the write's transaction, which the
+ * refusal (thrown by a write rule, not by the database) has not broken.
+ */
+async function namedIfReadable(sql: Queryable, access: RequestAccess, err: unknown): Promise<unknown> {
+  if (!(err instanceof NamingError)) return err;
+  const mayRead = await allowed(sql, access.exact(), err.named, 'r').catch(() => false);
+  return mayRead ? err : err.withheld();
 }
 
 /** A version of a resource the client may not read is reported as not there at all. */
