@@ -2,9 +2,9 @@ import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
 import type { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 
-// The SQL behind $find, over the search index rows: the patient's appointments in one query, and
-// the free slots that pass every filter, earliest first and paged, in another. Filters arrive as
-// SQL booleans the search seam wrote (criteriaSql), so they mean what the same search would mean.
+// The SQL behind $find, over the search index rows: the patients' appointments (with their sites),
+// the wanted schedules, then the free slots that pass every filter, earliest first and paged. Filters
+// arrive as SQL booleans the search seam wrote (criteriaSql), so they mean what the same search would.
 
 /** The Locations (sites) an Appointment's or a Schedule's actors are at: a Location actor, or a PractitionerRole's or HealthcareService's locations. */
 function actorSites(type: 'Appointment' | 'Schedule', id: string): string {
