@@ -15,6 +15,27 @@ export class FhirError extends Error {
   }
 }
 
+/**
+ * A refusal whose full account names another resource not every caller may see (the appointment
+ * holding a slot). `outcome` names it; `withheld()` is the account without it. The access layer
+ * gives a client the withheld account unless it may read `named` (server/access/access-store.ts);
+ * with authentication off everyone may.
+ */
+export class NamingError extends FhirError {
+  constructor(
+    status: number,
+    outcome: OperationOutcome,
+    readonly named: { resourceType: string; id: string },
+    private readonly withheldOutcome: OperationOutcome,
+  ) {
+    super(status, outcome);
+  }
+
+  withheld(): FhirError {
+    return new FhirError(this.status, this.withheldOutcome, this.headers);
+  }
+}
+
 type IssueCode = OperationOutcomeIssue['code'];
 
 export function issue(code: IssueCode, diagnostics: string, expression?: string, severity: OperationOutcomeIssue['severity'] = 'error'): OperationOutcomeIssue {

@@ -1,6 +1,7 @@
 import { evalFhirPath, evalFhirPathTyped, getParsedExpressionForResourceType, getSearchParameter, toTypedValue } from '@medplum/core';
 import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import type { SearchEngine } from '../server/search/search.js';
+import type { Queryable } from '../server/store/db.js';
 import type { Interaction } from '../server/store/store.js';
 import type { FilterCriterion, SubscriptionModel } from './model.js';
 import { TOPICS, type Topic, type TopicFilter } from './topics.js';
@@ -27,7 +28,8 @@ export interface ChangeContext {
  * one per subscription: first by resource type (criteria type, or topic trigger resource), then,
  * where a subscription pins an exact reference or identifier (patient=Patient/1, pharmacy=FA123),
  * by that value. The SearchEngine's in-memory matcher has the final word, so criteria mean exactly
- * what they mean in search.
+ * what they mean in search; a topic filter about a resource the changed one refers to (`via`) is
+ * searched in the database, on that resource as it is now.
  */
 export class SubscriptionIndex {
   private readonly byId = new Map<string, SubscriptionModel>();
@@ -38,7 +40,11 @@ export class SubscriptionIndex {
   /** Highest change-log seq whose Subscription changes are reflected here. */
   loadedThroughSeq = 0;
 
-  constructor(private readonly search: SearchEngine) {}
+  constructor(
+    private readonly search: SearchEngine,
+    /** Where `via` filters are searched; without it they match nothing. */
+    private readonly sql?: Queryable,
+  ) {}
 
   get size(): number {
     return this.byId.size;
@@ -81,7 +87,7 @@ export class SubscriptionIndex {
   }
 
   /** The subscriptions this change is an event for (status and end are the caller's concern). */
-  match(ctx: ChangeContext): SubscriptionModel[] {
+  async match(ctx: ChangeContext): Promise<SubscriptionModel[]> {
     const type = ctx.change.resourceType;
     const candidates = new Set(this.scanned.get(type) ?? []);
     const subject = ctx.current ?? ctx.previous;
@@ -96,7 +102,7 @@ export class SubscriptionIndex {
     for (const id of candidates) {
       const sub = this.byId.get(id);
       if (!sub) continue;
-      if (sub.criteria ? this.criteriaMatch(sub.criteria, ctx) : this.topicMatch(sub, ctx, triggered)) result.push(sub);
+      if (sub.criteria ? this.criteriaMatch(sub.criteria, ctx) : await this.topicMatch(sub, ctx, triggered)) result.push(sub);
     }
     return result;
   }
@@ -107,7 +113,7 @@ export class SubscriptionIndex {
     return !!subject && subject.resourceType === criteria.resourceType && this.search.matches(subject, criteria.params);
   }
 
-  private topicMatch(sub: SubscriptionModel, ctx: ChangeContext, triggered: Map<Topic, boolean>): boolean {
+  private async topicMatch(sub: SubscriptionModel, ctx: ChangeContext, triggered: Map<Topic, boolean>): Promise<boolean> {
     const topic = sub.topic;
     if (!topic) return false;
     if (!triggered.has(topic)) triggered.set(topic, topicTriggered(topic, ctx));
@@ -115,22 +121,35 @@ export class SubscriptionIndex {
     const subject = ctx.current ?? ctx.previous;
     if (!subject) return false;
     // Filters on other resource types do not narrow this one (Backport IG: filters apply per resource).
-    return sub.filters.filter((f) => f.resourceType === subject.resourceType).every((f) => this.filterMatch(topic, f, subject));
-  }
-
-  private filterMatch(topic: Topic, criterion: FilterCriterion, subject: Resource): boolean {
-    for (const [name, value] of criterion.params) {
-      const [base, modifier] = name.split(':');
-      const def = topic.filters.find((f) => f.resource === criterion.resourceType && f.filterParameter === base);
-      if (!def) return false;
-      if (def.identifierPath) {
-        if (!identifierValues(subject, def).some((v) => value.split(',').includes(v))) return false;
-      } else if (!this.search.matches(subject, new URLSearchParams([[modifier ? `${def.searchParameter}:${modifier}` : def.searchParameter!, value]]))) {
-        return false;
-      }
-    }
+    const params = sub.filters.filter((f) => f.resourceType === subject.resourceType).flatMap((f) => [...f.params]);
+    const defs = params.map(([name, value]) => ({ name, value, def: filterDef(topic, subject.resourceType, name) }));
+    if (defs.some((d) => !d.def)) return false;
+    // In memory first: the database is asked only about changes that pass everything else.
+    if (!defs.every(({ def, name, value }) => def!.via || this.filterMatch(def!, name, value, subject))) return false;
+    for (const { def, value } of defs) if (def!.via && !(await this.viaMatch(def!.via, value, subject))) return false;
     return true;
   }
+
+  private filterMatch(def: TopicFilter, name: string, value: string, subject: Resource): boolean {
+    if (def.identifierPath) return identifierValues(subject, def).some((v) => value.split(',').includes(v));
+    const modifier = name.split(':')[1];
+    return this.search.matches(subject, new URLSearchParams([[modifier ? `${def.searchParameter}:${modifier}` : def.searchParameter!, value]]));
+  }
+
+  /** The resource the subject refers to (its Slot's Schedule), as it is now, matches one of the search parameters. */
+  private async viaMatch(via: NonNullable<TopicFilter['via']>, value: string, subject: Resource): Promise<boolean> {
+    const targets = this.search.referenceTargets(subject, [via.reference]).filter((t) => t.resourceType === via.resource);
+    if (!this.sql || !targets.length) return false;
+    for (const param of via.searchParameters) {
+      const criteria = new URLSearchParams([['_id', targets.map((t) => t.id).join(',')], [param, value]]);
+      if ((await this.search.matchIds(this.sql, via.resource, criteria, 1)).length) return true;
+    }
+    return false;
+  }
+}
+
+function filterDef(topic: Topic, resourceType: string, name: string): TopicFilter | undefined {
+  return topic.filters.find((f) => f.resource === resourceType && f.filterParameter === name.split(':')[0]);
 }
 
 /** Does this change count as an event of the topic at all (before any subscriber's filters)? */

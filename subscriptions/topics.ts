@@ -22,6 +22,12 @@ export interface TopicFilter {
   searchParameter?: string;
   /** Or, where no search parameter says it: a FHIRPath yielding Identifiers, matched as a token `[system|]value`. */
   identifierPath?: string;
+  /**
+   * Or, where the filter is about a resource the changed one refers to (a Slot's organisation is its
+   * Schedule's actors'): that resource, found through the `reference` search parameter and read when
+   * the change is matched, must match one of `searchParameters` (chains allowed) with the value.
+   */
+  via?: { reference: string; resource: string; searchParameters: string[] };
 }
 
 export interface Topic {
@@ -139,7 +145,19 @@ export const TOPICS: Topic[] = [
     filters: [
       { resource: 'Slot', filterParameter: 'service-type', searchParameter: 'service-type', description: 'The service type code ([system|]code).' },
       { resource: 'Slot', filterParameter: 'specialty', searchParameter: 'specialty', description: 'The specialty code ([system|]code).' },
-      { resource: 'Slot', filterParameter: 'schedule', searchParameter: 'schedule', description: "The Schedule (Schedule/[id]); an organisation's or a site's slots are those of its schedules." },
+      { resource: 'Slot', filterParameter: 'schedule', searchParameter: 'schedule', description: 'The Schedule (Schedule/[id]).' },
+      {
+        resource: 'Slot',
+        filterParameter: 'organisation',
+        description: "The organisation offering the slot (Organization/[id]): the organization of the slot's schedule's PractitionerRole, HealthcareService or Location, as it is when the slot is freed.",
+        via: { reference: 'schedule', resource: 'Schedule', searchParameters: ['actor:PractitionerRole.organization', 'actor:HealthcareService.organization', 'actor:Location.organization'] },
+      },
+      {
+        resource: 'Slot',
+        filterParameter: 'location',
+        description: "The site of the slot (Location/[id]): the slot's schedule's Location, or a location of its PractitionerRole or HealthcareService, as it is when the slot is freed.",
+        via: { reference: 'schedule', resource: 'Schedule', searchParameters: ['actor', 'actor:PractitionerRole.location', 'actor:HealthcareService.location'] },
+      },
     ],
   },
   {

@@ -30,7 +30,7 @@ export class MatchStep {
     private readonly events: EventStore,
     private readonly queues: Queues,
   ) {
-    this.index = new SubscriptionIndex(search);
+    this.index = new SubscriptionIndex(search, db);
   }
 
   /** Every stored Subscription into the cache; the change-log position first, so nothing slips between. */
@@ -87,7 +87,7 @@ export class MatchStep {
       const previous = change.versionId > 1 ? resources.get(key(change.resourceType, change.id, change.versionId - 1)) : undefined;
       const ctx: ChangeContext = { change, current, previous };
       const now = Date.now();
-      const ids = this.index.match(ctx).filter((s) => collecting(s, now)).map((s) => s.id);
+      const ids = (await this.index.match(ctx)).filter((s) => collecting(s, now)).map((s) => s.id);
       if (ids.length) matches.push({ change, subscriptionIds: ids });
     }
     this.index.loadedThroughSeq = Math.max(this.index.loadedThroughSeq, changes[changes.length - 1].seq);

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError, issue, outcome } from '../errors.js';
+import { FhirError, NamingError, issue, outcome } from '../errors.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 import type { SearchEngine } from '../search/search.js';
@@ -46,7 +46,7 @@ export class AccessStore extends DelegatingStore {
     return this.inner.transaction(async (tx) => {
       this.access.require(resource.resourceType, 'c');
       await this.beforeWrite(tx, { ...resource, ...(id ? { id } : {}) });
-      const written = await tx.create(owned(resource, this.access.principal), id);
+      const written = await tx.create(owned(resource, this.access.principal), id).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, this.access, err)));
       await this.afterWrite(tx.sql, written, 'c', 'create');
       return written;
     });
@@ -59,7 +59,7 @@ export class AccessStore extends DelegatingStore {
       this.access.require(resource.resourceType, exists ? 'u' : 'c');
       if (exists) await check(tx.sql, this.access, before, 'u', 'update');
       await this.beforeWrite(tx, resource, exists ? before : undefined);
-      const written = await tx.update(owned(resource, this.access.principal, exists ? before : undefined), ifMatch);
+      const written = await tx.update(owned(resource, this.access.principal, exists ? before : undefined), ifMatch).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, this.access, err)));
       await this.afterWrite(tx.sql, written, written.created ? 'c' : 'u', written.created ? 'create' : 'update');
       return written;
     });
@@ -70,7 +70,7 @@ export class AccessStore extends DelegatingStore {
       this.access.require(type, 'd');
       const before = await tx.read(type, id);
       if (before && !before.deleted) await check(tx.sql, this.access, before, 'd', 'delete');
-      return tx.delete(type, id, ifMatch);
+      return tx.delete(type, id, ifMatch).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, this.access, err)));
     });
   }
 
@@ -110,6 +110,17 @@ export class AccessStore extends DelegatingStore {
     if (this.deferred) this.deferred.push(run);
     else await run();
   }
+}
+
+/**
+ * A refusal naming another resource (the appointment holding a slot) names it only to a client that
+ * may read it; others get the account without it. Judged inside the write's transaction, which the
+ * refusal (thrown by a write rule, not by the database) has not broken.
+ */
+async function namedIfReadable(sql: Queryable, access: RequestAccess, err: unknown): Promise<unknown> {
+  if (!(err instanceof NamingError)) return err;
+  const mayRead = await allowed(sql, access.exact(), err.named, 'r').catch(() => false);
+  return mayRead ? err : err.withheld();
 }
 
 /** A version of a resource the client may not read is reported as not there at all. */

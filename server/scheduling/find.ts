@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { Appointment, AppointmentParticipant, Bundle, BundleEntry, CodeableConcept, HealthcareService, PractitionerRole, Reference, Resource, Schedule, Slot } from '@medplum/fhirtypes';
+import type { Appointment, AppointmentParticipant, Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal.js';
+import { FhirError, badRequest } from '../errors.js';
+import type { RowFilter } from '../search/row-filter.js';
 import type { SearchEngine } from '../search/search.js';
+import { SqlWriter } from '../search/sql-writer.js';
 import type { Store } from '../store/store.js';
 import { mayBook } from './booking-restriction.js';
-import { freeSlotsInWindow, resourcesByKey } from './slot-query.js';
+import { londonDay, londonInstant } from './london-time.js';
+import { type FreeSlot, type FreeSlotQuery, type PatientAppointment, appointmentsOfPatients, freeSlots, wantedSchedules } from './slot-query.js';
 import { OCCUPYING, SAME_DAY_SAME_SITE, localId } from './vocabulary.js';
 
 /** The inputs of Appointment/$find as IHE ITI-115 names them (https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-find). */
@@ -25,64 +29,37 @@ export interface FindRequest {
 export const SCORE_SAME_DAY_SAME_SITE = 1;
 export const SCORE_OTHER = 0.5;
 
-const DAY_MS = 24 * 3600_000;
-
 /** What $find runs with: the store and search as the caller may use them (server/rest hands its context). */
 export interface FindContext {
   store: Store;
   search: SearchEngine;
   baseUrl: string;
-  access?: { principal: Principal; unrestricted(type: string, permission: 's'): boolean };
-}
-
-interface Candidate {
-  slot: Slot;
-  schedule?: Schedule;
-  /** The patient's appointment on that day at that site, if any. */
-  companion?: string;
-}
-
-interface PatientAppointment {
-  id: string;
-  start: number;
-  end: number;
-  day: string;
-  sites: Set<string>;
+  access?: RowFilter & { principal: Principal };
 }
 
 /**
  * Proposed Appointments for free slots the caller may book: earliest first, those on a day and at a
  * site where the patient already has an appointment before all others (search.score and the
  * same-day-same-site extension say so); slots overlapping the patient's appointments are left out.
+ * A few queries on one snapshot: the patients' appointments, the wanted schedules, then the slots
+ * with every filter applied and paged in SQL.
  */
 export async function findAppointments(ctx: FindContext, q: FindRequest): Promise<{ bundle: Bundle; proposals: Appointment[] }> {
+  const found = await ctx.store.transaction(async (tx) => {
+    // Joins run in the order written (the slot walk first): PostgreSQL's search among join orders
+    // took as long as running these queries on the bench data (bench/scheduling.ts).
+    await tx.sql.query('SET LOCAL join_collapse_limit = 1');
+    return findFreeSlots({ ...ctx, store: tx }, q);
+  });
   const caller = ctx.access?.principal;
-  const schedules = await candidateSchedules(ctx, q);
-  if (schedules?.size === 0) return { bundle: searchset(ctx, []), proposals: [] };
-  const booked = await patientAppointments(ctx, q);
-  const fetch = Math.min(1000, q.count * 5 + 20);
-  const found = await freeSlots(ctx, schedules, q.start, q.end, fetch);
-  // Days the patient is coming anyway: look at all of them, not only the earliest page.
-  for (const day of new Set(booked.map((a) => a.day))) {
-    const from = maxIso(q.start, `${day}T00:00:00Z`);
-    const to = minIso(q.end, new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString());
-    if (Date.parse(from) < Date.parse(to)) mergeInto(found, await freeSlots(ctx, schedules, from, to, fetch));
-  }
-  const sites = new SiteResolver(ctx, found.included);
-  const candidates: Candidate[] = [];
-  for (const slot of found.slots.values()) {
-    if (Date.parse(slot.end) > Date.parse(q.end)) continue;
-    const schedule = found.included.get(`Schedule/${localId(slot.schedule, 'Schedule')}`) as Schedule | undefined;
-    if (!fits(slot, schedule, q) || !mayBook(caller, slot, schedule)) continue;
-    const start = Date.parse(slot.start);
-    const end = Date.parse(slot.end);
-    if (booked.some((a) => a.start < end && a.end > start)) continue;
-    const slotSites = await sites.ofActors(schedule?.actor ?? []);
-    const companion = booked.find((a) => a.day === slot.start.slice(0, 10) && [...slotSites].some((s) => a.sites.has(s)));
-    candidates.push({ slot, schedule, companion: companion?.id });
-  }
-  candidates.sort((a, b) => Number(!!b.companion) - Number(!!a.companion) || Date.parse(a.slot.start) - Date.parse(b.slot.start) || String(a.slot.id).localeCompare(String(b.slot.id)));
-  const proposals = candidates.slice(0, q.count).map((c) => proposal(c, q.patients, caller));
+  const seen = new Set<string>();
+  const byRank = (f: FreeSlot): [number, number, string] => [f.companion ? 0 : 1, Date.parse(f.slot.start), f.slot.id];
+  found.sort((a, b) => {
+    const [x, y] = [byRank(a), byRank(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2].localeCompare(y[2]);
+  });
+  const candidates = found.filter((f) => !seen.has(f.slot.id) && seen.add(f.slot.id) && mayBook(caller, f.slot, f.schedule));
+  const proposals = candidates.slice(0, q.count).map((c) => proposal(c, q, caller));
   const entries: BundleEntry[] = proposals.map((p, i) => ({
     fullUrl: `${ctx.baseUrl}/Appointment/${p.id}`,
     resource: p,
@@ -91,193 +68,111 @@ export async function findAppointments(ctx: FindContext, q: FindRequest): Promis
   return { bundle: searchset(ctx, entries), proposals };
 }
 
-/** Schedules the actor parameters admit (AND across parameters, OR within one); undefined = all. */
-async function candidateSchedules(ctx: FindContext, q: FindRequest): Promise<Set<string> | undefined> {
-  const ids = async (type: string, pairs: Array<[string, string]>): Promise<string[]> => ctx.search.matchIds(ctx.store.sql, type, new URLSearchParams(pairs), 10_000);
-  const union = async (queries: Array<[string, Array<[string, string]>]>): Promise<Set<string>> => {
-    const all = new Set<string>();
-    for (const [type, pairs] of queries) for (const id of await ids(type, pairs)) all.add(id);
-    return all;
+/** The free slots that pass the request, companions of the patients' appointments marked; not yet checked against booking-restriction.ts. */
+async function findFreeSlots(ctx: FindContext, q: FindRequest): Promise<FreeSlot[]> {
+  const w = new SqlWriter(ctx.baseUrl, new Map());
+  const booked = q.patients.length
+    ? await appointmentsOfPatients(ctx.store.sql, w, {
+        patients: q.patients,
+        statuses: [...OCCUPYING],
+        // Appointment's date parameter is its start: look back a day for long appointments already running.
+        from: new Date(Date.parse(q.start) - 24 * 3600_000).toISOString(),
+        to: q.end,
+        visible: ctx.access?.condition(w, 'r', 'Appointment', 's'),
+      })
+    : [];
+  const sw = new SqlWriter(ctx.baseUrl, new Map());
+  return freeSlots(ctx.store.sql, sw, await slotQuery(ctx, sw, q, booked));
+}
+
+/** The request as SQL: the actor, specialty and visit-type filters, the caller's access and booking rights, the patient's appointments. */
+async function slotQuery(ctx: FindContext, w: SqlWriter, q: FindRequest, booked: PatientAppointment[]): Promise<FreeSlotQuery> {
+  // Schedule conditions pick the schedules in a query of their own; slot conditions go into the slot query (w).
+  const ws = new SqlWriter(ctx.baseUrl, new Map());
+  // Each $find parameter becomes search criteria; a value search cannot parse is a 400 naming the $find parameter.
+  const criteria = async (param: string, type: 'Schedule' | 'Slot', pairs: Array<[string, string]>): Promise<string> => {
+    try {
+      return await ctx.search.criteriaSql(ctx.store.sql, type === 'Schedule' ? ws : w, type === 'Schedule' ? 's' : 'r', type, new URLSearchParams(pairs));
+    } catch (err) {
+      if (err instanceof FhirError && err.status === 400) throw badRequest(`${param}: ${err.outcome.issue[0]?.diagnostics ?? err.message}`, `Parameters.parameter.where(name = '${param}')`);
+      throw err;
+    }
   };
-  const sets: Set<string>[] = [];
-  const locations = [...q.locationReference.map((r) => `Location/${localId(r, 'Location') ?? r}`)];
-  for (const text of q.locationString) locations.push(...(await ids('Location', [['address', text]])).map((id) => `Location/${id}`));
+  const any = async (param: string, alternatives: Array<[string, string]>): Promise<string> => {
+    const each: string[] = [];
+    for (const pair of alternatives) each.push(await criteria(param, 'Schedule', [pair]));
+    return `(${each.join(' OR ')})`;
+  };
+  const refs = (type: string, values: string[]): string => values.map((r) => `${type}/${localId(r, type) ?? r}`).join(',');
+  const orText = (values: string[]): string => values.map((v) => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,')).join(',');
+
+  const schedule: string[] = [];
+  const slot: string[] = [];
   if (q.practitioner.length) {
-    const refs = q.practitioner.map((r) => `Practitioner/${localId(r, 'Practitioner') ?? r}`);
-    sets.push(await union(refs.flatMap((r) => [['Schedule', [['actor', r]]], ['Schedule', [['actor:PractitionerRole.practitioner', r]]]] as Array<[string, Array<[string, string]>]>)));
+    const p = refs('Practitioner', q.practitioner);
+    schedule.push(await any('practitioner', [['actor', p], ['actor:PractitionerRole.practitioner', p]]));
   }
   if (q.organization.length) {
-    const refs = q.organization.map((r) => `Organization/${localId(r, 'Organization') ?? r}`);
-    sets.push(
-      await union(
-        refs.flatMap((r) => [
-          ['Schedule', [['actor:PractitionerRole.organization', r]]],
-          ['Schedule', [['actor:HealthcareService.organization', r]]],
-          ['Schedule', [['actor:Location.organization', r]]],
-        ]) as Array<[string, Array<[string, string]>]>,
-      ),
-    );
+    const o = refs('Organization', q.organization);
+    schedule.push(await any('organization', [['actor:PractitionerRole.organization', o], ['actor:HealthcareService.organization', o], ['actor:Location.organization', o]]));
   }
   if (q.locationReference.length || q.locationString.length) {
-    sets.push(
-      await union(
-        locations.flatMap((r) => [
-          ['Schedule', [['actor', r]]],
-          ['Schedule', [['actor:PractitionerRole.location', r]]],
-          ['Schedule', [['actor:HealthcareService.location', r]]],
-        ]) as Array<[string, Array<[string, string]>]>,
-      ),
-    );
+    const l = refs('Location', q.locationReference);
+    const text = orText(q.locationString);
+    const byReference: Array<[string, string]> = l ? [['actor', l], ['actor:PractitionerRole.location', l], ['actor:HealthcareService.location', l]] : [];
+    const byAddress: Array<[string, string]> = text ? [['actor:Location.address', text], ['actor:PractitionerRole.location.address', text], ['actor:HealthcareService.location.address', text]] : [];
+    schedule.push(await any(q.locationReference.length ? 'location-reference' : 'location-string', [...byReference, ...byAddress]));
   }
-  if (q.specialty.length) sets.push(new Set(await ids('Schedule', [['specialty', q.specialty.join(',')]])));
-  if (q.visitType.length) sets.push(new Set(await ids('Schedule', [['service-type', q.visitType.join(',')]])));
-  if (!sets.length) return undefined;
-  return sets.reduce((acc, s) => new Set([...acc].filter((id) => s.has(id))));
-}
-
-interface FoundSlots {
-  slots: Map<string, Slot>;
-  included: Map<string, Resource>;
-}
-
-async function freeSlots(ctx: FindContext, schedules: Set<string> | undefined, from: string, to: string, count: number): Promise<FoundSlots> {
-  if (!ctx.access || ctx.access.unrestricted('Slot', 's')) {
-    const slots = await freeSlotsInWindow(ctx.store.sql, from, to, schedules && [...schedules], count);
-    const scheduleKeys = new Set(slots.map((s) => `Schedule/${localId(s.schedule, 'Schedule')}`));
-    const included = await resourcesByKey(ctx.store.sql, scheduleKeys);
-    const actorKeys = [...included.values()].flatMap((r) => ((r as Schedule).actor ?? []).map((a) => a.reference ?? '')).filter((k) => /^[A-Za-z]+\/[^/]+$/.test(k));
-    for (const [k, v] of await resourcesByKey(ctx.store.sql, actorKeys)) included.set(k, v);
-    return { slots: new Map(slots.map((s) => [s.id as string, s])), included };
+  // Specialty and visit type match the Schedule, and the Slot's own when it states one.
+  for (const [param, values, code] of [['specialty', q.specialty, 'specialty'], ['visit-type', q.visitType, 'service-type']] as const) {
+    if (!values.length) continue;
+    const wanted = values.join(',');
+    schedule.push(await criteria(param, 'Schedule', [[code, wanted]]));
+    slot.push(`(${await criteria(param, 'Slot', [[`${code}:missing`, 'true']])} OR ${await criteria(param, 'Slot', [[code, wanted]])})`);
   }
-  // A policy that filters Slots: the generic search applies it.
-  const params = new URLSearchParams([
-    ['status', 'free'],
-    ['start', `ge${from}`],
-    ['start', `lt${to}`],
-    ['_sort', 'start'],
-    ['_count', String(count)],
-    ['_total', 'none'],
-    ['_include', 'Slot:schedule'],
-    ['_include:iterate', 'Schedule:actor'],
-  ]);
-  if (schedules) params.set('schedule', [...schedules].map((id) => `Schedule/${id}`).join(','));
-  const bundle = await ctx.search.search({ sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: false }, 'Slot', params);
-  const found: FoundSlots = { slots: new Map(), included: new Map() };
-  for (const entry of bundle.entry ?? []) {
-    const r = entry.resource;
-    if (!r?.id) continue;
-    if (entry.search?.mode === 'match' && r.resourceType === 'Slot') found.slots.set(r.id, r);
-    else found.included.set(`${r.resourceType}/${r.id}`, r);
+  if (ctx.access) {
+    slot.push(ctx.access.condition(w, 'r', 'Slot', 's'));
+    schedule.push(ctx.access.condition(ws, 's', 'Schedule', 'r'));
   }
-  return found;
+  const caller = ctx.access?.principal;
+  return {
+    from: q.start,
+    to: q.end,
+    // Slots the SQL admits but booking-restriction.ts refuses are dropped afterwards: fetch a few more.
+    limit: q.count + 10,
+    ...(schedule.length ? { schedules: await wantedSchedules(ctx.store.sql, ws, schedule) } : {}),
+    slot,
+    ...(caller && caller.kind !== 'admin' ? { bookableBy: { kind: caller.kind, org: caller.org } } : {}),
+    busy: booked.flatMap(({ appointment: a }) => (a.start && a.end ? [{ start: a.start, end: a.end }] : [])),
+    companions: booked.flatMap(({ appointment: a, sites }) => {
+      if (!a.start) return [];
+      const day = londonDay(new Date(a.start)).date;
+      const next = new Date(Date.parse(`${day}T12:00:00Z`) + 24 * 3600_000).toISOString().slice(0, 10);
+      return sites.map((site) => ({ site, from: londonInstant(day, 0).toISOString(), to: londonInstant(next, 0).toISOString(), appointment: a.id }));
+    }),
+  };
 }
 
-function mergeInto(into: FoundSlots, more: FoundSlots): void {
-  for (const [k, v] of more.slots) into.slots.set(k, v);
-  for (const [k, v] of more.included) into.included.set(k, v);
-}
-
-/** A slot that states its own service type or specialty must match the request too (the schedule matched already). */
-function fits(slot: Slot, schedule: Schedule | undefined, q: FindRequest): boolean {
-  const matches = (concepts: CodeableConcept[] | undefined, wanted: string[]): boolean =>
-    !wanted.length || !concepts?.length || concepts.some((c) => c.coding?.some((cd) => wanted.some((w) => tokenMatches(w, cd.system, cd.code))));
-  return matches(slot.serviceType ?? schedule?.serviceType, q.visitType) && matches(slot.specialty ?? schedule?.specialty, q.specialty);
-}
-
-function tokenMatches(token: string, system: string | undefined, code: string | undefined): boolean {
-  return token
-    .split(',')
-    .some((t) => (t.includes('|') ? t === `${system ?? ''}|${code}` || (t.startsWith('|') && t.slice(1) === code && !system) : t === code));
-}
-
-/** The patient's booked and pending appointments that could overlap or share a day with the window. */
-async function patientAppointments(ctx: FindContext, q: FindRequest): Promise<PatientAppointment[]> {
-  if (!q.patients.length) return [];
-  const result: PatientAppointment[] = [];
-  const from = new Date(Date.parse(q.start) - DAY_MS).toISOString();
-  for (const patient of q.patients) {
-    const params = new URLSearchParams([
-      ['patient', `Patient/${patient}`],
-      ['status', [...OCCUPYING].join(',')],
-      ['date', `ge${from}`],
-      ['date', `lt${q.end}`],
-      ['_count', '200'],
-      ['_total', 'none'],
-      ['_include', 'Appointment:slot'],
-      ['_include:iterate', 'Slot:schedule'],
-      ['_include:iterate', 'Schedule:actor'],
-    ]);
-    const bundle = await ctx.search.search({ sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: false }, 'Appointment', params);
-    const included = new Map((bundle.entry ?? []).filter((e) => e.search?.mode !== 'match' && e.resource?.id).map((e) => [`${e.resource?.resourceType}/${e.resource?.id}`, e.resource as Resource]));
-    const sites = new SiteResolver(ctx, included);
-    for (const entry of bundle.entry ?? []) {
-      const a = entry.resource as Appointment;
-      if (entry.search?.mode !== 'match' || !a.start || !a.end) continue;
-      const actors: Reference[] = (a.participant ?? []).flatMap((p) => (p.actor ? [p.actor as Reference] : []));
-      for (const slotRef of a.slot ?? []) {
-        const slot = included.get(`Slot/${localId(slotRef, 'Slot')}`) as Slot | undefined;
-        const schedule = slot && (included.get(`Schedule/${localId(slot.schedule, 'Schedule')}`) as Schedule | undefined);
-        actors.push(...(schedule?.actor ?? []));
-      }
-      result.push({ id: a.id as string, start: Date.parse(a.start), end: Date.parse(a.end), day: a.start.slice(0, 10), sites: await sites.ofActors(actors) });
-    }
-  }
-  return result;
-}
-
-/** The Locations (sites) actors work at: a Location itself, or the locations of a PractitionerRole or HealthcareService. */
-class SiteResolver {
-  constructor(
-    private readonly ctx: FindContext,
-    private readonly known: Map<string, Resource>,
-  ) {}
-
-  async ofActors(actors: Reference[]): Promise<Set<string>> {
-    const sites = new Set<string>();
-    for (const actor of actors) {
-      const location = localId(actor, 'Location');
-      if (location) {
-        sites.add(location);
-        continue;
-      }
-      const key = ['PractitionerRole', 'HealthcareService'].map((t) => (localId(actor, t) ? `${t}/${localId(actor, t)}` : '')).find(Boolean);
-      if (!key) continue;
-      const resource = (this.known.get(key) ?? (await this.load(key))) as PractitionerRole | HealthcareService | undefined;
-      for (const l of resource?.location ?? []) {
-        const id = localId(l, 'Location');
-        if (id) sites.add(id);
-      }
-    }
-    return sites;
-  }
-
-  private async load(key: string): Promise<Resource | undefined> {
-    const [type, id] = key.split('/');
-    const version = await this.ctx.store.read(type, id);
-    const resource = version && !version.deleted && version.content ? (JSON.parse(version.content) as Resource) : undefined;
-    if (resource) this.known.set(key, resource);
-    return resource;
-  }
-}
-
-function proposal(c: Candidate, patients: string[], caller: Principal | undefined): Appointment {
+/** A proposal as the IHE Appointment profile (ihe-sched-appt) has it: status proposed, start, end, participants, the requested period. */
+function proposal(c: FreeSlot, q: FindRequest, caller: Principal | undefined): Appointment {
   const { slot, schedule } = c;
   const participant: AppointmentParticipant[] = [
-    ...(schedule?.actor ?? []).map((actor) => ({ actor, status: 'needs-action' as const })),
-    ...patients.map((p) => ({ actor: { reference: `Patient/${p}` }, status: 'needs-action' as const })),
+    ...(schedule.actor ?? []).map((actor) => ({ actor, status: 'needs-action' as const })),
+    ...q.patients.map((p) => ({ actor: { reference: `Patient/${p}` }, status: 'needs-action' as const })),
   ];
   const appointment: Appointment = {
     resourceType: 'Appointment',
-    id: proposalId([slot.id as string], patients, caller),
+    id: proposalId([slot.id], q.patients, caller),
     status: 'proposed',
     ...(c.companion ? { extension: [{ url: SAME_DAY_SAME_SITE, valueReference: { reference: `Appointment/${c.companion}` } }] } : {}),
-    ...(slot.serviceType ?? schedule?.serviceType ? { serviceType: slot.serviceType ?? schedule?.serviceType } : {}),
-    ...(slot.specialty ?? schedule?.specialty ? { specialty: slot.specialty ?? schedule?.specialty } : {}),
+    ...(slot.serviceType ?? schedule.serviceType ? { serviceType: slot.serviceType ?? schedule.serviceType } : {}),
+    ...(slot.specialty ?? schedule.specialty ? { specialty: slot.specialty ?? schedule.specialty } : {}),
     ...(slot.appointmentType ? { appointmentType: slot.appointmentType } : {}),
     start: slot.start,
     end: slot.end,
     slot: [{ reference: `Slot/${slot.id}` }],
     participant,
+    requestedPeriod: [{ start: q.start, end: q.end }],
   };
   return appointment;
 }
@@ -290,12 +185,4 @@ function proposalId(slotIds: string[], patients: string[], caller: Principal | u
 
 function searchset(ctx: FindContext, entry: BundleEntry[]): Bundle {
   return { resourceType: 'Bundle', type: 'searchset', total: entry.length, link: [{ relation: 'self', url: `${ctx.baseUrl}/Appointment/$find` }], entry };
-}
-
-function maxIso(a: string, b: string): string {
-  return Date.parse(a) >= Date.parse(b) ? a : b;
-}
-
-function minIso(a: string, b: string): string {
-  return Date.parse(a) <= Date.parse(b) ? a : b;
 }

@@ -1,7 +1,7 @@
 import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
 import type { WriteRule } from '../../profiles/write-guard.js';
 import { currentCaller } from '../caller.js';
-import { FhirError, forbidden, invalid, issue, outcome, unprocessable } from '../errors.js';
+import { FhirError, NamingError, forbidden, invalid, issue, outcome, unprocessable } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
 import type { Store } from '../store/store.js';
 import { mayBook } from './booking-restriction.js';
@@ -59,7 +59,8 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
           await expireHold(tx, claim.appointment_id);
           claims.delete(slotId);
         } else {
-          throw taken(`Slot/${slotId} (${slot.start} to ${slot.end}) is already ${claim.state === 'held' ? 'held' : 'booked'} for another appointment`, at);
+          const why = `Slot/${slotId} (${slot.start} to ${slot.end}) is already ${claim.state === 'held' ? 'held' : 'booked'} for another appointment`;
+          throw takenFor(claim.appointment_id, `${why} (Appointment/${claim.appointment_id})`, why, at);
         }
       } else if (!claim && slot.status !== 'free') {
         throw taken(`Slot/${slotId} (${slot.start} to ${slot.end}) is ${slot.status}, not free`, at);
@@ -102,8 +103,12 @@ async function slotWritten(tx: Store, id: string, next: Slot | undefined): Promi
     await expireHold(tx, claim.appointment_id);
     return;
   }
-  const why = `Slot/${id} is ${claim.state} for Appointment/${claim.appointment_id}: cancel the appointment to free the slot`;
-  throw taken(why, next ? 'Slot.status' : undefined);
+  throw takenFor(
+    claim.appointment_id,
+    `Slot/${id} is ${claim.state} for Appointment/${claim.appointment_id}: cancel the appointment to free the slot`,
+    `Slot/${id} is ${claim.state} for an appointment: cancel the appointment to free the slot`,
+    next ? 'Slot.status' : undefined,
+  );
 }
 
 /** A patient's other appointments that overlap this one (booked or pending) refuse it, naming the first. */
@@ -125,17 +130,8 @@ async function refuseDoubleBooking(tx: Store, search: SearchEngine, id: string, 
       const other = await read<Appointment>(tx, 'Appointment', otherId);
       if (!other?.start || !other.end) continue;
       if (Date.parse(other.start) < end && Date.parse(other.end) > start) {
-        throw new FhirError(
-          409,
-          outcome(
-            issue(
-              'conflict',
-              `Patient/${patient} already has Appointment/${otherId} from ${other.start} to ${other.end}, which overlaps; set the extension ${OVERLAP_INTENDED} (valueBoolean true) if both are intended`,
-              'Appointment.start',
-              'fatal',
-            ),
-          ),
-        );
+        const overlap = `from ${other.start} to ${other.end}, which overlaps; set the extension ${OVERLAP_INTENDED} (valueBoolean true) if both are intended`;
+        throw takenFor(otherId, `Patient/${patient} already has Appointment/${otherId} ${overlap}`, `Patient/${patient} already has an appointment ${overlap}`, 'Appointment.start');
       }
     }
   }
@@ -155,5 +151,11 @@ function changedTime(before: Appointment | undefined, next: Appointment): boolea
 
 function taken(diagnostics: string, expression?: string): FhirError {
   return new FhirError(409, outcome(issue('conflict', diagnostics, expression, 'fatal')));
+}
+
+/** 409 naming the appointment that holds what was asked for, to the clients that may read it (the access layer decides; README, scheduling). */
+function takenFor(appointmentId: string, naming: string, withheld: string, expression?: string): NamingError {
+  const fatal = (diagnostics: string) => outcome(issue('conflict', diagnostics, expression, 'fatal'));
+  return new NamingError(409, fatal(naming), { resourceType: 'Appointment', id: appointmentId }, fatal(withheld));
 }
 

@@ -1,46 +1,160 @@
-import type { Resource, Slot } from '@medplum/fhirtypes';
+import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
+import type { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 
-/**
- * Free slots starting in [from, to), earliest first, at most `limit`, optionally of some schedules:
- * one walk of the start-date index in order that stops at the limit. The generic search sorts every
- * match first (4,200 for a week of 18,000 slots: ~150 ms here); this answers the same in a few ms.
- * Only for callers whose policy reads every Slot (all member kinds as shipped).
- */
-export async function freeSlotsInWindow(sql: Queryable, from: string, to: string, scheduleIds: string[] | undefined, limit: number): Promise<Slot[]> {
-  const free = `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Slot' AND t.id = d.id AND t.param = 'status' AND t.code = 'free')`;
-  // Some schedules: start from their slots (a few hundred in a window) rather than walk everyone's.
-  const rows = scheduleIds
-    ? await sql.query<{ content: string }>(
-        `SELECT r.content FROM search_reference x
-         JOIN search_date d ON d.resource_type = 'Slot' AND d.id = x.id AND d.param = 'start'
-         JOIN resources r ON r.resource_type = 'Slot' AND r.id = x.id AND NOT r.deleted
-         WHERE x.resource_type = 'Slot' AND x.param = 'schedule' AND x.target_id = ANY($3::text[]) AND x.target_type = 'Schedule'
-           AND d.low >= $1::timestamptz AND d.low < $2::timestamptz AND ${free}
-         ORDER BY d.low, d.id LIMIT $4`,
-        [from, to, scheduleIds, limit],
-      )
-    : await sql.query<{ content: string }>(
-        `SELECT r.content FROM search_date d
-         JOIN resources r ON r.resource_type = 'Slot' AND r.id = d.id AND NOT r.deleted
-         WHERE d.resource_type = 'Slot' AND d.param = 'start' AND d.low >= $1::timestamptz AND d.low < $2::timestamptz AND ${free}
-         ORDER BY d.low, d.id LIMIT $3`,
-        [from, to, limit],
-      );
-  return rows.map((r) => JSON.parse(r.content) as Slot);
+// The SQL behind $find, over the search index rows: the patients' appointments (with their sites),
+// the wanted schedules, then the free slots that pass every filter, earliest first and paged. Filters
+// arrive as SQL booleans the search seam wrote (criteriaSql), so they mean what the same search would.
+
+/** The Locations (sites) an Appointment's or a Schedule's actors are at: a Location actor, or a PractitionerRole's or HealthcareService's locations. */
+function actorSites(type: 'Appointment' | 'Schedule', id: string): string {
+  return (
+    `SELECT a.target_id AS site FROM search_reference a WHERE a.resource_type = '${type}' AND a.id = ${id} AND a.param = 'actor' AND a.target_type = 'Location' ` +
+    `UNION SELECT l.target_id FROM search_reference a JOIN search_reference l ON l.resource_type = a.target_type AND l.id = a.target_id AND l.param = 'location' AND l.target_type = 'Location' ` +
+    `WHERE a.resource_type = '${type}' AND a.id = ${id} AND a.param = 'actor' AND a.target_type IN ('PractitionerRole', 'HealthcareService')`
+  );
 }
 
-/** Current resources by `Type/id` keys, in one query per type. */
-export async function resourcesByKey(sql: Queryable, keys: Iterable<string>): Promise<Map<string, Resource>> {
-  const byType = new Map<string, string[]>();
-  for (const key of keys) {
-    const [type, id] = key.split('/');
-    if (type && id) byType.set(type, [...(byType.get(type) ?? []), id]);
+/** The Schedules whose actors are at the site: the Location itself, or a PractitionerRole or HealthcareService there. */
+function schedulesAt(site: string): string {
+  return (
+    `SELECT a.id AS schedule_id FROM search_reference a WHERE a.resource_type = 'Schedule' AND a.param = 'actor' AND a.target_type = 'Location' AND a.target_id = ${site} ` +
+    `UNION SELECT a.id FROM search_reference l JOIN search_reference a ON a.resource_type = 'Schedule' AND a.param = 'actor' AND a.target_type = l.resource_type AND a.target_id = l.id ` +
+    `WHERE l.resource_type IN ('PractitionerRole', 'HealthcareService') AND l.param = 'location' AND l.target_type = 'Location' AND l.target_id = ${site}`
+  );
+}
+
+export interface PatientAppointment {
+  appointment: Appointment & { id: string };
+  /** Sites of its actors and of its slots' schedules' actors. */
+  sites: string[];
+}
+
+/**
+ * The patients' appointments in these statuses starting in [from, to), with their sites, in one
+ * query; `visible` is a SQL boolean on the Appointment row aliased `r` (the caller's access).
+ */
+export async function appointmentsOfPatients(sql: Queryable, w: SqlWriter, q: { patients: string[]; statuses: string[]; from: string; to: string; visible?: string }): Promise<PatientAppointment[]> {
+  const slotSites =
+    `SELECT ss.site FROM search_reference sl JOIN search_reference sc ON sc.resource_type = 'Slot' AND sc.id = sl.target_id AND sc.param = 'schedule' AND sc.target_type = 'Schedule' ` +
+    `CROSS JOIN LATERAL (${actorSites('Schedule', 'sc.target_id')}) ss WHERE sl.resource_type = 'Appointment' AND sl.id = r.id AND sl.param = 'slot' AND sl.target_type = 'Slot'`;
+  const rows = await sql.query<{ content: string; sites: string[] }>(
+    `SELECT r.content, ARRAY(${actorSites('Appointment', 'r.id')} UNION ${slotSites}) AS sites
+     FROM resources r
+     WHERE r.resource_type = 'Appointment' AND NOT r.deleted
+       AND r.id IN (SELECT p.id FROM search_reference p WHERE p.resource_type = 'Appointment' AND p.param = 'patient' AND p.target_type = 'Patient' AND p.target_id = ANY(${w.p(q.patients)}::text[]))
+       AND r.id IN (SELECT d.id FROM search_date d WHERE d.resource_type = 'Appointment' AND d.param = 'date' AND d.low >= ${w.p(q.from)}::timestamptz AND d.low < ${w.p(q.to)}::timestamptz)
+       AND r.id IN (SELECT t.id FROM search_token t WHERE t.resource_type = 'Appointment' AND t.param = 'status' AND t.code = ANY(${w.p(q.statuses)}::text[]))
+       ${q.visible ? `AND ${q.visible}` : ''}
+     LIMIT 500`,
+    w.values,
+  );
+  return rows.map((r) => ({ appointment: JSON.parse(r.content) as Appointment & { id: string }, sites: r.sites }));
+}
+
+/**
+ * The Schedules that pass `conditions` (SQL booleans on the Schedule row aliased `s`), and how many
+ * Schedules there are: $find walks every slot in start order when most schedules are wanted, and
+ * starts from the wanted schedules' slots when few are.
+ */
+export async function wantedSchedules(sql: Queryable, w: SqlWriter, conditions: string[]): Promise<{ ids: string[]; of: number }> {
+  const rows = await sql.query<{ id: string; wanted: boolean }>(
+    `SELECT s.id, (${conditions.join(' AND ')}) AS wanted FROM resources s WHERE s.resource_type = 'Schedule' AND NOT s.deleted`,
+    w.values,
+  );
+  return { ids: rows.filter((r) => r.wanted).map((r) => r.id), of: rows.length };
+}
+
+export interface FreeSlotQuery {
+  from: string;
+  to: string;
+  limit: number;
+  /** Only the slots of these schedules (undefined: of any). */
+  schedules?: { ids: string[]; of: number };
+  /** SQL booleans (AND) on the Slot row aliased `r`. */
+  slot: string[];
+  /** Left out: slots that may not be booked by this member kind and organisation (ODS code), by the booking-restriction index rows. */
+  bookableBy?: { kind: string; org: string };
+  /** Left out: slots overlapping these periods (the patient's appointments). */
+  busy: Array<{ start: string; end: string }>;
+  /** First: slots starting in [from, to) of a schedule at `site`, said to share the day and site with `appointment`. */
+  companions: Array<{ site: string; from: string; to: string; appointment: string }>;
+}
+
+export interface FreeSlot {
+  slot: Slot & { id: string };
+  schedule: Schedule;
+  companion?: string;
+}
+
+/** Below this share of all schedules, $find starts from the wanted schedules' slots instead of walking everyone's in start order. */
+const FEW_SCHEDULES = 0.1;
+
+/**
+ * Free slots in [from, to) (ending by `to`) that pass every filter: those with a companion first,
+ * then the rest, each earliest first, at most `limit` of each (the caller merges and pages), in one
+ * statement. With most schedules wanted it walks the start-date index in order and stops at the
+ * limit (a week of 18,000 slots holds 4,200 free ones; sorting them all costs ~150 ms); with few, it
+ * starts from their slots' reference rows (a few hundred a week each).
+ */
+export async function freeSlots(sql: Queryable, w: SqlWriter, q: FreeSlotQuery): Promise<FreeSlot[]> {
+  if (q.schedules && !q.schedules.ids.length) return [];
+  const to = w.p(q.to);
+  const conditions = [
+    `d.resource_type = 'Slot' AND d.param = 'start' AND d.low >= ${w.p(q.from)}::timestamptz AND d.low < ${to}::timestamptz`,
+    `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Slot' AND t.id = d.id AND t.param = 'status' AND t.code = 'free')`,
+    `e.ends <= ${to}::timestamptz`,
+    ...q.slot,
+  ];
+  const fromSchedules = !!q.schedules && q.schedules.ids.length < q.schedules.of * FEW_SCHEDULES;
+  if (q.schedules) conditions.push(`x.target_id = ANY(${w.p(q.schedules.ids)}::text[])`);
+  if (q.bookableBy) conditions.push(bookableSql(w, q.bookableBy));
+  if (q.busy.length) {
+    conditions.push(`NOT EXISTS (SELECT 1 FROM unnest(${w.p(q.busy.map((b) => b.start))}::timestamptz[], ${w.p(q.busy.map((b) => b.end))}::timestamptz[]) b(s, e) WHERE b.s < e.ends AND b.e > d.low)`);
   }
-  const found = new Map<string, Resource>();
-  for (const [type, ids] of byType) {
-    const rows = await sql.query<{ id: string; content: string }>('SELECT id, content FROM resources WHERE resource_type = $1 AND id = ANY($2::text[]) AND NOT deleted', [type, ids]);
-    for (const r of rows) found.set(`${type}/${r.id}`, JSON.parse(r.content) as Resource);
+  const schedule = `x.resource_type = 'Slot' AND x.param = 'schedule' AND x.target_type = 'Schedule'`;
+  const source = fromSchedules
+    ? `search_reference x JOIN search_date d ON d.resource_type = 'Slot' AND d.id = x.id AND d.param = 'start'`
+    : `search_date d JOIN search_reference x ON x.id = d.id AND ${schedule}`;
+  const limit = w.p(q.limit);
+  const branches = [`(SELECT o.id, o.low, o.schedule_id, o.content, NULL::text AS companion FROM offered o ORDER BY o.low, o.id LIMIT ${limit})`];
+  let companions = '';
+  if (q.companions.length) {
+    const c = q.companions;
+    // Each companion's day, with the schedules at its site (a handful); each day is walked in start order.
+    companions = `, companion AS MATERIALIZED (
+       SELECT b.f, b.t, b.appointment, array_agg(DISTINCT at.schedule_id) AS schedules
+       FROM unnest(${w.p(c.map((x) => x.site))}::text[], ${w.p(c.map((x) => x.from))}::timestamptz[], ${w.p(c.map((x) => x.to))}::timestamptz[], ${w.p(c.map((x) => x.appointment))}::text[]) b(site, f, t, appointment)
+       CROSS JOIN LATERAL (${schedulesAt('b.site')}) at
+       GROUP BY b.f, b.t, b.appointment
+     )`;
+    branches.unshift(
+      `(SELECT o.id, o.low, o.schedule_id, o.content, c.appointment AS companion FROM companion c ` +
+        `CROSS JOIN LATERAL (SELECT * FROM offered o WHERE o.low >= c.f AND o.low < c.t AND o.schedule_id = ANY(c.schedules) ORDER BY o.low, o.id LIMIT ${limit}) o ORDER BY o.low, o.id LIMIT ${limit})`,
+    );
   }
-  return found;
+  const rows = await sql.query<{ content: string; schedule: string; companion: string | null }>(
+    `WITH offered AS NOT MATERIALIZED (
+       SELECT d.id, d.low, x.target_id AS schedule_id, r.content FROM ${source}
+       JOIN resources r ON r.resource_type = 'Slot' AND r.id = d.id AND NOT r.deleted
+       CROSS JOIN LATERAL (SELECT (r.content::jsonb ->> 'end')::timestamptz AS ends) e
+       WHERE ${schedule} AND ${conditions.join(' AND ')}
+     )${companions}
+     SELECT o.content, s.content AS schedule, o.companion
+     FROM (${branches.join(' UNION ALL ')}) o JOIN resources s ON s.resource_type = 'Schedule' AND s.id = o.schedule_id`,
+    w.values,
+  );
+  return rows.map((r) => ({ slot: JSON.parse(r.content) as Slot & { id: string }, schedule: JSON.parse(r.schedule) as Schedule, ...(r.companion ? { companion: r.companion } : {}) }));
+}
+
+/**
+ * The slot's booking restriction, else its schedule's, admits the member kind or organisation. The
+ * index cannot tell a memberKind code from an ODS code, so this may admit a little too much;
+ * booking-restriction.ts has the last word on each slot found.
+ */
+function bookableSql(w: SqlWriter, caller: { kind: string; org: string }): string {
+  const codes = w.p([caller.kind, caller.org]);
+  const rows = (type: string, id: string, admitting: boolean): string =>
+    `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = '${type}' AND t.id = ${id} AND t.param = 'booking-restriction'${admitting ? ` AND t.code = ANY(${codes}::text[])` : ''})`;
+  return `CASE WHEN ${rows('Slot', 'd.id', false)} THEN ${rows('Slot', 'd.id', true)} ELSE NOT ${rows('Schedule', 'x.target_id', false)} OR ${rows('Schedule', 'x.target_id', true)} END`;
 }

@@ -15,6 +15,8 @@ import type { Row } from './query.js';
 import { SearchQuery } from './query.js';
 import { SearchRegistry } from './registry.js';
 import type { RowFilter } from './row-filter.js';
+import { filterSql } from './conditions.js';
+import type { SqlWriter } from './sql-writer.js';
 import type { Compartment, SearchContext, SearchEngine } from './search.js';
 import { ValueSetExpander } from './valuesets.js';
 
@@ -95,6 +97,21 @@ class SqlSearchEngine implements SearchEngine {
     }
     const valueSets = await this.expander.expandAll(sql, filters);
     return new SearchQuery(this.registry, { branches: [{ type: resourceType, filters: pairRanges(filters) }], ...(access ? { access } : {}) }, valueSets, '').ids(sql, limit);
+  }
+
+  async criteriaSql(sql: Queryable, w: SqlWriter, r: string, resourceType: string, criteria: URLSearchParams, access?: RowFilter): Promise<string> {
+    await this.custom.sync(sql);
+    const filters: Filter[] = [];
+    for (const [name, value] of criteria) {
+      try {
+        filters.push(parseFilter(this.registry, resourceType, name, value));
+      } catch (err) {
+        reportOrThrow(err, true, []);
+      }
+    }
+    for (const [url, codes] of await this.expander.expandAll(sql, filters)) w.valueSets.set(url, codes);
+    if (access) w.access = (aw, alias, type) => access.condition(aw, alias, type, 'r');
+    return pairRanges(filters).map((f) => filterSql(w, f, r, resourceType)).join(' AND ') || 'true';
   }
 
   async search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> {

@@ -5,6 +5,7 @@ import { loadR4Definitions } from '../../profiles/r4-definitions.js';
 import type { Bundle, CompartmentDefinition, SearchParameter } from '@medplum/fhirtypes';
 import { implicitSystem } from './bindings.js';
 import auditEventClient from './parameters/auditevent-client.json';
+import bookingRestriction from './parameters/booking-restriction.json';
 import careTeamCurrentParticipant from './parameters/careteam-current-participant.json';
 import careTeamParticipantRole from './parameters/careteam-participant-role.json';
 import medicationRequestDispensePerformer from './parameters/medicationrequest-dispense-performer.json';
@@ -53,7 +54,7 @@ export class SearchRegistry {
     for (const type of this.resourceTypes) this.byType.set(type, new Map());
 
     const official = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
-    const all = [...(official.entry ?? []).map((e) => e.resource as SearchParameter), careTeamParticipantRole as SearchParameter, careTeamCurrentParticipant as SearchParameter, medicationRequestDispensePerformer as SearchParameter, auditEventClient as SearchParameter, serviceRequestSupportingInfo as SearchParameter];
+    const all = [...(official.entry ?? []).map((e) => e.resource as SearchParameter), careTeamParticipantRole as SearchParameter, careTeamCurrentParticipant as SearchParameter, medicationRequestDispensePerformer as SearchParameter, auditEventClient as SearchParameter, serviceRequestSupportingInfo as SearchParameter, bookingRestriction as SearchParameter];
     for (const sp of all) if (sp.url) this.byUrl.set(sp.url, sp);
     // Composites refer to their components by URL, so register plain parameters first.
     for (const sp of all.filter((s) => s.type !== 'composite')) this.register(sp);

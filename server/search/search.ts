@@ -3,6 +3,7 @@ import type { Queryable } from '../store/db.js';
 import type { ResourceIndexer } from '../store/store.js';
 import type { SearchRegistry } from './registry.js';
 import type { RowFilter } from './row-filter.js';
+import type { SqlWriter } from './sql-writer.js';
 
 /** Where a search runs and how its Bundle links are written. */
 export interface SearchContext {
@@ -31,6 +32,12 @@ export interface SearchEngine extends ResourceIndexer {
   search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle>;
   /** Ids of current resources matching conditional-interaction criteria (If-None-Exist, PUT/DELETE/PATCH Type?criteria), at most `limit`. */
   matchIds(sql: Queryable, resourceType: string, criteria: URLSearchParams, limit: number, access?: RowFilter): Promise<string[]>;
+  /**
+   * A SQL boolean on the row aliased `r` of `resourceType`: does it meet the criteria, as a search would?
+   * For a service that writes its own query over the index rows (scheduling's $find). Chains and `_has`
+   * reach only rows `access` admits; criteria it cannot parse are a 400 naming the parameter.
+   */
+  criteriaSql(sql: Queryable, w: SqlWriter, r: string, resourceType: string, criteria: URLSearchParams, access?: RowFilter): Promise<string>;
   /** The search parameters and compartments it knows: the access seam compiles policies with them, the audit trail's search parses with them. */
   readonly registry: SearchRegistry;
   /** In-memory: the resources these reference parameters of the resource point at by Type/id (as the index would hold them). */

@@ -135,6 +135,20 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect((await server().fhir('GET', 'Appointment?_summary=count')).body.total).to.equal(before.body.total);
   });
 
+  it('a plain POST or PUT of a booked appointment whose slot is taken is 409 naming the appointment holding it, as $book does', async () => {
+    const gp0900 = await slot(server(), 'gp-0900');
+    const holder = (await server().fhir('GET', 'Appointment?slot=Slot/gp-0900&status=booked')).body.entry[0].resource.id;
+    const posted = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ben', [gp0900]) });
+    expect(posted.status).to.equal(409);
+    expect(fatal(posted)).to.contain(`(Appointment/${holder})`);
+    const proposed = await server().fhir('POST', 'Appointment', { body: appointment('proposed', 'sched-ben', [gp0900]) });
+    expect(proposed.status, JSON.stringify(proposed.body)).to.equal(201);
+    const put = await server().fhir('PUT', `Appointment/${proposed.body.id}`, { body: { ...proposed.body, status: 'booked' } });
+    expect(put.status).to.equal(409);
+    expect(fatal(put)).to.contain(`(Appointment/${holder})`);
+    expect((await server().fhir('GET', `Appointment/${proposed.body.id}`)).body.status).to.equal('proposed');
+  });
+
   it('cancelling by PUT or PATCH (cancelled, noshow, entered-in-error) frees the slots', async () => {
     const gp1000 = await slot(server(), 'gp-1000');
     const created = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ada', [gp1000]) });
@@ -226,6 +240,9 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     const hidden = await server().fhir('POST', 'Appointment/$book', { as: mentalHealth, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ada', [bens]) }) });
     expect(hidden.status).to.equal(409);
     expect(fatal(hidden)).to.contain('Slot/dental-1500').and.not.to.contain('Appointment/');
+    const plain = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [bens]) });
+    expect(plain.status).to.equal(409);
+    expect(fatal(plain)).to.contain('Slot/dental-1500').and.not.to.contain('Appointment/');
     const own = await slot(server(), 'mh-next-day');
     const booked = await server().fhir('POST', 'Appointment', { as: mentalHealth, body: appointment('booked', 'sched-ada', [own]) });
     expect(booked.status, JSON.stringify(booked.body)).to.equal(201);

@@ -26,6 +26,18 @@ describeEachDatabase('Appointment/$find (IHE ITI-115)', (server) => {
     expect(gp.start).to.equal('2027-03-01T09:00:00Z');
     expect(gp.end).to.equal('2027-03-01T09:15:00Z');
     expect(gp.participant.map((p: { actor: { reference: string } }) => p.actor.reference)).to.include('PractitionerRole/sched-osei-gp');
+    // The IHE Appointment profile requires the requested period: the window asked for.
+    expect(gp.requestedPeriod).to.deep.equal([{ start: '2027-03-01T00:00:00Z', end: '2027-03-02T00:00:00Z' }]);
+  });
+
+  it('IHE inputs it does not use (reason, timing, ...) are named in an OperationOutcome entry of the searchset, not silently dropped', async () => {
+    const res = await server().fhir('GET', `Appointment/$find?${WINDOW}&_count=2&reason=http://snomed.info/sct|22298006`);
+    expect(res.status).to.equal(200);
+    expect(res.body.total).to.equal(2);
+    const outcome = res.body.entry.find((e: { search: { mode: string } }) => e.search.mode === 'outcome');
+    expect(outcome.resource.issue[0].severity).to.equal('warning');
+    expect(outcome.resource.issue[0].diagnostics).to.contain('reason');
+    expect(res.body.entry.filter((e: { search: { mode: string } }) => e.search.mode === 'match')).to.have.length(2);
   });
 
   it('POST with a Parameters body gives the same answer; _count limits it', async () => {

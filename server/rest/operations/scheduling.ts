@@ -14,6 +14,8 @@ import { parametersBody } from './parameters.js';
 // path (server/scheduling/slot-claims.ts), so a plain POST of a booked Appointment obeys them too.
 
 const IHE = 'https://profiles.ihe.net/ITI/Scheduling/OperationDefinition';
+/** The appointment-find inputs $find uses (patient-resource, reason, referral-identifier, timing and insurance-reference it does not). */
+const FIND_PARAMETERS = ['start', 'end', 'specialty', 'visit-type', 'practitioner', 'organization', 'location-string', 'location-reference', 'patient-reference'];
 
 registerOperation({
   name: 'find',
@@ -23,9 +25,16 @@ registerOperation({
   definition: `${IHE}/appointment-find`,
   async handler(req, ctx) {
     ctx.access?.require('Slot', 's');
-    const q = findRequest(inputs(req));
+    const params = inputs(req);
+    const q = findRequest(params);
     await expireDueHolds(schedulingStore());
     const { bundle, proposals } = await findAppointments(ctx, q);
+    // The IHE bundle profile carries an OperationOutcome entry for what the server did not use (e.g. reason, timing).
+    const ignored = [...params.keys()].filter((name) => !FIND_PARAMETERS.includes(name) && !name.startsWith('_'));
+    if (ignored.length) {
+      const warning = issue('not-supported', `$find does not use ${ignored.join(', ')}: the proposals do not take ${ignored.length > 1 ? 'them' : 'it'} into account`, `Parameters.parameter.where(name = '${ignored[0]}')`, 'warning');
+      (bundle.entry ??= []).push({ resource: outcome(warning), search: { mode: 'outcome' } });
+    }
     if (proposals.length) {
       // Remembered so $hold and $book can take an `appointment-reference` to one (IHE's usual flow).
       // A cache, not a record: its commit need not wait for the disk (a crash forgets a few proposals).
@@ -94,21 +103,8 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
     if (err instanceof FhirError && (err.status === 412 || (err.status === 409 && err.message.includes('already exists')))) {
       throw taken(`Appointment/${appointment.id} was held or booked by another request at the same time`, appointment);
     }
-    throw await namingHolder(ctx, err);
+    throw err;
   }
-}
-
-/** A slot refused as taken names what holds it when the caller may read that appointment. */
-async function namingHolder(ctx: FhirContext, err: unknown): Promise<unknown> {
-  if (!(err instanceof FhirError) || err.status !== 409) return err;
-  const issue0 = err.outcome.issue[0];
-  const slotId = issue0?.severity === 'fatal' ? /Slot\/([A-Za-z0-9\-.]{1,64}) .*already (?:held|booked)/.exec(issue0.diagnostics ?? '')?.[1] : undefined;
-  if (!slotId) return err;
-  const [claim] = await ctx.store.sql.query<{ appointment_id: string }>('SELECT appointment_id FROM slot_claim WHERE slot_id = $1', [slotId]);
-  const holder = claim && (await ctx.store.read('Appointment', claim.appointment_id));
-  if (!holder || holder.deleted) return err;
-  const named = { ...issue0, diagnostics: `${issue0.diagnostics} (Appointment/${claim.appointment_id})` };
-  return new FhirError(409, { ...err.outcome, issue: [named, ...err.outcome.issue.slice(1)] }, err.headers);
 }
 
 interface ResolvedAppointment {
