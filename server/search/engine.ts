@@ -59,8 +59,8 @@ class SqlSearchEngine implements SearchEngine {
     return { resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) };
   }
 
-  async writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[]): Promise<void> {
-    await writeRows(tx, rows as ResourceRows[], true); // what firstVersionRows returned
+  async writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: (bind: (value: unknown) => string) => string[]): Promise<void> {
+    await writeRows(tx, rows as ResourceRows[], true, alongside); // what firstVersionRows returned
   }
 
   async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {

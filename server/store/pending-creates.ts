@@ -11,13 +11,13 @@ export interface NewVersion {
   index: ExtractedIndexRows;
 }
 
-/** New versions per pair of statements: bounds the arrays sent (unnest takes one parameter per column, so no parameter limit applies). */
+/** New versions per statement: bounds the arrays sent (unnest takes one parameter per column, so no parameter limit applies). */
 const CHUNK = 1000;
 
 /**
  * A transaction's connection that holds back the first versions created in it, so that a run of
- * creates (a transaction Bundle's POSTs) is written with two statements, one multi-row INSERT of the
- * current, history and change-log rows and one of every index row, instead of two per resource.
+ * creates (a transaction Bundle's POSTs) is written with one statement of multi-row INSERTs (the
+ * current, history, change-log and every index row) instead of two statements per resource.
  * Any other statement on the transaction writes them first, so every read, search, lock and check
  * sees exactly what it would have seen had each create been written at once; the store writes what
  * is left before the transaction commits (flush).
@@ -54,22 +54,26 @@ export class PendingCreates implements Queryable {
   private async write(versions: NewVersion[]): Promise<void> {
     for (let i = 0; i < versions.length; i += CHUNK) {
       const chunk = versions.slice(i, i + CHUNK);
-      await insertFirstVersionRows(this.tx, chunk);
-      await this.indexer.writeFirstVersionRows(this.tx, chunk.map((v) => v.index));
+      await this.indexer.writeFirstVersionRows(this.tx, chunk.map((v) => v.index), (bind) => firstVersionRows(bind, chunk));
     }
   }
 }
 
 /**
- * The current, history and change-log rows of new resources in one statement (an unnest of one array
- * per column). Change-log rows are numbered in the order given, the order the creates were made.
+ * The current, history and change-log rows of new resources as data-modifying CTEs over one unnest
+ * (one array per column). Change-log rows are numbered in the order given, the order of the creates.
  */
-function insertFirstVersionRows(tx: Queryable, versions: NewVersion[]): Promise<unknown> {
-  return tx.query(
-    `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS t(resource_type, id, last_updated, content, n)),
-     r AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) SELECT resource_type, id, 1, last_updated, false, content FROM input),
-     h AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) SELECT resource_type, id, 1, last_updated, false, 'create', content FROM input)
-     INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) SELECT resource_type, id, 1, 'create', last_updated FROM input ORDER BY n`,
-    [versions.map((v) => v.resourceType), versions.map((v) => v.id), versions.map((v) => v.lastUpdated.toISOString()), versions.map((v) => v.content)],
-  );
+function firstVersionRows(bind: (value: unknown) => string, versions: NewVersion[]): string[] {
+  const columns = [
+    `${bind(versions.map((v) => v.resourceType))}::text[]`,
+    `${bind(versions.map((v) => v.id))}::text[]`,
+    `${bind(versions.map((v) => v.lastUpdated.toISOString()))}::timestamptz[]`,
+    `${bind(versions.map((v) => v.content))}::text[]`,
+  ];
+  return [
+    `created AS (SELECT * FROM unnest(${columns.join(', ')}) WITH ORDINALITY AS t(resource_type, id, last_updated, content, n))`,
+    `created_current AS (INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) SELECT resource_type, id, 1, last_updated, false, content FROM created)`,
+    `created_history AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) SELECT resource_type, id, 1, last_updated, false, 'create', content FROM created)`,
+    `created_change AS (INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) SELECT resource_type, id, 1, 'create', last_updated FROM created ORDER BY n)`,
+  ];
 }

@@ -62,8 +62,12 @@ export interface ResourceIndexer {
    * else indexing a resource does happens now too (a SearchParameter is registered).
    */
   firstVersionRows(tx: Queryable, resource: Resource): Promise<ExtractedIndexRows>;
-  /** Writes the index rows of many first versions with one statement: a few multi-row INSERTs. */
-  writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[]): Promise<void>;
+  /**
+   * Writes the index rows of many first versions with one statement of multi-row INSERTs, into which
+   * the store puts its own (`alongside`: more data-modifying CTEs, `name AS (...)`, whose values are
+   * bound with `bind`), so that a batch of creates is one statement.
+   */
+  writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: (bind: (value: unknown) => string) => string[]): Promise<void>;
   remove(tx: Queryable, resourceType: string, id: string): Promise<void>;
 }
 
