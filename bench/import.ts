@@ -43,6 +43,17 @@ function postgresCpuSeconds(port: string): number {
 const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
   Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
+/** The server's own memory figures (prom-client's process and Node.js metrics), in MB. */
+async function serverMemory(origin: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const metric = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return {
+    'heap used': metric('nodejs_heap_size_used_bytes'),
+    'heap total': metric('nodejs_heap_size_total_bytes'),
+    'external (incl. buffers)': metric('nodejs_external_memory_bytes'),
+  };
+}
+
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(url);
   await client.connect();
@@ -100,14 +111,15 @@ async function main(): Promise<void> {
   const port = await freePort();
   const server = spawn(process.execPath, [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir`, LOG_LEVEL: 'warn' },
+    // Authentication off, as in the other scenarios: this measures the FHIR work itself (bench/authz.ts measures authentication).
+    env: { ...process.env, AUTH_DISABLED: 'true', DATABASE_URL: database.url, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir`, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}/fhir`;
   try {
     for (let i = 0; ; i++) {
       if ((await fetch(`${base}/metadata`).catch(() => undefined))?.ok) break;
-      if (i > 300) throw new Error('server did not start');
+      if (i > 900) throw new Error('server did not start'); // 3 minutes: a start on a loaded machine is slow
       await new Promise((r) => setTimeout(r, 200));
     }
     const pgPort = new URL(database.url).port || '5432';
@@ -119,11 +131,18 @@ async function main(): Promise<void> {
     let failed = 0;
     let next = 0;
     let peakRss = 0;
+    // What the RSS is made of, sampled with it: the heap (live objects and garbage not yet collected), buffers, the rest native.
+    const atStart: Record<string, number> = { RSS: rssMb(server.pid!, 'VmRSS'), ...(await serverMemory(`http://127.0.0.1:${port}`)) };
+    let atPeak = atStart;
     const windows: number[] = [];
     let windowStart = started;
     let windowLoaded = 0;
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, rssMb(server.pid!, 'VmRSS'));
+      const rss = rssMb(server.pid!, 'VmRSS');
+      if (rss > peakRss) {
+        peakRss = rss;
+        serverMemory(`http://127.0.0.1:${port}`).then((m) => (atPeak = { RSS: rss, ...m }), () => undefined);
+      }
       if (Date.now() - windowStart >= 10_000) {
         windows.push((loaded - windowLoaded) / ((Date.now() - windowStart) / 1000));
         windowStart = Date.now();
@@ -164,6 +183,7 @@ async function main(): Promise<void> {
       { measure: 'benchmark client CPU', value: `${((client.user + client.system) / 1e6).toFixed(1)} s` },
     ];
     printTable(`Import: transaction bundles of 500 resources, ${inFlight} in flight, local PostgreSQL`, rows);
+    printTable('Server memory (MB): after start, and at the RSS peak', Object.keys(atStart).map((k) => ({ measure: k, 'after start': Math.round(atStart[k]), 'at the peak': Math.round(atPeak[k]) })));
     if (sqlStats) printTable('SQL by statement (pg_stat_statements, execution time only: parse, plan and protocol are not in it)', await topStatements(database.url));
   } finally {
     await new Promise<void>((resolve) => {

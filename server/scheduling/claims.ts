@@ -43,9 +43,10 @@ export async function lockSlots(sql: Queryable, ids: string[]): Promise<Map<stri
   return new Map(rows.filter((r) => r.content).map((r) => [r.id, JSON.parse(r.content as string) as Slot]));
 }
 
+/** Locks a resource's row (deleted or not) and reads its live version, in one statement. */
 export async function lockAndRead<T extends Resource>(tx: Store, type: string, id: string): Promise<T | undefined> {
-  await lockRows(tx.sql, type, [id]);
-  return read<T>(tx, type, id);
+  const [row] = await tx.sql.query<{ deleted: boolean; content: string | null }>('SELECT deleted, content FROM resources WHERE resource_type = $1 AND id = $2 FOR UPDATE', [type, id]);
+  return row && !row.deleted && row.content ? (JSON.parse(row.content) as T) : undefined;
 }
 
 export async function read<T extends Resource>(tx: Store, type: string, id: string): Promise<T | undefined> {

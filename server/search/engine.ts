@@ -1,13 +1,14 @@
 import type { Bundle, BundleLink, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../errors.js';
 import type { Queryable } from '../store/db.js';
+import type { ExtractedIndexRows } from '../store/store.js';
 import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
 import { extractRows } from './extract.js';
 import { CustomParameters } from './custom-parameters.js';
 import { findIncludes } from './include.js';
-import { deleteRows, writeRows } from './index-writer.js';
+import { deleteRows, writeRows, type ResourceRows } from './index-writer.js';
 import { Matcher } from './matcher.js';
 import type { Filter } from './parse.js';
 import { ParamError, pairRanges, parseFilter, reportOrThrow } from './parse.js';
@@ -54,10 +55,14 @@ class SqlSearchEngine implements SearchEngine {
     await writeRows(tx, [{ resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) }], resource.meta?.versionId === '1');
   }
 
-  async indexFirstVersions(tx: Queryable, resources: Resource[]): Promise<void> {
+  async firstVersionRows(tx: Queryable, resource: Resource): Promise<ResourceRows> {
     await this.custom.sync(tx, false);
-    for (const r of resources) if (r.resourceType === 'SearchParameter') await this.custom.put(tx, r as SearchParameter & { id: string });
-    await writeRows(tx, resources.map((r) => ({ resourceType: r.resourceType, id: r.id!, rows: extractRows(this.registry, r) })), true);
+    if (resource.resourceType === 'SearchParameter') await this.custom.put(tx, resource as SearchParameter & { id: string });
+    return { resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) };
+  }
+
+  async writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: (bind: (value: unknown) => string) => string[]): Promise<void> {
+    await writeRows(tx, rows as ResourceRows[], true, alongside); // what firstVersionRows returned
   }
 
   async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {

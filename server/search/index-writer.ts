@@ -39,28 +39,28 @@ export interface ResourceRows {
 /**
  * Replaces the index rows of resources with one statement: data-modifying CTEs delete the old rows
  * and insert the new ones (unnest of one array per column), so a write costs one round trip
- * whatever the number of rows or resources.
+ * whatever the number of rows or resources. `alongside` adds the caller's own CTEs to the statement
+ * (the store's current, history and change-log rows of new resources).
  */
-export async function writeRows(sql: Queryable, resources: ResourceRows[], firstVersions = false): Promise<void> {
-  if (!resources.length) return;
+export async function writeRows(sql: Queryable, resources: ResourceRows[], firstVersions = false, alongside?: (bind: (value: unknown) => string) => string[]): Promise<void> {
+  if (!resources.length && !alongside) return;
   const params: unknown[] = [];
-  const ctes: string[] = [];
+  const bind = (value: unknown): string => `$${params.push(value)}`;
+  const ctes: string[] = alongside?.(bind) ?? [];
   // First versions have no rows to replace: skipping the deletes saves seven index probes per create.
   if (!firstVersions) {
-    params.push(resources.map((r) => r.resourceType), resources.map((r) => r.id));
-    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[])))`));
+    const [types, ids] = [bind(resources.map((r) => r.resourceType)), bind(resources.map((r) => r.id))];
+    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE (resource_type, id) IN (SELECT * FROM unnest(${types}::text[], ${ids}::text[])))`));
   }
   for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const spec = TABLES[kind] as { table: string; columns: [string, string][]; values: (row: unknown) => unknown[] };
     const list = resources.flatMap((r) => (r.rows[kind] as { param: string; grp: number | null }[]).map((row) => ({ owner: r, row })));
     if (!list.length) continue;
     const columns: unknown[][] = [list.map((x) => x.owner.resourceType), list.map((x) => x.owner.id), list.map((x) => x.row.param), list.map((x) => x.row.grp)];
-    spec.columns.forEach((_, c) => columns.push(list.map((x) => spec.values(x.row)[c])));
+    const values = list.map((x) => spec.values(x.row));
+    spec.columns.forEach((_, c) => columns.push(values.map((v) => v[c])));
     const types = ['text', 'text', 'text', 'integer', ...spec.columns.map(([, t]) => t)];
-    const args = columns.map((col, c) => {
-      params.push(col);
-      return `$${params.length}::${types[c]}[]`;
-    });
+    const args = columns.map((col, c) => `${bind(col)}::${types[c]}[]`);
     ctes.push(`i_${kind} AS (INSERT INTO ${spec.table} (resource_type, id, param, grp, ${spec.columns.map(([name]) => name).join(', ')}) SELECT * FROM unnest(${args.join(', ')}))`);
   }
   if (ctes.length) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import { conflict, preconditionFailed } from '../errors.js';
+import { preconditionFailed } from '../errors.js';
 import type { Db, Queryable } from './db.js';
 import { historyPage } from './history.js';
+import { PendingCreates } from './pending-creates.js';
 import { readMany, toVersion, type Row } from './rows.js';
 import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
 
@@ -11,8 +12,8 @@ export class SqlStore implements Store {
   constructor(
     private readonly db: Db,
     private readonly indexer: ResourceIndexer,
-    /** Set when this instance is bound to an open transaction. */
-    private readonly tx?: Queryable,
+    /** Set when this instance is bound to an open transaction: its connection, holding back the creates. */
+    private readonly tx?: PendingCreates,
   ) {}
 
   get sql(): Queryable {
@@ -21,7 +22,12 @@ export class SqlStore implements Store {
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.tx) return fn(this);
-    return this.db.transaction((tx) => fn(new SqlStore(this.db, this.indexer, tx)));
+    return this.db.transaction(async (tx) => {
+      const pending = new PendingCreates(tx, this.indexer);
+      const result = await fn(new SqlStore(this.db, this.indexer, pending));
+      await pending.flush();
+      return result;
+    });
   }
 
   async read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
@@ -41,11 +47,21 @@ export class SqlStore implements Store {
     return rows[0] && toVersion(rows[0]);
   }
 
+  /**
+   * The new version waits in the transaction to be written with the creates around it (see
+   * PendingCreates); an id already taken fails the transaction with PostgreSQL's unique violation
+   * when it is written, as a single INSERT would.
+   */
   create(resource: Resource, id: string = randomUUID()): Promise<WriteResult> {
     return this.transaction(async (store) => {
-      const created = await (store as SqlStore).insert({ ...resource, id });
-      if (!created) throw conflict(`${resource.resourceType}/${id} already exists`);
-      return created;
+      const self = store as SqlStore;
+      const now = new Date();
+      const stored = stamp({ ...resource, id }, 1, now);
+      const content = JSON.stringify(stored);
+      // Extracted before it waits: a SearchParameter's registration flushes the creates before it, not itself.
+      const index = await self.indexer.firstVersionRows(self.sql, stored);
+      self.tx!.add({ resourceType: stored.resourceType, id, lastUpdated: now, content, index });
+      return { resourceType: stored.resourceType, id, versionId: 1, lastUpdated: now, deleted: false, content, created: true, resource: stored };
     });
   }
 
@@ -58,7 +74,7 @@ export class SqlStore implements Store {
           throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version ${current && !current.deleted ? current.version_id : '(none)'}`);
         }
         if (!current) {
-          const created = await self.insert(resource, true);
+          const created = await self.writeVersion(resource, 1, 'create-or-skip');
           if (created) return created;
           continue; // another transaction created the same id first; its row is committed now, so lock it and update.
         }
@@ -95,11 +111,6 @@ export class SqlStore implements Store {
     return rows[0];
   }
 
-  /** First version of a resource. With onConflictSkip, returns undefined if the id was taken concurrently. */
-  private async insert(resource: Resource & { id: string }, onConflictSkip = false): Promise<WriteResult | undefined> {
-    return this.writeVersion(resource, 1, onConflictSkip ? 'create-or-skip' : 'create');
-  }
-
   private async writeVersion(resource: Resource & { id: string }, versionId: number, kind: RowWrite): Promise<WriteResult | undefined> {
     const now = new Date();
     const stored = stamp(resource, versionId, now);
@@ -115,12 +126,11 @@ export class SqlStore implements Store {
    * create-or-skip found the id taken.
    */
   private async writeRow(kind: RowWrite, resourceType: string, id: string, versionId: number, now: Date, content: string | null): Promise<boolean> {
-    const interaction: Interaction = kind === 'delete' ? 'delete' : kind === 'update' ? 'update' : 'create';
+    const interaction: Interaction = kind === 'create-or-skip' ? 'create' : kind;
     const current =
       kind === 'update' || kind === 'delete'
         ? `UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6 WHERE resource_type = $1 AND id = $2 RETURNING id`
-        : `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES ($1, $2, $3, $4, $5, $6)
-           ${kind === 'create-or-skip' ? 'ON CONFLICT DO NOTHING' : ''} RETURNING id`;
+        : `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`;
     const rows = await this.sql.query(
       `WITH r AS (${current}),
        h AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) SELECT $1, $2, $3, $4, $5, $7, $6 FROM r),
@@ -133,7 +143,7 @@ export class SqlStore implements Store {
 }
 
 /** How a version reaches the current-row table. */
-type RowWrite = 'create' | 'create-or-skip' | 'update' | 'delete';
+type RowWrite = 'create-or-skip' | 'update' | 'delete';
 
 /** Sets meta.versionId and meta.lastUpdated, keeping the rest of meta (profile, tag, security, source). */
 function stamp(resource: Resource & { id: string }, versionId: number, now: Date): Resource & { id: string } {

@@ -42,6 +42,12 @@ export interface HistoryPage {
   nextCursor?: string;
 }
 
+/** The index rows of one resource as the indexer extracted them: the store only carries them back to it. */
+export interface ExtractedIndexRows {
+  readonly resourceType: string;
+  readonly id: string;
+}
+
 /**
  * Writes the search index rows of a resource inside the write's transaction.
  * The search capability implements it; the store only calls it.
@@ -50,8 +56,18 @@ export interface ResourceIndexer {
   index(tx: Queryable, resource: Resource): Promise<void>;
   /** The index rows alone: a stored SearchParameter is not registered (for a restore that is rolled back). */
   indexRows(tx: Queryable, resource: Resource): Promise<void>;
-  /** The index rows of many new resources (first versions) in one go: bulk inserts (conformance packages at start). */
-  indexFirstVersions(tx: Queryable, resources: Resource[]): Promise<void>;
+  /**
+   * The index rows of a new resource (its first version), extracted now, with the search parameters
+   * known now, for writeFirstVersionRows to write later with those of other new resources. Whatever
+   * else indexing a resource does happens now too (a SearchParameter is registered).
+   */
+  firstVersionRows(tx: Queryable, resource: Resource): Promise<ExtractedIndexRows>;
+  /**
+   * Writes the index rows of many first versions with one statement of multi-row INSERTs, into which
+   * the store puts its own (`alongside`: more data-modifying CTEs, `name AS (...)`, whose values are
+   * bound with `bind`), so that a batch of creates is one statement.
+   */
+  writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: (bind: (value: unknown) => string) => string[]): Promise<void>;
   remove(tx: Queryable, resourceType: string, id: string): Promise<void>;
 }
 
