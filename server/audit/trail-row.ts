@@ -79,14 +79,22 @@ export function auditVersionOf(row: AuditRow): ResourceVersion {
   return { resourceType: 'AuditEvent', id: row.id, versionId: 1, lastUpdated: new Date(row.recorded), deleted: false, content: JSON.stringify(auditEventOfRow(row)) };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** AuditEvent/id: the time in the id names the partition and the row; an id we never issued is simply not found. */
+/**
+ * AuditEvent/id: the time in the id names the partition and the row; an event recorded before the
+ * trail had its own table keeps its UUIDv4, found through its own index (migration 110). An id that
+ * is no UUID is simply not found.
+ */
 export async function readAuditRow(sql: Queryable, id: string): Promise<AuditRow | undefined> {
+  if (UUID_V7.test(id)) {
+    const recorded = new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
+    return (await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE recorded = $1 AND id = $2`, [recorded, id]))[0];
+  }
   if (!UUID.test(id)) return undefined;
-  const recorded = new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
-  const rows = await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE recorded = $1 AND id = $2`, [recorded, id]);
-  return rows[0];
+  // The predicate of the index audit_event_legacy_id, written as there so that the planner uses it.
+  return (await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE id = $1 AND substr(id::text, 15, 1) <> '7'`, [id]))[0];
 }
 
 /** A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version, 74 random bits. */
