@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Queryable } from '../store/db.js';
 import type { ResourceVersion } from '../store/store.js';
@@ -97,12 +97,13 @@ export async function readAuditRow(sql: Queryable, id: string): Promise<AuditRow
   return (await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE id = $1 AND substr(id::text, 15, 1) <> '7'`, [id]))[0];
 }
 
-/** A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version, 74 random bits. */
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, version, 74 random bits. The random bits and
+ * the variant are a UUIDv4's from randomUUID, which draws on a cached pool of entropy: a call of
+ * its own to the random source for every event cost more than building the row.
+ */
 function uuidV7(ms: number): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const time = ms.toString(16).padStart(12, '0');
+  // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: everything after the version digit is kept.
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }
