@@ -78,7 +78,9 @@ class CompiledAccess implements AccessSql {
   }
 
   async prepare(sql: Queryable): Promise<AccessSql> {
-    const inUse = [...this.setsInUse()];
+    // The policy never changes: which sets it reaches is worked out once, not on every request.
+    this.reached ??= [...this.setsInUse()];
+    const inUse = this.reached;
     const names = inUse.filter((n) => this.policy.sets[n].materialize);
     if (!names.length) return this;
     // The sets change only when resources of their types do: the newest change-log entry of each type
@@ -102,6 +104,9 @@ class CompiledAccess implements AccessSql {
 
   /** The last resolution of the materialized sets, and the change-log position it was made at. */
   private resolved?: { stamp: string; at: number; access: CompiledAccess };
+
+  /** The sets the rules reach (setsInUse), once asked. */
+  private reached?: string[];
 
   /** The sets the rules reach, directly or through other sets (an administrator's reach none). */
   private setsInUse(): Set<string> {
