@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { secretToken } from '../test/support/server.js';
 import { benchPostgres, cpuSeconds, load, postgresCpuSeconds, printTable, startChild, type Child, type LoadResult } from './support.js';
 
 const patient = (i: number) => ({
@@ -7,7 +11,7 @@ const patient = (i: number) => ({
   gender: 'female',
   birthDate: '1956-03-14',
 });
-const json = { 'content-type': 'application/fhir+json' };
+const jsonType = { 'content-type': 'application/fhir+json' };
 
 /** One scenario spread over the API processes: 16 connections in all, split between them, results summed. */
 async function spreadLoad(name: string, servers: Child[], seconds: number, options: (server: Child, n: () => number) => Parameters<typeof load>[1]): Promise<LoadResult> {
@@ -34,10 +38,21 @@ async function measured(databaseUrl: string, servers: Child[], run: () => Promis
   return { ...result, cpuMs: (1000 * (cpu() - before)) / Math.max(1, result.total) };
 }
 
+/** Environment of a layout with authentication on: every request carries the administrator's bearer token; no rate limit, as for one busy client. */
+function withTokens(): Record<string, string> {
+  return { AUTH_DISABLED: 'false', RATE_LIMIT_PER_MINUTE: '0', ADMIN_CREDENTIALS_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'hub-bench-')), 'admin-client.json') };
+}
+
 async function runLayout(databaseUrl: string, processes: number, seconds: number, env: Record<string, string> = {}): Promise<{ results: Measured[]; rss: number }> {
   // Workers stay out of the API processes, as in the production layout (npm run worker beside them).
   const servers = await Promise.all(Array.from({ length: processes }, () => startChild('server/main.ts', { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', ...env }, '/fhir/metadata')));
   try {
+    let auth: Record<string, string> = {};
+    if (env.ADMIN_CREDENTIALS_FILE) {
+      const creds = JSON.parse(readFileSync(env.ADMIN_CREDENTIALS_FILE, 'utf8')) as { client_id: string; client_secret: string };
+      auth = { authorization: `Bearer ${(await secretToken(servers[0].url, creds.client_id, creds.client_secret)).token}` };
+    }
+    const json = { ...jsonType, ...auth };
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
       const res = await fetch(`${servers[0].url}/fhir/Patient`, { method: 'POST', headers: json, body: JSON.stringify(patient(i)) });
@@ -47,6 +62,7 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
       await measured(databaseUrl, servers, () => spreadLoad('create (POST Patient)', servers, seconds, (s) => ({ url: `${s.url}/fhir/Patient`, method: 'POST', headers: json, body: JSON.stringify(patient(1)) }))),
       await measured(databaseUrl, servers, () => spreadLoad('read (GET Patient/id)', servers, seconds, (s, n) => ({
         url: s.url,
+        headers: auth,
         requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${ids[n() % ids.length]}` }) }],
       }))),
       await measured(databaseUrl, servers, () => spreadLoad('update (PUT Patient/id)', servers, seconds, (s, n) => ({
@@ -73,7 +89,8 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
 /**
  * Issue 2 benchmark: create, read and update at 16 connections against a local PostgreSQL, with a bare
  * Express handler returning the same JSON measured in the same run so the ratio is visible. Issue 14:
- * the same load with the audit trail off (AUDIT_DISABLED) and on, back to back, and the ratios.
+ * the same load with the audit trail off (AUDIT_DISABLED) and on, back to back, and the ratios; then
+ * audit on with bearer tokens (the administrator's), as a deployment runs.
  * With `processes` > 1 (issue 9) the same load is spread over that many API processes and compared
  * with one process.
  */
@@ -84,6 +101,7 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
   try {
     const off = await runLayout(pg.url, 1, seconds, { AUDIT_DISABLED: 'true' });
     const single = await runLayout(pg.url, 1, seconds);
+    const tokens = await runLayout(pg.url, 1, seconds, withTokens());
     const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
     const bareRead = await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds });
     await bare.stop();
@@ -106,7 +124,21 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
         { scenario: bareRead.name, 'audit off req/s': '', 'audit on req/s': bareRead.rps, 'on / off': '', 'on / bare Express read': '100%', 'p50 ms off / on': `${bareRead.p50}`, 'p99 ms off / on': `${bareRead.p99}`, 'CPU ms/request off / on': '', 'CPU off / on': '', 'errors+non2xx': bareRead.errors + bareRead.non2xx },
       ],
     );
-    console.log(`\nAPI process peak RSS: ${Math.round(off.rss)} MB audit off, ${Math.round(single.rss)} MB audit on`);
+    printTable(
+      'The same with bearer tokens: audit on, every request authenticated as the administrator (token check, scope gate, audit), against audit off',
+      tokens.results.map((on, i) => ({
+        scenario: on.name,
+        'audit off req/s': off.results[i].rps,
+        'audit on + token req/s': on.rps,
+        'on / off': percent(on.rps, off.results[i].rps),
+        'on / bare Express read': percent(on.rps, bareRead.rps),
+        'p50 ms off / on': `${off.results[i].p50} / ${on.p50}`,
+        'CPU ms/request off / on': `${off.results[i].cpuMs.toFixed(2)} / ${on.cpuMs.toFixed(2)}`,
+        'CPU off / on': percent(off.results[i].cpuMs, on.cpuMs),
+        'errors+non2xx': on.errors + on.non2xx,
+      })),
+    );
+    console.log(`\nAPI process peak RSS: ${Math.round(off.rss)} MB audit off, ${Math.round(single.rss)} MB audit on, ${Math.round(tokens.rss)} MB audit on with tokens`);
     console.log('CPU ms/request: the API process and PostgreSQL together; "CPU off / on" is the throughput audit-on keeps when the CPUs are the limit, and holds when other work shares the machine.');
     if (processes > 1) {
       const multi = await runLayout(pg.url, processes, seconds);

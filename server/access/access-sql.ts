@@ -13,6 +13,13 @@ const RESOLUTION_MAX_AGE_MS = 5_000;
 /** Longest id list written into a query as a constant (see memberOf). */
 const CONSTANT_LIST_MAX = 100;
 
+/**
+ * AuditEvents are rows of the audit trail (`audit_event`, migration 050), not resources: a rule
+ * reaches one through the patients it names (its `patients` column), as the Patient compartment
+ * did when they were resources.
+ */
+export const AUDIT_EVENT = 'AuditEvent';
+
 /** Values the policy's placeholders stand for. */
 export interface AccessVars {
   /** `{org}`: the client's ODS code. */
@@ -31,7 +38,7 @@ export interface AccessSql extends RowFilter {
   grants(type: string, permission: Permission): boolean;
   /** Does a rule give this permission on every resource of the type (no filter at all)? */
   unrestricted(type: string, permission: Permission): boolean;
-  /** A SQL boolean: may the resource aliased `r`, of `type`, be used for `permission`? */
+  /** A SQL boolean: may the resource aliased `r`, of `type`, be used for `permission`? For AuditEvent `r` is an audit_event row. */
   condition(w: SqlWriter, r: string, type: string, permission: Permission): string;
   /** The same when `r.resource_type` is only known when the query runs (system and type history). */
   anyType(w: SqlWriter, r: string, permission: Permission): string;
@@ -62,10 +69,18 @@ class CompiledAccess implements AccessSql {
     if (materialized) return;
     for (const set of Object.values(policy.sets)) for (const c of set.match) this.parse(c, set.type);
     for (const rule of policy.rules) for (const c of rule.match ?? []) for (const t of this.typesOf(rule)) this.parse(c, t);
+    for (const rule of policy.rules) {
+      const reachesAudit = rule.types.includes(AUDIT_EVENT) || (rule.types.includes('*') && !isUnrestricted(rule));
+      if (reachesAudit && (rule.match?.length || rule.inSet)) {
+        throw new Error(`Access policy ${policy.kind}: AuditEvents are judged only by the patients they name; a rule reaching them may be unrestricted or compartmentOf, without match or inSet`);
+      }
+    }
   }
 
   async prepare(sql: Queryable): Promise<AccessSql> {
-    const inUse = [...this.setsInUse()];
+    // The policy never changes: which sets it reaches is worked out once, not on every request.
+    this.reached ??= [...this.setsInUse()];
+    const inUse = this.reached;
     const names = inUse.filter((n) => this.policy.sets[n].materialize);
     if (!names.length) return this;
     // The sets change only when resources of their types do: the newest change-log entry of each type
@@ -89,6 +104,9 @@ class CompiledAccess implements AccessSql {
 
   /** The last resolution of the materialized sets, and the change-log position it was made at. */
   private resolved?: { stamp: string; at: number; access: CompiledAccess };
+
+  /** The sets the rules reach (setsInUse), once asked. */
+  private reached?: string[];
 
   /** The sets the rules reach, directly or through other sets (an administrator's reach none). */
   private setsInUse(): Set<string> {
@@ -123,6 +141,7 @@ class CompiledAccess implements AccessSql {
     if (!rules.length) return 'false';
     // Decided before writing any SQL: parts written and then dropped would leave unused bind parameters.
     if (rules.some(isUnrestricted)) return 'true';
+    if (type === AUDIT_EVENT) return this.unfiltered(w, () => or(rules.map((rule) => (rule.compartmentOf ? this.namesMemberOf(w, `${r}.patients`, rule.compartmentOf) : 'false'))));
     return this.unfiltered(w, () => or(rules.map((rule) => this.ruleSql(w, r, type, rule))));
   }
 
@@ -198,6 +217,12 @@ class CompiledAccess implements AccessSql {
     // list when it runs, but plans without estimating each id against the column's statistics (5 ms
     // of planning per query at 1,000 ids).
     return `(${expr} || '') = ANY(${w.p(set.literal)}::text[])`;
+  }
+
+  /** The id array `expr` names a member of the set: an audit row's patients. */
+  private namesMemberOf(w: SqlWriter, expr: string, name: string): string {
+    const set = this.materialized?.get(name);
+    return set ? `${expr} && ${w.p(set.literal)}::text[]` : `${expr} && ARRAY(${this.members(w, name)})`;
   }
 
   /** Ids of the set's members. */

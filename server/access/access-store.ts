@@ -6,6 +6,7 @@ import type { Queryable } from '../store/db.js';
 import type { SearchEngine } from '../search/search.js';
 import { DelegatingStore } from '../store/delegating-store.js';
 import type { HistoryPage, HistoryQuery, ResourceIndexer, ResourceVersion, Store, WriteResult } from '../store/store.js';
+import { AUDIT_EVENT } from './access-sql.js';
 import { judgeLastLiveVersion, type InTransaction } from './last-live.js';
 import type { RequestAccess } from './request-access.js';
 import { owned } from './subscription-owner.js';
@@ -75,7 +76,8 @@ export class AccessStore extends DelegatingStore {
   }
 
   override async history(query: HistoryQuery): Promise<HistoryPage> {
-    if (!query.resourceType || !query.id) return this.inner.history(withVisibility(query, this.access));
+    // An AuditEvent is its one version, never deleted: judged on its row, as type history judges them.
+    if (!query.resourceType || !query.id || query.resourceType === AUDIT_EVENT) return this.inner.history(withVisibility(query, this.access));
     // One resource: all of its versions if the client may read it (or could, before it was deleted).
     this.access.require(query.resourceType, 'r');
     return (await readable(this.inner, this.indexer, this.access, { resourceType: query.resourceType, id: query.id })) ? this.inner.history(query) : { versions: [], total: 0 };
@@ -126,7 +128,17 @@ async function namedIfReadable(sql: Queryable, access: RequestAccess, err: unkno
 /** A version of a resource the client may not read is reported as not there at all. */
 async function visibleVersion(store: Store, indexer: ResourceIndexer, access: RequestAccess, version: ResourceVersion | undefined): Promise<ResourceVersion | undefined> {
   if (!version) return undefined;
-  return (await readable(store, indexer, access, version)) ? version : undefined;
+  const visible = version.resourceType === AUDIT_EVENT ? await auditRowReadable(store.sql, access, version) : await readable(store, indexer, access, version);
+  return visible ? version : undefined;
+}
+
+/** The audit row of an AuditEvent read, judged as search judges it; its time (lastUpdated) finds its partition. */
+async function auditRowReadable(sql: Queryable, access: RequestAccess, version: ResourceVersion): Promise<boolean> {
+  const w = new SqlWriter('', new Map());
+  const condition = access.condition(w, 'a', AUDIT_EVENT, 'r');
+  if (condition === 'true' || condition === 'false') return condition === 'true';
+  const rows = await sql.query(`SELECT 1 FROM audit_event a WHERE a.recorded = ${w.p(version.lastUpdated)} AND a.id = ${w.p(version.id)}::uuid AND ${condition}`, w.values);
+  return rows.length > 0;
 }
 
 /**

@@ -8,6 +8,15 @@ import { type AccessPolicy, changeableElements, wideningParams } from './policy.
 import { type Permission, type ScopeGrant, grantOf, scopeAllows } from './scopes.js';
 
 const WRITES: Permission[] = ['c', 'u', 'd'];
+
+/** Each token's scopes parsed once: its principal (and scope list) is the same object on every request (auth/verified-tokens.ts). */
+const grants = new WeakMap<readonly string[], ScopeGrant>();
+
+function grantFor(scopes: readonly string[]): ScopeGrant {
+  let grant = grants.get(scopes);
+  if (!grant) grants.set(scopes, (grant = grantOf(scopes)));
+  return grant;
+}
 const VERB: Record<Permission, string> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
 /**
@@ -26,7 +35,7 @@ export class RequestAccess implements AccessSql {
     /** The policy before prepare(): what writes are checked against, inside their transaction. */
     private readonly exactPolicy = policy,
   ) {
-    this.grant = grantOf(principal.scopes);
+    this.grant = grantFor(principal.scopes);
   }
 
   /** The top-level elements this client's updates of `type` may change; undefined for any. */
@@ -68,7 +77,9 @@ export class RequestAccess implements AccessSql {
 
   /** This client's access with its policy's small sets resolved (see AccessSql.prepare): build once per request. */
   async prepare(sql: Queryable): Promise<RequestAccess> {
-    return new RequestAccess(this.principal, this.declared, await this.exactPolicy.prepare(sql), this.exactPolicy);
+    const prepared = await this.exactPolicy.prepare(sql);
+    // A policy with no sets to resolve (an administrator's) is already as prepared as it gets.
+    return prepared === this.policy ? this : new RequestAccess(this.principal, this.declared, prepared, this.exactPolicy);
   }
 
   /**

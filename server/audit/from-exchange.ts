@@ -26,11 +26,12 @@ export function auditRecordOf(
   const shape = shapeOf(req);
   const touched = new Collector();
   if (shape.target) touched.add(shape.target);
-  const body = parsed(res?.body);
+  const location = res?.headers?.Location;
+  const body = parsed(res?.body, !!(shape.target || location));
   for (const resource of resourcesIn(body)) touched.addResource(resource);
   // Batch and transaction responses name what they wrote by location, with or without the resource.
   if (isResource(body) && body.resourceType === 'Bundle') for (const e of (body as Bundle).entry ?? []) touched.addLocation(e.response?.location);
-  for (const location of [res?.headers?.Location, res?.headers?.['Content-Location']]) touched.addLocation(location);
+  for (const named of [location, res?.headers?.['Content-Location']]) touched.addLocation(named);
   if (WRITES.has(shape.interaction)) for (const resource of resourcesIn(req.body)) touched.addResource(resource);
   if (shape.interaction === 'search') touched.addQueriedPatients(req.query);
 
@@ -96,9 +97,15 @@ function decoded(segment: string): string {
   }
 }
 
-/** The response body as an object: the read fast path hands over the stored JSON text. */
-function parsed(body: FhirResponse['body']): unknown {
+/**
+ * The response body as an object. Reads and writes hand over the stored JSON text of the one
+ * resource that the path or Location names: it is parsed only if it may name a patient (the text
+ * holds `Patient/`; JSON.stringify, which wrote it, never escapes `/`), since the resource itself is
+ * already on the record.
+ */
+function parsed(body: FhirResponse['body'], resourceNamed: boolean): unknown {
   if (typeof body !== 'string') return body;
+  if (resourceNamed && !body.includes('Patient/')) return undefined;
   try {
     return JSON.parse(body);
   } catch {

@@ -10,14 +10,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * only version (a create), newest first, keyset-paged on (recorded, id).
  */
 export async function auditHistoryPage(sql: Queryable, query: HistoryQuery): Promise<HistoryPage> {
-  // A policy that filters by resource cannot judge audit rows: the trail is for unrestricted clients.
-  if (query.visible) return { versions: [], total: 0 };
   const where: string[] = [];
   const params: unknown[] = [];
   const bind = (v: unknown): string => {
     params.push(v);
     return `$${params.length}`;
   };
+  // The client's access, judged on the row as search judges it.
+  if (query.visible) where.push(query.visible(bind, 'a'));
   if (query.id) {
     // An id that is not a UUID names no event (and must not reach the uuid column as a cast error).
     if (!UUID.test(query.id)) return { versions: [], total: 0 };
@@ -27,13 +27,13 @@ export async function auditHistoryPage(sql: Queryable, query: HistoryQuery): Pro
   // Never replaced: current at some point in [from, to) once recorded before `to`.
   if (query.at) where.push(`recorded < ${bind(query.at.to)}`);
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const total = (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event ${filter}`, params))[0]?.n ?? 0;
+  const total = (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event a ${filter}`, params))[0]?.n ?? 0;
   if (query.cursor) {
     const [t, id] = decodeCursor(query.cursor);
     where.push(`(recorded, id) < (${bind(t)}::timestamptz, ${bind(id)}::uuid)`);
   }
   const rows = await sql.query<AuditRow>(
-    `SELECT ${AUDIT_COLUMNS} FROM audit_event ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded DESC, id DESC LIMIT ${bind(query.count + 1)}`,
+    `SELECT ${AUDIT_COLUMNS} FROM audit_event a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recorded DESC, id DESC LIMIT ${bind(query.count + 1)}`,
     params,
   );
   const page = rows.slice(0, query.count);

@@ -91,8 +91,9 @@ export async function searchAuditTrail(
     }
   }
   if (compartment) conditions.push(`a.entities @> ARRAY[${w.p(`Patient/${compartment.id}`)}]::text[]`);
-  // A policy that filters by resource cannot judge audit rows: the trail is for unrestricted clients.
-  if (ctx.access && ctx.access.condition(new SqlWriter('', new Map()), 'r', 'AuditEvent', 's') !== 'true') conditions.push('false');
+  // The client's access, judged on the row (the patients it names), as for any other type.
+  const visible = ctx.access?.condition(w, 'a', 'AuditEvent', 's') ?? 'true';
+  if (visible !== 'true') conditions.push(visible);
 
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   const countOnly = controls.summary === 'count';

@@ -10,8 +10,6 @@ export interface AuditWriterOptions {
   log: Logger;
   /** This server's address, as the server agent's network address. */
   serverAddress?: string;
-  /** How long the first record of a batch waits for company. */
-  windowMs?: number;
   maxBatch?: number;
   /** Batches committing at once; further records gather meanwhile, into bigger batches. */
   maxConcurrent?: number;
@@ -30,18 +28,19 @@ interface Pending {
  * multi-row insert (one statement, so one transaction), and each record's promise settles when it
  * has committed (or failed).
  * So every request can wait for its audit to be durable without paying a transaction of its own.
+ * A record goes at once while fewer than `maxConcurrent` batches are committing, and otherwise
+ * waits for one of them to end, with those arriving meanwhile: no timer holds a request whose
+ * batch could already be committing, and batches grow with the load.
  * One narrow row per event (trail-row.ts): no history, change-log or search index rows.
  */
 export class AuditWriter {
   private readonly db: Db;
   private readonly log: Logger;
   private readonly serverAddress?: string;
-  private readonly windowMs: number;
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private readonly retentionMonths?: number;
   private queue: Pending[] = [];
-  private timer?: NodeJS.Timeout;
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
   /** The UTC month whose partitions are known to exist, and the maintenance under way. */
@@ -52,21 +51,23 @@ export class AuditWriter {
     this.db = options.db;
     this.log = options.log;
     this.serverAddress = options.serverAddress;
-    this.windowMs = options.windowMs ?? 3;
     this.maxBatch = options.maxBatch ?? 200;
     this.maxConcurrent = options.maxConcurrent ?? 2;
     this.retentionMonths = options.retentionMonths;
   }
 
   /** Resolves once the record is committed; rejects if its batch failed. */
-  async record(rec: AuditRecord): Promise<void> {
-    if (this.closed) throw new Error('The audit writer is closed');
+  record(rec: AuditRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The audit writer is closed'));
     const row = auditRowOf(rec, new Date(), this.serverAddress);
-    await this.partitionsFor(row.recorded);
+    if (this.month !== monthOf(row.recorded)) return this.partitionsFor(row.recorded).then(() => this.enqueue(row));
+    return this.enqueue(row);
+  }
+
+  private enqueue(row: AuditRow): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.pump();
-      else this.timer ??= setTimeout(() => this.pump(), this.windowMs);
+      this.pump();
     });
   }
 
@@ -82,7 +83,7 @@ export class AuditWriter {
    * logged, not fatal: the events then go to the default partition, still on the record.
    */
   partitionsFor(now: Date): Promise<void> {
-    const month = now.getUTCFullYear() * 12 + now.getUTCMonth();
+    const month = monthOf(now);
     if (this.month === month) return Promise.resolve();
     this.maintaining ??= maintainAuditPartitions(this.db, now, this.retentionMonths)
       .then(
@@ -110,8 +111,6 @@ export class AuditWriter {
   }
 
   private pump(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     while (this.queue.length && this.inFlight.size < this.maxConcurrent) {
       const batch = this.queue.splice(0, this.maxBatch);
       const writing = this.write(batch).finally(() => {
@@ -135,4 +134,8 @@ export class AuditWriter {
     }
     for (const p of batch) p.resolve();
   }
+}
+
+function monthOf(t: Date): number {
+  return t.getUTCFullYear() * 12 + t.getUTCMonth();
 }

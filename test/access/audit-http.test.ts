@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { seedNeighbourhood } from '../../scripts/seed.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
+type AuditEventLike = { id: string; entity?: Array<{ what?: { reference?: string } }> };
 const subjectOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')).sub;
 
 describe('audit trail and abuse limits over HTTP', function () {
@@ -30,6 +31,39 @@ describe('audit trail and abuse limits over HTTP', function () {
     expect(events.some((e: any) => e.outcome === '4')).to.equal(true); // eslint-disable-line @typescript-eslint/no-explicit-any
     const byPatient = await server.fhir('GET', `AuditEvent?patient=Patient/pat-derek-brown&client=${client}`);
     expect(byPatient.body.entry.length).to.be.greaterThan(0);
+  });
+
+  it('a GP practice sees the AuditEvents about its own patients, by id, by patient and in history, and none about another practice\'s patient', async () => {
+    // Accesses to each patient, recorded under the administrator.
+    expect((await server.fhir('GET', 'Patient/pat-derek-brown')).status).to.equal(200);
+    expect((await server.fhir('GET', 'Patient/pat-aisha-khan')).status).to.equal(200);
+    const about = async (patient: string): Promise<string> => (await server.fhir('GET', `AuditEvent?patient=Patient/${patient}&_count=1`)).body.entry[0].resource.id;
+    const derek = await about('pat-derek-brown');
+    const aisha = await about('pat-aisha-khan');
+
+    expect((await server.fhir('GET', `AuditEvent/${derek}`, { as: gp })).status).to.equal(200);
+    expect((await server.fhir('GET', `AuditEvent/${derek}/_history/1`, { as: gp })).status).to.equal(200);
+    expect((await server.fhir('GET', `AuditEvent/${aisha}`, { as: gp })).status).to.equal(404);
+    expect((await server.fhir('GET', `AuditEvent/${aisha}/_history/1`, { as: gp })).status).to.equal(404);
+    const ids = (reply: { body: { entry?: Array<{ resource: { id: string } }> } }): string[] => (reply.body.entry ?? []).map((e) => e.resource.id);
+    expect(ids(await server.fhir('GET', 'AuditEvent?patient=Patient/pat-derek-brown&_count=100', { as: gp }))).to.include(derek);
+    expect(ids(await server.fhir('GET', 'Patient/pat-derek-brown/AuditEvent?_count=100', { as: gp }))).to.include(derek);
+    expect(ids(await server.fhir('GET', `AuditEvent/${derek}/_history`, { as: gp }))).to.deep.equal([derek]);
+    expect(ids(await server.fhir('GET', `AuditEvent/${aisha}/_history`, { as: gp }))).to.deep.equal([]);
+    // Every event the practice finds names one of its patients (a search's event names every patient it found, so
+    // Aisha may be named beside Derek); none names only patients it may not read, nor no patient at all (logins).
+    const found = [
+      ...(await server.fhir('GET', 'AuditEvent?patient=Patient/pat-aisha-khan&_count=1000', { as: gp })).body.entry,
+      ...(await server.fhir('GET', 'AuditEvent?_count=1000', { as: gp })).body.entry,
+      ...(await server.fhir('GET', 'AuditEvent/_history?_count=1000', { as: gp })).body.entry,
+    ].map((e: { resource: AuditEventLike }) => e.resource);
+    expect(found.map((e) => e.id)).to.include(derek).and.not.include(aisha);
+    const patientsOf = (e: AuditEventLike): string[] => (e.entity ?? []).map((x) => x.what?.reference ?? '').filter((r) => r.startsWith('Patient/'));
+    const named = new Set(found.flatMap(patientsOf));
+    named.delete('Patient/pat-aisha-khan');
+    const readable = new Set<string>();
+    for (const patient of named) if ((await server.fhir('GET', patient, { as: gp })).status === 200) readable.add(patient);
+    expect(found.every((e) => patientsOf(e).some((p) => readable.has(p)))).to.equal(true);
   });
 
   it('token requests are audited', async () => {

@@ -39,6 +39,13 @@ describe('access: declarative policies are checked when the server starts', func
     expect(() => new AccessCompiler(search, policies)).to.throw(/no-such-param/);
   });
 
+  it('a rule reaching AuditEvents by anything but the patients they name stops the start: the trail keeps only those', () => {
+    const withRule = (rule: object) => loadPolicies(policiesWith('voluntary.json', { kind: 'voluntary', description: 'x', rules: [rule] }));
+    expect(() => new AccessCompiler(search, withRule({ types: ['AuditEvent'], interactions: 'rs', match: [{ where: 'action=R' }] }))).to.throw(/AuditEvents are judged only by the patients they name/);
+    expect(() => new AccessCompiler(search, withRule({ types: ['*'], interactions: 'rs', match: [{ where: '_tag=x' }] }))).to.throw(/AuditEvents are judged only by the patients they name/);
+    expect(() => new AccessCompiler(search, withRule({ types: ['AuditEvent'], interactions: 'rs' }))).to.not.throw();
+  });
+
   it('every member kind needs a policy', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'hub-policies-'));
     copyFileSync(path.join(SHIPPED, 'sets.json'), path.join(dir, 'sets.json'));

@@ -24,6 +24,17 @@ describe('audit record of an exchange', () => {
     expect(rec).to.deep.include({ interaction: 'read', status: 200, resources: ['Observation/o1'], patients: ['p1'], requestId: 'r1', sourceAddress: '10.0.0.1', principal });
   });
 
+  it('a read of a Patient names it and the patients it links to; a create names what its Location names', () => {
+    const linked = JSON.stringify({ resourceType: 'Patient', id: 'p2', link: [{ other: { reference: 'Patient/p3' }, type: 'seealso' }] });
+    expect(auditRecordOf(request('GET', 'Patient/p2'), { status: 200, body: linked }, undefined, principal, 'r1', undefined)).to.deep.include({ resources: ['Patient/p2'], patients: ['p2', 'p3'] });
+    const alone = JSON.stringify({ resourceType: 'Patient', id: 'p4', name: [{ family: 'Okafor' }] });
+    expect(auditRecordOf(request('GET', 'Patient/p4'), { status: 200, body: alone }, undefined, principal, 'r1', undefined)).to.deep.include({ resources: ['Patient/p4'], patients: ['p4'] });
+    const created = JSON.stringify({ resourceType: 'Observation', id: 'o9', status: 'final', code: { text: 'x' } });
+    const res = { status: 201, body: created, headers: { Location: 'http://x/fhir/Observation/o9/_history/1' } };
+    const posted = { resourceType: 'Observation', status: 'final', code: { text: 'x' } };
+    expect(auditRecordOf(request('POST', 'Observation', '', posted), res, undefined, principal, 'r1', undefined)).to.deep.include({ interaction: 'create', resources: ['Observation/o9'], patients: [] });
+  });
+
   it('a search names every entry and the patients of its compartment, and keeps the query', () => {
     const bundle: Bundle = {
       resourceType: 'Bundle',
