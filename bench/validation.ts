@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Resource } from '@medplum/fhirtypes';
 import { issuesAgainstProfiles } from '../profiles/profile-registry';
 import { initValidator, validationIssues } from '../profiles/validator';
-import { neighbourhoodFixtures } from '../scripts/seed';
+import { neighbourhoodFixtures } from '../server/seed';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 

@@ -40,15 +40,16 @@ export function httpTarget(baseUrl: string, token?: string): Target {
 export async function directTarget(): Promise<Target> {
   const { loadConfig } = await import('../server/config.js');
   const { openServices } = await import('../server/services.js');
-  const { handleBundle } = await import('../server/rest/bundle/post-bundle.js');
+  const { fhirRoutes } = await import('../server/rest/routes.js');
   const { FhirError } = await import('../server/errors.js');
   const config = loadConfig();
   const services = await openServices(config);
+  const routes = fhirRoutes(config);
   return {
     describe: config.databaseUrl ? 'PostgreSQL (DATABASE_URL), directly' : `PGlite in ${config.dataDir}, directly`,
     async send(bundle) {
       try {
-        const res = await handleBundle(
+        const res = await routes.route(
           { method: 'POST', path: '', query: new URLSearchParams(), headers: { preferReturn: 'minimal' }, body: bundle },
           { store: services.store, search: services.search, baseUrl: config.baseUrl },
         );

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSubscriptionConfig, SUBSCRIPTION_SETTINGS, type SubscriptionConfig } from '../subscriptions/config.js';
-import { AUTH_SETTINGS, loadAuthConfig, type AuthConfig } from './auth/config.js';
+import { AUTH_SETTINGS, loadAuthConfig, type AuthConfig } from './auth-config.js';
+import { loadSubscriptionConfig, SUBSCRIPTION_SETTINGS, type SubscriptionConfig } from './subscription-config.js';
 
 /** Every setting of the server, read from the environment (and optionally a file) in one place. */
 export interface Config {
@@ -37,13 +38,13 @@ export interface Config {
   fhirPackages: string[];
   /** A claim to a profile the hub does not hold: accepted with a warning, or refused with 422 (UNKNOWN_PROFILES). */
   unknownProfiles: 'warn' | 'reject';
-  /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: subscriptions/config.ts). */
+  /** Redis, workers and delivery policy of subscriptions (REDIS_URL, SUBSCRIPTION_*: server/subscription-config.ts). */
   subscriptions: SubscriptionConfig;
   /** AUDIT_RETENTION_MONTHS: whole months of the audit trail older than this are dropped; absent = keep everything. */
   auditRetentionMonths?: number;
   /** AUDIT_DISABLED: no audit trail at all; only with authentication off, to measure what the trail costs (npm run bench -- rest). */
   auditDisabled: boolean;
-  /** Authentication: AUTH_DISABLED, ACCESS_TOKEN_TTL_SECONDS, ADMIN_ORG, ADMIN_CREDENTIALS_FILE (server/auth/config.ts). */
+  /** Authentication: AUTH_DISABLED, ACCESS_TOKEN_TTL_SECONDS, ADMIN_ORG, ADMIN_CREDENTIALS_FILE (server/auth-config.ts). */
   auth: AuthConfig;
 }
 
@@ -154,17 +155,18 @@ export const SETTINGS: Setting[] = [
       return { unknownProfiles: raw };
     },
   },
-  // Listed here for --help; loadSubscriptionConfig (subscriptions/config.ts) reads and checks them.
+  // Listed here for --help; loadSubscriptionConfig (server/subscription-config.ts) reads and checks them.
   ...SUBSCRIPTION_SETTINGS.map((s) => ({ ...s, parse: () => ({}) })),
-  // Likewise read and checked by loadAuthConfig (server/auth/config.ts).
+  // Likewise read and checked by loadAuthConfig (server/auth-config.ts).
   ...AUTH_SETTINGS.map((s) => ({ ...s, parse: () => ({}) })),
 ];
 
 /**
  * Reads and validates every setting; one error lists every bad value. CONFIG_FILE may name a
- * file of KEY=value lines, overridden by the environment.
+ * file of KEY=value lines, overridden by the environment. The one place settings are read: every
+ * other module is handed what it needs.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, file: Record<string, string> = {}): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env, file: Record<string, string> = settingsFile(env.CONFIG_FILE)): Config {
   const all: Record<string, string> = { ...file };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') all[k] = v;
   const config: Partial<Config> = {};
@@ -189,6 +191,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length) throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return config as Config;
+}
+
+/** KEY=value lines of the file named by CONFIG_FILE; `#` starts a comment line. */
+function settingsFile(file: string | undefined): Record<string, string> {
+  if (!file) return {};
+  const entries = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]);
+  return Object.fromEntries(entries);
 }
 
 /** The text of `npm start -- --help`. */

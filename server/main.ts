@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadConfig, settingsHelp, type Config } from './config.js';
 import { claimDataDir } from './store/embedded-owner.js';
@@ -8,19 +7,18 @@ import { AccessCompiler } from './access/request-access.js';
 import { createRateLimiter, type RateLimiter } from './abuse/rate-limit.js';
 import { tokenAuditRecord } from './audit/token.js';
 import { AuditWriter } from './audit/writer.js';
-import { advertiseSmartSecurity } from './auth/capability.js';
 import { createAuthRuntime, type AuthRuntime } from './auth/runtime.js';
 import { mountApiDocs } from './http/api-docs.js';
 import { createApp, type Security } from './http/app.js';
 import { mountConsole } from './http/console.js';
-import { capabilityStatement } from './rest/capability.js';
-import { findOperation } from './rest/operations.js';
+import { mountExportRoutes } from './http/export-routes.js';
+import { fhirRoutes } from './rest/routes.js';
 import { logger } from './logger.js';
 import { openServices, type Services } from './services.js';
-import { seedNeighbourhood } from '../scripts/seed.js';
+import { startPrivateRedis } from './private-redis.js';
+import { seedNeighbourhood } from './seed.js';
 import { observeQueues } from '../workers/observe.js';
 import { startSubscriptionRuntime } from '../workers/runtime.js';
-import { startPrivateRedis } from '../scripts/redis.js';
 
 export interface RunningServer {
   services: Services;
@@ -42,21 +40,23 @@ export async function startServer(config: Config): Promise<RunningServer> {
     redisUrl: config.subscriptions.redisUrl,
     queuePrefix: config.subscriptions.queuePrefix,
     baseUrl: () => services.config.baseUrl,
-    requiresAccessToken: !config.auth.disabled,
   });
-  // The audit trail is written by the server alone, in bulk; through the API, AuditEvents are read-only (server/rest/router.ts).
+  // The audit trail is written by the server alone, in bulk; through the API, AuditEvents are read-only (server/rest/routes.ts).
   const audit = config.auditDisabled ? undefined : await startAuditTrail(config, services);
   const auth = await createAuthRuntime({ db: services.db, config, ...(audit ? { audit: (e) => audit.record(tokenAuditRecord(e)) } : {}) });
   services.onClose(() => auth.close());
   const limiter = createRateLimiter({ redisUrl: config.subscriptions.redisUrl, perMinute: config.rateLimitPerMinute, prefix: config.subscriptions.queuePrefix });
   services.onClose(() => limiter.close());
+  // Every FHIR interaction and operation, from the settings: server/rest/routes.ts.
+  const routes = fhirRoutes(config);
   const app = createApp({
     config,
+    routes,
     fhir: { store: services.store, search: services.search, exports: exports.dispatcher },
     readiness: services.readiness,
     mountRoutes: [
-      exports.mount,
-      (a) => mountApiDocs(a, { capability: () => capabilityStatement(services.config.baseUrl, services.search), levelsOf: findOperation }),
+      (a) => mountExportRoutes(a, { sql: services.db, dispatcher: exports.dispatcher, baseUrl: () => services.config.baseUrl, requiresAccessToken: !config.auth.disabled }),
+      (a) => mountApiDocs(a, { capability: () => routes.capabilityStatement(services.config.baseUrl, services.search), levelsOf: (name) => routes.findOperation(name) }),
       mountConsole,
     ],
     security: security(config, services, auth, limiter),
@@ -119,20 +119,7 @@ function security(config: Config, services: Services, auth: AuthRuntime, limiter
     logger.warn('AUTHENTICATION IS OFF (AUTH_DISABLED=true): every caller is an unrestricted administrator; never run like this with real data');
     return undefined;
   }
-  advertiseSmartSecurity();
   return { authenticate: (header) => auth.authenticate(header), access: new AccessCompiler(services.search, loadPolicies()), mount: (app) => auth.mount(app), rateLimit: (clientId) => limiter.check(clientId) };
-}
-
-/** KEY=value lines of the file named by CONFIG_FILE (the environment overrides them). */
-function configFile(): Record<string, string> {
-  const file = process.env.CONFIG_FILE;
-  if (!file) return {};
-  const entries = readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]);
-  return Object.fromEntries(entries);
 }
 
 if (require.main === module) {
@@ -142,7 +129,7 @@ if (require.main === module) {
   }
   let config: Config;
   try {
-    config = loadConfig(process.env, configFile());
+    config = loadConfig();
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
@@ -161,7 +148,7 @@ if (require.main === module) {
       return startServer(config);
     })
     .then(async (s) => {
-      // `npm start -- --seed` loads the neighbourhood fixtures (scripts/seed.ts) through the validating store.
+      // `npm start -- --seed` loads the neighbourhood fixtures (server/seed.ts) through the validating store.
       if (process.argv.includes('--seed')) logger.info({ resources: await seedNeighbourhood(s.services.store) }, 'seeded the neighbourhood fixtures');
       logger.info({ baseUrl: config.baseUrl, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` }, `FHIR R4 API at ${config.baseUrl}`);
       // Logs are buffered; the start lines (and where the administrator's credentials went) must show now.

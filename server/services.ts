@@ -15,12 +15,10 @@ import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
 import { openDb } from './store/open-db.js';
 import { migrate } from './store/migrate.js';
-import { configureBundles } from './rest/bundle/post-bundle.js';
 import { configureScheduling } from './scheduling/runtime.js';
 import { hubStore } from './store-stack.js';
 import { bookingRules } from './scheduling/slot-claims.js';
 import type { Store } from './store/store.js';
-import './rest/operations/index.js';
 
 /** The parts of a running server, wired once: database, migrations, search index, store. */
 export interface Services {
@@ -39,7 +37,6 @@ export async function openServices(config: Config): Promise<Services> {
   // A package that cannot be loaded stops the start here, with a message naming its file.
   configureValidator({ packages: config.fhirPackages ?? [], unknownProfiles: config.unknownProfiles ?? 'warn' });
   initValidator();
-  configureBundles({ maxEntries: config.maxBundleEntries, maxBytes: config.maxBundleBytes });
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

@@ -22,7 +22,7 @@ import type { ResourceIndexer, Store } from './store/store.js';
 // Why this order: access judges a write before it is validated and checks the row once written,
 // and the write rules' consequences run beneath it as the hub's own writes, under no client's
 // policy; an assigned id is one transaction entry's own. (AuditEvents are not written through the
-// API at all: the route refuses those interactions, server/rest/router.ts.)
+// API at all: the route table refuses those interactions, server/rest/routes.ts.)
 
 /** Layers 1–3: the store the hub itself uses, and the one every request's store is built over. */
 export function hubStore(db: Db, indexer: ResourceIndexer, writes: { required: RequiredProfiles; rules: readonly WriteRule[] }): Store {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job } from 'bullmq';
 import type { Db } from '../server/store/db.js';
 import type { Store } from '../server/store/store.js';
-import type { SubscriptionConfig } from '../subscriptions/config.js';
+import type { SubscriptionConfig } from '../server/subscription-config.js';
 import { DeliveryCursors, type CursorMove, type DeliveryAttempt } from '../subscriptions/delivery-cursors.js';
 import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
 import { setStatus } from '../subscriptions/lifecycle.js';

@@ -9,7 +9,7 @@ import { ClientRegistry } from '../server/auth/clients.js';
 import type { SearchEngine } from '../server/search/search.js';
 import type { Db } from '../server/store/db.js';
 import type { Store } from '../server/store/store.js';
-import type { SubscriptionConfig } from '../subscriptions/config.js';
+import type { SubscriptionConfig } from '../server/subscription-config.js';
 import { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
 import { EventStore } from '../subscriptions/event-store.js';
 import { wsChannel } from '../subscriptions/websocket-channel.js';

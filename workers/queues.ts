@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { SubscriptionConfig } from '../subscriptions/config.js';
+import type { SubscriptionConfig } from '../server/subscription-config.js';
 import type { Change } from '../subscriptions/subscription-index.js';
 import { redisServer } from '../server/redis-url.js';
 

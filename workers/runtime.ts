@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { configureSubscriptions } from '../subscriptions/settings.js';
 import { publishTopics } from '../subscriptions/topic-resources.js';
 import { attachWebsocket } from '../subscriptions/websocket-channel.js';
 import { startWorkers, type RunningWorkers, type WorkerDeps } from './index.js';
@@ -18,7 +17,6 @@ export interface SubscriptionRuntime {
  */
 export async function startSubscriptionRuntime(deps: WorkerDeps & { http: Server }): Promise<SubscriptionRuntime> {
   const config = deps.subscriptions;
-  configureSubscriptions(config);
   await publishTopics(deps.store);
   if (!config.redisUrl) return { stop: async () => undefined };
   const queues = new Queues(config);

@@ -1,7 +1,7 @@
 import { notificationRecord } from '../server/audit/notification.js';
 import type { NotificationAccess } from '../server/access/notification-access.js';
 import type { AuditRecord } from '../server/audit/record.js';
-import type { SubscriptionConfig } from '../subscriptions/config.js';
+import type { SubscriptionConfig } from '../server/subscription-config.js';
 import type { DeliveryAttempt } from '../subscriptions/delivery-cursors.js';
 import type { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
 import type { SubscriptionModel } from '../subscriptions/model.js';

@@ -1,7 +1,6 @@
 import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal.js';
 import type { FhirError } from '../errors.js';
-import type { FhirRequest, FhirResponse } from '../rest/request.js';
 import { patientIdsOf } from './patients.js';
 import type { AuditInteraction, AuditRecord } from './record.js';
 
@@ -14,10 +13,26 @@ const QUERIES = new Set<AuditInteraction>(['search', 'history', 'operation']);
 const LOCATION = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
 const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
 
+/** What the audit trail reads of a FHIR request (server/rest/request.ts FhirRequest), below the REST layer. */
+export interface ExchangeRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path below the FHIR base, e.g. `Patient/1/_history/2`. */
+  path: string;
+  query: URLSearchParams;
+  body?: unknown;
+}
+
+/** What the audit trail reads of a FHIR response (FhirResponse): a resource or its stored JSON text. */
+export interface ExchangeResponse {
+  status: number;
+  body?: Resource | string;
+  headers?: Record<string, string>;
+}
+
 /** The audit record of one FHIR exchange: the interaction, what it touched and how it ended. */
 export function auditRecordOf(
-  req: FhirRequest,
-  res: FhirResponse | undefined,
+  req: ExchangeRequest,
+  res: ExchangeResponse | undefined,
   err: FhirError | undefined,
   principal: Principal | undefined,
   requestId: string | undefined,
@@ -58,8 +73,8 @@ interface Shape {
   target?: string;
 }
 
-/** The interaction of a request, by the same path shapes as server/rest/router.ts route(). */
-function shapeOf(req: FhirRequest): Shape {
+/** The interaction of a request, by the same path shapes as the route table (server/rest/routes.ts). */
+function shapeOf(req: ExchangeRequest): Shape {
   const segments = req.path.split('/').filter(Boolean).map(decoded);
   const [first, second, third] = segments;
   const m = req.method;
@@ -103,7 +118,7 @@ function decoded(segment: string): string {
  * holds `Patient/`; JSON.stringify, which wrote it, never escapes `/`), since the resource itself is
  * already on the record.
  */
-function parsed(body: FhirResponse['body'], resourceNamed: boolean): unknown {
+function parsed(body: ExchangeResponse['body'], resourceNamed: boolean): unknown {
   if (typeof body !== 'string') return body;
   if (resourceNamed && !body.includes('Patient/')) return undefined;
   try {

@@ -10,11 +10,11 @@ import { mountCdsHooks } from '../cds-hooks/routes.js';
 import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
+import type { FhirRouter } from '../rest/router.js';
 import type { Store } from '../store/store.js';
 import { requestStore } from '../store-stack.js';
 import { asCaller } from '../caller.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
-import { route } from '../rest/router.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import type { ReadinessCheck } from '../readiness.js';
 import { mountOperational } from './operational.js';
@@ -22,6 +22,8 @@ import { parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
   config: Config;
+  /** The FHIR interactions and operations (server/rest/routes.ts). */
+  routes: FhirRouter;
   /** Search, bulk export and the hub's store, which each request's store is built over (server/store-stack.ts). */
   fhir: Omit<FhirContext, 'baseUrl'>;
   /** What /readyz checks (database, migrations, Redis). */
@@ -123,7 +125,7 @@ export function createApp(services: AppServices): express.Express {
       const requestBase = `${req.protocol}://${req.get('host')}/fhir`;
       const contextOn = async (on: Store): Promise<FhirContext> => ({ ...(await contextFor(services, principal, on)), requestBase });
       // The caller travels with the request for the write rules below the access layer (bookings, referrals).
-      const result = await asCaller(principal, async () => (services.audit ? auditedRoute(fhirReq, caller, store, contextOn, services.audit, log) : route(fhirReq, await contextOn(store))));
+      const result = await asCaller(principal, async () => (services.audit ? auditedRoute(services.routes.route, fhirReq, caller, store, contextOn, services.audit, log) : services.routes.route(fhirReq, await contextOn(store))));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);

@@ -3,8 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Principal } from '../auth/principal.js';
 import { FhirError, issue, outcome } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { FhirContext, FhirRequest, FhirResponse } from '../rest/request.js';
-import { route } from '../rest/router.js';
+import type { FhirContext, FhirRequest, FhirResponse, Route } from '../rest/request.js';
 import type { Queryable } from '../store/db.js';
 import type { Store } from '../store/store.js';
 
@@ -30,6 +29,7 @@ export interface Caller {
  * A failure is recorded as such; an audit trail that cannot be written refuses the request (503).
  */
 export async function auditedRoute(
+  route: Route,
   req: FhirRequest,
   caller: Caller,
   store: Store,

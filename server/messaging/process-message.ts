@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Bundle, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import { badRequest, issue, notSupported, outcome } from '../errors.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
-import type { FhirContext, FhirResponse } from '../rest/request.js';
+import type { FhirContext, FhirResponse, Route } from '../rest/request.js';
 import { referralTaskEntry } from './bars-referral.js';
 import { type Addressed, addressConsultationSummary, HUB_EVENT } from './consultation-summary.js';
 import { checkPrescriptionMessage, MESSAGE_EVENT, ODS } from './eps-rules.js';
@@ -32,7 +32,7 @@ function eventOf(header: MessageHeader): EventKind {
  * transaction, idempotent on the message id, and routed through the change log: the addressed
  * pharmacy's subscriptions on the prescription topic fire because the MedicationRequests carry its ODS code.
  */
-export async function processMessage(message: Bundle, ctx: FhirContext, requestId?: string): Promise<FhirResponse> {
+export async function processMessage(message: Bundle, ctx: FhirContext, route: Route, requestId?: string): Promise<FhirResponse> {
   if (message?.resourceType !== 'Bundle' || message.type !== 'message') throw badRequest('$process-message takes a Bundle of type message', 'Bundle.type');
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
@@ -65,7 +65,7 @@ export async function processMessage(message: Bundle, ctx: FhirContext, requestI
       resource: { ...kept, meta: { tag: [{ system: MESSAGE_DIGEST, code: digest }] }, identifier: { system: MESSAGE_ID, value: messageId ?? crypto.randomUUID() } },
       request: { method: 'POST', url: 'Bundle' },
     });
-    const result = await runTransaction(transaction, tctx, 'minimal', { keepUnknownLocal: true }).catch((err: unknown) => {
+    const result = await runTransaction(transaction, tctx, route, 'minimal', { keepUnknownLocal: true }).catch((err: unknown) => {
       throw pointedAtMessage(err, transactionOrder(message));
     });
     const written = `(${result.entry?.filter((e) => e.response?.location).length ?? 0} resources written)`;

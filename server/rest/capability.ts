@@ -2,21 +2,16 @@ import { getResourceTypes } from '@medplum/core';
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../../profiles/validator.js';
 import type { SearchEngine } from '../search/search.js';
-import { allOperations } from './operations.js';
+import type { Operation } from './operations.js';
 
 const SOFTWARE_VERSION = '0.1.0';
 const started = new Date().toISOString();
 
-/** Extra facts other capabilities add (search parameters, profiles, ...). */
-type Contributor = (statement: CapabilityStatement) => void;
-const contributors: Contributor[] = [];
-export function contributeToCapabilityStatement(c: Contributor): void {
-  contributors.push(c);
-}
+/** Extra facts a part of the server adds (profiles, subscriptions, security, ...), listed in the route table. */
+export type CapabilityContributor = (statement: CapabilityStatement) => void;
 
 /** What this server does, truthfully: https://hl7.org/fhir/R4/capabilitystatement.html */
-export function capabilityStatement(baseUrl: string, search: SearchEngine): CapabilityStatement {
-  const operations = allOperations();
+export function capabilityStatement(baseUrl: string, search: SearchEngine, operations: Operation[], contributors: CapabilityContributor[]): CapabilityStatement {
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',
     status: 'active',

@@ -1,6 +1,6 @@
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 
-/** A FHIR operation ($name) at system, type or instance level: https://hl7.org/fhir/R4/operations.html */
+/** A FHIR operation ($name) at system, type or instance level, listed in the route table: https://hl7.org/fhir/R4/operations.html */
 export interface Operation {
   name: string;
   /** Levels it is invoked at, and the resource types it applies to (none = all). */
@@ -13,19 +13,4 @@ export interface Operation {
   /** The canonical OperationDefinition, listed in the CapabilityStatement. */
   definition: string;
   handler(req: FhirRequest, ctx: FhirContext, params: { type?: string; id?: string }): Promise<FhirResponse>;
-}
-
-const registry = new Map<string, Operation>();
-
-/** Operations are registered by their modules at start (see server/rest/operations/index.ts). */
-export function registerOperation(op: Operation): void {
-  registry.set(op.name, op);
-}
-
-export function findOperation(name: string): Operation | undefined {
-  return registry.get(name);
-}
-
-export function allOperations(): Operation[] {
-  return [...registry.values()];
 }

@@ -5,24 +5,24 @@ import { badRequest, forbidden, notFound, unprocessable } from '../errors.js';
 import { applyFhirPathPatch } from './fhirpath-patch.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, parseContent } from './versioning.js';
-import { checkWrite, conditionalTarget, criteria, ifMatchVersion, writtenResponse } from './write.js';
+import { conditionalTarget, criteria, ifMatchVersion, writtenResponse, type WriteCheck } from './write.js';
 
 /** patch: https://hl7.org/fhir/R4/http.html#patch — JSON Patch or FHIRPath Patch (a Parameters body). */
-export async function patch(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+export async function patch(req: FhirRequest, ctx: FhirContext, p: Record<string, string>, check: WriteCheck): Promise<FhirResponse> {
   checkId(p.id);
-  return ctx.store.transaction((store) => patchOne(req, { ...ctx, store }, p.type, p.id));
+  return ctx.store.transaction((store) => patchOne(req, { ...ctx, store }, p.type, p.id, check));
 }
 
 /** Conditional patch: PATCH Type?criteria. */
-export async function conditionalPatch(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+export async function conditionalPatch(req: FhirRequest, ctx: FhirContext, p: Record<string, string>, check: WriteCheck): Promise<FhirResponse> {
   return ctx.store.transaction(async (store) => {
     const target = await conditionalTarget({ ...ctx, store }, p.type, criteria(req.query.toString()));
     if (!target) throw notFound(`No ${p.type} matches ${req.query}; nothing to patch`);
-    return patchOne(req, { ...ctx, store }, p.type, target);
+    return patchOne(req, { ...ctx, store }, p.type, target, check);
   });
 }
 
-async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: string): Promise<FhirResponse> {
+async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: string, check: WriteCheck): Promise<FhirResponse> {
   const { store, baseUrl } = ctx;
   const current = await store.read(type, id);
   if (!current || current.deleted) {
@@ -33,7 +33,7 @@ async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: st
   const patched = applyBody(parseContent(current), req);
   if (patched.resourceType !== type || patched.id !== id) throw unprocessable('A patch may not change resourceType or id', `${type}.id`);
   const { meta, ...rest } = patched;
-  const valid = await checkWrite(validateResource({ ...rest, ...(meta ? { meta } : {}) }), ctx);
+  const valid = await check(validateResource({ ...rest, ...(meta ? { meta } : {}) }), ctx);
   // The version read above is the one patched: a concurrent write in between is a 412, never a lost update.
   return writtenResponse(await store.update({ ...valid, id }, ifMatchVersion(req) ?? current.versionId), baseUrl);
 }

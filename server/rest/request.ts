@@ -68,3 +68,6 @@ export interface FhirContext {
 }
 
 export type Handler = (req: FhirRequest, ctx: FhirContext, params: Record<string, string>) => Promise<FhirResponse>;
+
+/** The router's entry point: a FHIR request to its response (batch and transaction entries go through it too). */
+export type Route = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResponse>;

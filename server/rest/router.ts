@@ -1,104 +1,134 @@
+import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../../profiles/validator.js';
 import type { Permission } from '../access/scopes.js';
-import { AUDIT_SEARCH_PARAMETERS } from '../audit/trail-search.js';
 import { badRequest, notFound, notSupported } from '../errors.js';
-import { capabilityStatement, contributeToCapabilityStatement } from './capability.js';
-import { history } from './history.js';
-import { findOperation } from './operations.js';
-import { conditionalPatch, patch } from './patch.js';
-import { read, vread } from './read.js';
-import type { FhirContext, FhirRequest, FhirResponse, Handler } from './request.js';
-import { compartmentSearch, search } from './search.js';
-import { conditionalDelete, conditionalUpdate, create, remove, update } from './write.js';
+import type { SearchEngine } from '../search/search.js';
+import { capabilityStatement, type CapabilityContributor } from './capability.js';
+import type { Operation } from './operations.js';
+import type { FhirContext, FhirRequest, FhirResponse, Handler, Route } from './request.js';
 
-/** The audit trail is written by the server only (route refuses writes), as the CapabilityStatement says. */
-const READ_ONLY_TYPES = ['AuditEvent'];
-contributeToCapabilityStatement((statement) => {
-  for (const resource of statement.rest?.[0].resource ?? []) {
-    if (!READ_ONLY_TYPES.includes(resource.type)) continue;
-    resource.interaction = resource.interaction?.filter((i) => ['read', 'vread', 'history-instance', 'history-type', 'search-type'].includes(i.code));
-    Object.assign(resource, { updateCreate: false, conditionalCreate: false, conditionalUpdate: false, conditionalDelete: 'not-supported' });
-    // The audit trail's own table answers these (server/audit/trail-search.ts), and no others.
-    resource.searchParam = resource.searchParam?.filter((p) => AUDIT_SEARCH_PARAMETERS.includes(p.name));
-    resource.searchInclude = [];
-    resource.searchRevInclude = [];
-  }
-});
+/** A route's method; GET routes answer HEAD too, `*` any method (operations check theirs). */
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | '*';
 
-/** POST / with a batch or transaction Bundle; set by the bundle module so the router stays below it. */
-let bundleHandler: Handler | undefined;
-export function setBundleHandler(handler: Handler): void {
-  bundleHandler = handler;
+interface Entry {
+  method: RouteMethod;
+  segments: string[];
+  handler: Handler;
 }
 
 /**
- * Maps a FHIR request to its interaction (https://hl7.org/fhir/R4/http.html#summary).
- * Used by the HTTP layer and, per entry, by batch/transaction processing.
+ * Path segments of a route: a literal, or one of these, handed to the handler under its name
+ * (without `:` or `$`). Any other `:name` matches any segment.
  */
-export async function route(req: FhirRequest, ctx: FhirContext): Promise<FhirResponse> {
-  const segments = req.path.split('/').filter(Boolean).map(decodeURIComponent);
-  const [first, second, third, fourth] = segments;
-  const m = req.method;
-  const read_ = m === 'GET' || m === 'HEAD';
+const PLACEHOLDERS: Partial<Record<string, (segment: string) => boolean>> = {
+  /** A resource type this server knows. */
+  ':type': isKnownResourceType,
+  /** The types of a compartment search: `*` or a resource type. */
+  ':target': (s) => s === '*' || isKnownResourceType(s),
+  /** An operation's name, `$` included. */
+  $operation: (s) => s.startsWith('$'),
+};
 
-  if (segments.length === 0) {
-    if (read_) return search(req, ctx, {});
-    if (m === 'POST' && bundleHandler) return bundleHandler(req, ctx, {});
-    throw notSupported(405, `${m} is not supported on the base URL`);
-  }
-  if (first === 'metadata' && segments.length === 1 && read_) return { status: 200, body: capabilityStatement(ctx.baseUrl, ctx.search) };
-  if (first === '_history' && segments.length === 1 && read_) return history(req, ctx, {});
-  if (first.startsWith('$') && segments.length === 1) return operation(req, ctx, first);
+/**
+ * Maps FHIR requests to their interactions (https://hl7.org/fhir/R4/http.html#summary), as the
+ * route table (server/rest/routes.ts) lists them: used by the HTTP layer and, per entry, by
+ * batch/transaction processing. Routes are tried in the order they were added.
+ */
+export class FhirRouter {
+  private readonly routes: Entry[] = [];
+  private readonly operations = new Map<string, Operation>();
+  private readonly contributors: CapabilityContributor[] = [];
+  private readonly readOnlyTypes = new Map<string, string>();
 
-  if (!isKnownResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
-  const type = first;
-  // Before the body is even validated, conditional forms included: the audit trail is written by the server only
-  // (server/audit/writer.ts, its own table), never through the API. The one place this is refused.
-  if (READ_ONLY_TYPES.includes(type) && !read_ && !(m === 'POST' && (second === '_search' || segments[segments.length - 1].startsWith('$')))) {
-    throw notSupported(405, 'AuditEvents are written by the server only; they cannot be created, changed or deleted through the API');
+  /** An interaction at a path below the FHIR base, e.g. `:type/:id/_history/:vid`. */
+  on(method: RouteMethod, path: string, handler: Handler): this {
+    this.routes.push({ method, segments: path.split('/').filter(Boolean), handler });
+    return this;
   }
-  if (segments.length === 1) {
-    if (read_) return permitted(ctx, type, 's') && search(req, ctx, { type });
-    if (m === 'POST') return create(req, ctx, { type });
-    if (m === 'PUT') return conditionalUpdate(req, ctx, { type });
-    if (m === 'DELETE') return conditionalDelete(req, ctx, { type });
-    if (m === 'PATCH') return conditionalPatch(req, ctx, { type });
+
+  /** An operation ($name), invoked by the `$operation` routes at the levels it names. */
+  operation(op: Operation): this {
+    this.operations.set(op.name, op);
+    return this;
   }
-  if (segments.length === 2) {
-    if (second === '_search' && m === 'POST') return permitted(ctx, type, 's') && search(req, ctx, { type });
-    if (second === '_history' && read_) return history(req, ctx, { type });
-    if (second.startsWith('$')) return operation(req, ctx, second, type);
-    const p = { type, id: second };
-    if (read_) return permitted(ctx, type, 'r') && read(req, ctx, p);
-    if (m === 'PUT') return update(req, ctx, p);
-    if (m === 'DELETE') return remove(req, ctx, p);
-    if (m === 'PATCH') return patch(req, ctx, p);
+
+  /** What the CapabilityStatement says beyond the interactions and operations; applied in the order added. */
+  capability(contribute: CapabilityContributor): this {
+    this.contributors.push(contribute);
+    return this;
   }
-  if (segments.length === 3 && read_ && third === '_history') return history(req, ctx, { type, id: second });
-  if (segments.length === 3 && third.startsWith('$')) return operation(req, ctx, third, type, second);
-  if (segments.length === 3 && read_ && (third === '*' || isKnownResourceType(third))) {
-    return compartmentSearch(req, ctx, { type, id: second, target: third });
+
+  /** A type clients read and search but never write: other methods are a 405 before the body is even validated. */
+  readOnly(type: string, refusal: string): this {
+    this.readOnlyTypes.set(type, refusal);
+    return this;
   }
-  if (segments.length === 4 && read_ && third === '_history') return permitted(ctx, type, 'r') && vread(req, ctx, { type, id: second, vid: fourth });
-  throw badRequest(`${m} /${req.path} is not a FHIR interaction this server knows`);
+
+  /** The response to a FHIR request (a property, so it can be handed on as a `Route`). */
+  readonly route: Route = async (req, ctx) => {
+    const segments = req.path.split('/').filter(Boolean).map(decodeURIComponent);
+    const refusal = this.readOnlyTypes.get(segments[0]);
+    if (refusal && writes(req.method, segments)) throw notSupported(405, refusal);
+    for (const entry of this.routes) {
+      const params = matches(entry, req.method, segments);
+      if (params) return entry.handler(req, ctx, params);
+    }
+    if (segments.length === 0) throw notSupported(405, `${req.method} is not supported on the base URL`);
+    if (!isKnownResourceType(segments[0])) throw notFound(`Unknown resource type '${segments[0]}'`);
+    throw badRequest(`${req.method} /${req.path} is not a FHIR interaction this server knows`);
+  };
+
+  /** The handler of the `$operation` routes: the named operation, if it is offered at this level and type. */
+  readonly invokeOperation: Handler = async (req, ctx, { operation: name, type, id }) => {
+    const op = this.operations.get(name.slice(1));
+    const level = id ? 'instance' : type ? 'type' : 'system';
+    if (!op || !op[level] || (type && op.resourceTypes && !op.resourceTypes.includes(type))) {
+      throw notFound(`Operation ${name} is not supported at the ${level} level${type ? ` of ${type}` : ''}`);
+    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && !op.idempotent) throw notSupported(405, `${name} changes data and must be invoked with POST`);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') throw notSupported(405, `${name} is invoked with GET or POST`);
+    return op.handler(req, ctx, { type, id });
+  };
+
+  /** What this server does, from the table: https://hl7.org/fhir/R4/capabilitystatement.html */
+  capabilityStatement(baseUrl: string, search: SearchEngine): CapabilityStatement {
+    return capabilityStatement(baseUrl, search, [...this.operations.values()], this.contributors);
+  }
+
+  /** The operation of that name (without `$`), e.g. for the API documentation. */
+  findOperation(name: string): Operation | undefined {
+    return this.operations.get(name);
+  }
+}
+
+/** The route's parameters if it answers this method and path. */
+function matches(entry: Entry, method: FhirRequest['method'], segments: string[]): Record<string, string> | undefined {
+  if (entry.method !== '*' && entry.method !== method && !(entry.method === 'GET' && method === 'HEAD')) return undefined;
+  if (entry.segments.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, pattern] of entry.segments.entries()) {
+    const segment = segments[i];
+    const rule = PLACEHOLDERS[pattern];
+    if (rule && !rule(segment)) return undefined;
+    if (rule || pattern.startsWith(':')) params[pattern.slice(1)] = segment;
+    else if (pattern !== segment) return undefined;
+  }
+  return params;
+}
+
+/** Any method but a read, a POST _search or a POST operation. */
+function writes(method: FhirRequest['method'], segments: string[]): boolean {
+  if (method === 'GET' || method === 'HEAD') return false;
+  return !(method === 'POST' && (segments[1] === '_search' || segments[segments.length - 1].startsWith('$')));
 }
 
 /**
- * Scope and policy gate for reads and searches (403 when the client may never do this on the type).
- * Writes are gated by the access store, which also sees the resource; true so it can lead an `&&`.
+ * The scope and policy gate of reads and searches: 403 when the client may never do this on the
+ * type. Writes are gated by the access store, which also sees the resource.
  */
-function permitted(ctx: FhirContext, type: string, permission: Permission): true {
-  ctx.access?.require(type, permission);
-  return true;
-}
-
-async function operation(req: FhirRequest, ctx: FhirContext, name: string, type?: string, id?: string): Promise<FhirResponse> {
-  const op = findOperation(name.slice(1));
-  const level = id ? 'instance' : type ? 'type' : 'system';
-  if (!op || !op[level] || (type && op.resourceTypes && !op.resourceTypes.includes(type))) {
-    throw notFound(`Operation ${name} is not supported at the ${level} level${type ? ` of ${type}` : ''}`);
-  }
-  if ((req.method === 'GET' || req.method === 'HEAD') && !op.idempotent) throw notSupported(405, `${name} changes data and must be invoked with POST`);
-  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') throw notSupported(405, `${name} is invoked with GET or POST`);
-  return op.handler(req, ctx, { type, id });
+export function requires(permission: Permission, handler: Handler): Handler {
+  return async (req: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> => {
+    ctx.access?.require(params.type, permission);
+    return handler(req, ctx, params);
+  };
 }

@@ -17,19 +17,22 @@ export function resourceBody(req: FhirRequest, type: string): Resource {
 }
 
 /**
- * Per-type checks run before a create, update or patch is stored, after base validation; they may
- * normalise the resource and throw a FhirError. Registered by the modules that own a type's rules
- * (e.g. Subscription: server/rest/operations/subscription-checks.ts), so the store stays unaware of them.
+ * A check run before a create, update or patch is stored, after base validation; it may normalise
+ * the resource and throw a FhirError. The route table (server/rest/routes.ts) names the checks of
+ * each type (e.g. Subscription: server/rest/operations/subscription-checks.ts), so the store stays unaware of them.
  */
 export type WriteCheck = (resource: Resource, ctx: FhirContext) => Promise<Resource>;
-const writeChecks = new Map<string, WriteCheck>();
-export function registerWriteCheck(resourceType: string, check: WriteCheck): void {
-  writeChecks.set(resourceType, check);
-}
-export function checkWrite(resource: Resource, ctx: FhirContext): Promise<Resource> {
-  localReferences(resource, [ctx.baseUrl, ctx.requestBase ?? '']);
-  const check = writeChecks.get(resource.resourceType);
-  return check ? check(resource, ctx) : Promise.resolve(resource);
+
+/** A write interaction, given the check every resource it writes goes through. */
+export type CheckedHandler = (req: FhirRequest, ctx: FhirContext, p: Record<string, string>, check: WriteCheck) => Promise<FhirResponse>;
+
+/** The one check of every write: references to this server made local, then the check of the resource's type. */
+export function writeChecks(byType: Record<string, WriteCheck>): WriteCheck {
+  return (resource, ctx) => {
+    localReferences(resource, [ctx.baseUrl, ctx.requestBase ?? '']);
+    const check = byType[resource.resourceType];
+    return check ? check(resource, ctx) : Promise.resolve(resource);
+  };
 }
 
 export function writtenResponse(result: WriteResult, baseUrl: string, body?: Resource): FhirResponse {
@@ -67,8 +70,8 @@ export async function conditionalTarget(ctx: FhirContext, type: string, params: 
 }
 
 /** create and conditional create (If-None-Exist): https://hl7.org/fhir/R4/http.html#create */
-export async function create(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
-  const resource = await checkWrite(resourceBody(req, p.type), ctx);
+export async function create(req: FhirRequest, ctx: FhirContext, p: Record<string, string>, check: WriteCheck): Promise<FhirResponse> {
+  const resource = await check(resourceBody(req, p.type), ctx);
   if (req.headers.ifNoneExist) {
     const existing = await conditionalTarget(ctx, p.type, criteria(req.headers.ifNoneExist));
     if (existing) {
@@ -82,17 +85,17 @@ export async function create(req: FhirRequest, ctx: FhirContext, p: Record<strin
 }
 
 /** update and update-as-create: https://hl7.org/fhir/R4/http.html#update */
-export async function update(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
+export async function update(req: FhirRequest, ctx: FhirContext, p: Record<string, string>, check: WriteCheck): Promise<FhirResponse> {
   checkId(p.id);
-  const resource = await checkWrite(resourceBody(req, p.type), ctx);
+  const resource = await check(resourceBody(req, p.type), ctx);
   if (!resource.id) throw badRequest(`The ${p.type} in the body needs an id equal to the id in the URL (${p.id})`, `${p.type}.id`);
   if (resource.id !== p.id) throw badRequest(`The id in the body (${resource.id}) differs from the id in the URL (${p.id})`, `${p.type}.id`);
   return writtenResponse(await ctx.store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl, req.body as Resource);
 }
 
 /** Conditional update: PUT Type?criteria (https://hl7.org/fhir/R4/http.html#cond-update) */
-export async function conditionalUpdate(req: FhirRequest, ctx: FhirContext, p: Record<string, string>): Promise<FhirResponse> {
-  const resource = await checkWrite(resourceBody(req, p.type), ctx);
+export async function conditionalUpdate(req: FhirRequest, ctx: FhirContext, p: Record<string, string>, check: WriteCheck): Promise<FhirResponse> {
+  const resource = await check(resourceBody(req, p.type), ctx);
   return ctx.store.transaction(async (store) => {
     const tctx = { ...ctx, store };
     const target = await conditionalTarget(tctx, p.type, criteria(req.query.toString()));

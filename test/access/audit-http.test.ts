@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 type AuditEventLike = { id: string; entity?: Array<{ what?: { reference?: string } }> };

@@ -1,4 +1,4 @@
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import type { Store } from '../../server/store/store.js';
 
 /** The id of a prescription for Derek addressed to another pharmacy: High Street must never see it. */

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import type { AuditRecord } from '../../server/audit/record.js';
 import { AuditWriter } from '../../server/audit/writer.js';
+import { loadConfig } from '../../server/config.js';
 import { FhirError } from '../../server/errors.js';
 import { auditedRoute, type AuditSink } from '../../server/http/audited-route.js';
 import { logger } from '../../server/logger.js';
 import type { FhirRequest } from '../../server/rest/request.js';
+import { fhirRoutes } from '../../server/rest/routes.js';
 import type { Store } from '../../server/store/store.js';
 import { openHarness, type Harness } from '../search/harness.js';
 
@@ -16,6 +18,7 @@ describe('audited route: a write and its AuditEvent commit together', function (
   let h: Harness;
   let writer: AuditWriter;
   const contextFor = async (store: Store) => ({ store, search: h.engine, baseUrl: 'http://hub.test/fhir' });
+  const { route } = fhirRoutes(loadConfig({}));
   before(async () => {
     h = await openHarness();
     writer = new AuditWriter({ db: h.db, log: logger });
@@ -26,7 +29,7 @@ describe('audited route: a write and its AuditEvent commit together', function (
   });
 
   it('an update is recorded in its own transaction', async () => {
-    const res = await auditedRoute(put('aud-1'), caller, h.store, contextFor, writer, logger);
+    const res = await auditedRoute(route, put('aud-1'), caller, h.store, contextFor, writer, logger);
     expect(res.status).to.equal(201);
     const events = await h.db.query<{ id: string }>("SELECT id FROM audit_event WHERE 'Patient/aud-1' = ANY(entities)");
     expect(events).to.have.length(1);
@@ -35,7 +38,7 @@ describe('audited route: a write and its AuditEvent commit together', function (
   it('when the AuditEvent cannot be written, the write does not commit: 503, and the refusal is recorded', async () => {
     const recorded: AuditRecord[] = [];
     const failing: AuditSink = { record: async (r) => void recorded.push(r), recordWithin: () => Promise.reject(new Error('audit table full')) };
-    const outcome = await auditedRoute(put('aud-2'), caller, h.store, contextFor, failing, logger.child({}, { level: 'silent' })).then(
+    const outcome = await auditedRoute(route, put('aud-2'), caller, h.store, contextFor, failing, logger.child({}, { level: 'silent' })).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -48,7 +51,7 @@ describe('audited route: a write and its AuditEvent commit together', function (
   it('a read is recorded after it, before the answer', async () => {
     const recorded: AuditRecord[] = [];
     const sink: AuditSink = { record: async (r) => void recorded.push(r), recordWithin: () => Promise.reject(new Error('not for reads')) };
-    const res = await auditedRoute({ method: 'GET', path: 'Patient/aud-1', query: new URLSearchParams(), headers: {} }, caller, h.store, contextFor, sink, logger);
+    const res = await auditedRoute(route, { method: 'GET', path: 'Patient/aud-1', query: new URLSearchParams(), headers: {} }, caller, h.store, contextFor, sink, logger);
     expect(res.status).to.equal(200);
     expect(recorded).to.have.length(1);
     expect(recorded[0]).to.include({ interaction: 'read', status: 200 });

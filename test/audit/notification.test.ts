@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { AuditRecord } from '../../server/audit/record.js';
-import type { SubscriptionConfig } from '../../subscriptions/config.js';
+import type { SubscriptionConfig } from '../../server/subscription-config.js';
 import type { EndpointPolicy } from '../../subscriptions/endpoint-policy.js';
 import { toModel } from '../../subscriptions/model.js';
 import type { Limiter } from '../../workers/limiter.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import { useBrowserPage } from '../support/browser.js';
 import { secretToken, type TestServer } from '../support/server.js';
 import { eventually, startSubscriptionServer } from '../subscriptions/support.js';

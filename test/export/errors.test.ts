@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import { describeEachDatabase, type FhirReply } from '../support/server.js';
 import { ASYNC, exportAndWait, kickOff, poll } from './support.js';
 

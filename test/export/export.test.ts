@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import { describeEachDatabase } from '../support/server.js';
 import { countByFile, countByType, exportAndWait, readOutput, storedCounts } from './support.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Queue } from 'bullmq';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import { EXPORT_QUEUE, exportJobId } from '../../workers/export-queue.js';
 import { startExportWorker } from '../../workers/export.js';
 import { connection } from '../../workers/queues.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import { InProcessDispatcher } from '../../server/export/in-process.js';
 import { ExportJobs, type ExportRequest } from '../../server/export/jobs.js';
 import { runExport } from '../../server/export/run.js';

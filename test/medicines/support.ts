@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { seedNeighbourhood } from '../../scripts/seed.js';
+import { seedNeighbourhood } from '../../server/seed.js';
 import type { Store } from '../../server/store/store.js';
 
 export const MEDICINES_DIR = path.join(__dirname, '..', '..', 'fixtures', 'medicines');

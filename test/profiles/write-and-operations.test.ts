@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Resource } from '@medplum/fhirtypes';
-import { neighbourhoodFixtures, seedNeighbourhood } from '../../scripts/seed';
+import { neighbourhoodFixtures, seedNeighbourhood } from '../../server/seed';
 import { fixture } from '../support/examples';
 import { describeEachDatabase, startTestServer, type TestServer } from '../support/server';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { loadSubscriptionConfig } from '../../subscriptions/config.js';
+import { loadSubscriptionConfig } from '../../server/subscription-config.js';
 import { EndpointPolicy } from '../../subscriptions/endpoint-policy.js';
 
 describe('subscription endpoint policy defaults', () => {

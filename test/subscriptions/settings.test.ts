@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { settingsHelp } from '../../server/config.js';
-import { loadSubscriptionConfig, SUBSCRIPTION_SETTINGS } from '../../subscriptions/config.js';
+import { loadSubscriptionConfig, SUBSCRIPTION_SETTINGS } from '../../server/subscription-config.js';
 
 describe('subscription settings', () => {
   it('npm start -- --help lists every subscription setting with its default, REDIS_URL as a secret', () => {

@@ -2,7 +2,7 @@ import { assert } from 'chai';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSubscriptionConfig, type SubscriptionConfig } from '../../subscriptions/config.js';
+import { loadSubscriptionConfig, type SubscriptionConfig } from '../../server/subscription-config.js';
 import { startTestServer, type DbKind, type TestServer } from '../support/server.js';
 
 export interface Received {

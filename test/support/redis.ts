@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, waitForPort } from '../../scripts/net.js';
+import { freePort, waitForPort } from '../../server/net.js';
 
 export interface PrivateRedis {
   url: string;

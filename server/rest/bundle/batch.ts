@@ -1,7 +1,6 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { FhirError, issue, outcome } from '../../errors.js';
-import type { FhirContext } from '../request.js';
-import { route } from '../router.js';
+import type { FhirContext, Route } from '../request.js';
 import { errorEntry, parseEntry, responseEntry, type PreferReturn } from './entry.js';
 import { atEntry } from './errors.js';
 
@@ -11,7 +10,7 @@ import { atEntry } from './errors.js';
  * (https://hl7.org/fhir/R4/http.html#transaction). Entries must not depend on each other, so
  * fullUrls and conditional references are not resolved across entries.
  */
-export async function runBatch(bundle: Bundle, ctx: FhirContext, prefer: PreferReturn): Promise<Bundle> {
+export async function runBatch(bundle: Bundle, ctx: FhirContext, route: Route, prefer: PreferReturn): Promise<Bundle> {
   const responses: BundleEntry[] = [];
   for (const [index, entry] of (bundle.entry ?? []).entries()) {
     let label = `entry ${index}`;

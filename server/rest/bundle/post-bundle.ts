@@ -1,10 +1,9 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import { badRequest, tooLarge } from '../../errors.js';
-import { contributeToCapabilityStatement } from '../capability.js';
+import type { CapabilityContributor } from '../capability.js';
 import { runBatch } from './batch.js';
 import { runTransaction } from './transaction.js';
-import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
-import { setBundleHandler } from '../router.js';
+import type { Handler, Route } from '../request.js';
 
 /** Limits from the server config (MAX_BUNDLE_ENTRIES, MAX_BUNDLE_BYTES); the HTTP layer enforces the byte limit. */
 export interface BundleLimits {
@@ -12,37 +11,30 @@ export interface BundleLimits {
   maxBytes: number;
 }
 
-let limits: BundleLimits = { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 };
-
-/** Sets the limits; the handler itself is registered when this module loads. */
-export function configureBundles(options: BundleLimits): void {
-  limits = options;
-}
-
 const STORED_ONLY = new Set(['document', 'collection', 'message']);
 
-/** POST [base] with a batch or transaction Bundle: https://hl7.org/fhir/R4/http.html#transaction */
-export async function handleBundle(req: FhirRequest, ctx: FhirContext): Promise<FhirResponse> {
-  const bundle = req.body as Bundle | undefined;
-  if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle) || bundle.resourceType !== 'Bundle') {
-    throw badRequest('POST to the base URL takes a Bundle of type batch or transaction', 'Bundle');
-  }
-  if (STORED_ONLY.has(bundle.type as string)) {
-    const where = bundle.type === 'message' ? 'POST it to /fhir/$process-message to process it, or to /fhir/Bundle to store it' : 'POST it to /fhir/Bundle to store it';
-    throw badRequest(`A Bundle of type ${bundle.type} is not processed at the base URL; ${where}`, 'Bundle.type');
-  }
-  if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
-    throw badRequest(`Bundle.type must be batch or transaction to POST to the base URL; got ${bundle.type ?? '(none)'}`, 'Bundle.type');
-  }
-  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw badRequest('Bundle.entry must be an array', 'Bundle.entry');
-  const count = bundle.entry?.length ?? 0;
-  if (count > limits.maxEntries) throw tooLarge(`The Bundle has ${count} entries; the limit is ${limits.maxEntries}. Split it into several.`);
-  const prefer = req.headers.preferReturn;
-  const body = bundle.type === 'transaction' ? await runTransaction(bundle, ctx, prefer) : await runBatch(bundle, ctx, prefer);
-  return { status: 200, body };
+/** POST [base] with a batch or transaction Bundle (https://hl7.org/fhir/R4/http.html#transaction); each entry goes through `route`. */
+export function bundleHandler(limits: BundleLimits, route: Route): Handler {
+  return async (req, ctx) => {
+    const bundle = req.body as Bundle | undefined;
+    if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle) || bundle.resourceType !== 'Bundle') {
+      throw badRequest('POST to the base URL takes a Bundle of type batch or transaction', 'Bundle');
+    }
+    if (STORED_ONLY.has(bundle.type as string)) {
+      const where = bundle.type === 'message' ? 'POST it to /fhir/$process-message to process it, or to /fhir/Bundle to store it' : 'POST it to /fhir/Bundle to store it';
+      throw badRequest(`A Bundle of type ${bundle.type} is not processed at the base URL; ${where}`, 'Bundle.type');
+    }
+    if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
+      throw badRequest(`Bundle.type must be batch or transaction to POST to the base URL; got ${bundle.type ?? '(none)'}`, 'Bundle.type');
+    }
+    if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw badRequest('Bundle.entry must be an array', 'Bundle.entry');
+    const count = bundle.entry?.length ?? 0;
+    if (count > limits.maxEntries) throw tooLarge(`The Bundle has ${count} entries; the limit is ${limits.maxEntries}. Split it into several.`);
+    const prefer = req.headers.preferReturn;
+    const body = bundle.type === 'transaction' ? await runTransaction(bundle, ctx, route, prefer) : await runBatch(bundle, ctx, route, prefer);
+    return { status: 200, body };
+  };
 }
-
-setBundleHandler(handleBundle);
 
 export const CONCURRENCY_NOTE =
   'Transactions run in one PostgreSQL transaction (READ COMMITTED). The existing resources a transaction updates, ' +
@@ -50,17 +42,20 @@ export const CONCURRENCY_NOTE =
   'until the first commits or rolls back, then sees its result; none ever commits a mix. If PostgreSQL still aborts one ' +
   '(deadlock 40P01 or serialization failure 40001) the answer is 409 Conflict with Retry-After: 1 and nothing written: retry it.';
 
-contributeToCapabilityStatement((statement) => {
-  const rest = statement.rest?.[0];
-  if (!rest) return;
-  rest.interaction = [
-    ...(rest.interaction ?? []),
-    {
-      code: 'transaction',
-      documentation:
-        'POST [base] with a transaction Bundle: all entries or none, processed DELETE, POST, PUT/PATCH, GET; urn:uuid/urn:oid ' +
-        `fullUrls and conditional references resolved. ${CONCURRENCY_NOTE} Limits: ${limits.maxEntries} entries, ${limits.maxBytes} bytes (413 beyond).`,
-    },
-    { code: 'batch', documentation: 'POST [base] with a batch Bundle: entries independent, each with its own status and OperationOutcome.' },
-  ];
-});
+/** The batch and transaction interactions in the CapabilityStatement, with their limits. */
+export function bundleCapability(limits: BundleLimits): CapabilityContributor {
+  return (statement) => {
+    const rest = statement.rest?.[0];
+    if (!rest) return;
+    rest.interaction = [
+      ...(rest.interaction ?? []),
+      {
+        code: 'transaction',
+        documentation:
+          'POST [base] with a transaction Bundle: all entries or none, processed DELETE, POST, PUT/PATCH, GET; urn:uuid/urn:oid ' +
+          `fullUrls and conditional references resolved. ${CONCURRENCY_NOTE} Limits: ${limits.maxEntries} entries, ${limits.maxBytes} bytes (413 beyond).`,
+      },
+      { code: 'batch', documentation: 'POST [base] with a batch Bundle: entries independent, each with its own status and OperationOutcome.' },
+    ];
+  };
+}

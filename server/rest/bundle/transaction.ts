@@ -3,8 +3,7 @@ import { badRequest } from '../../errors.js';
 import { PolicyRefusal } from '../../access/access-store.js';
 import type { Store } from '../../store/store.js';
 import { requestStore } from '../../store-stack.js';
-import type { FhirContext, FhirResponse } from '../request.js';
-import { route } from '../router.js';
+import type { FhirContext, FhirResponse, Route } from '../request.js';
 import { entryPath, parseEntry, responseEntry, type EntryRequest, type PreferReturn } from './entry.js';
 import { atEntry, retryableConflict } from './errors.js';
 import { rewriteLinks, type LinkOptions } from './links.js';
@@ -17,7 +16,7 @@ import { PHASES, planIdentities, type PlannedEntry } from './plan.js';
  * a fixed order, so a second transaction touching any of them waits for the first to commit; if
  * PostgreSQL still aborts one (deadlock, serialization), it is a 409 the client may retry.
  */
-export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: PreferReturn, links: LinkOptions = {}): Promise<Bundle> {
+export async function runTransaction(bundle: Bundle, ctx: FhirContext, route: Route, prefer: PreferReturn, links: LinkOptions = {}): Promise<Bundle> {
   const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, ctx.baseUrl));
   checkFullUrls(entries);
   let written: BundleEntry[] = [];
@@ -30,7 +29,7 @@ export async function runTransaction(bundle: Bundle, ctx: FhirContext, prefer: P
       const out: BundleEntry[] = (written = new Array(planned.length));
       for (const phase of PHASES) {
         for (const e of planned) {
-          if (e.phase === phase) out[e.index] = responseEntry(await execute(e, tctx), prefer, ctx.baseUrl, e.request.method === 'HEAD');
+          if (e.phase === phase) out[e.index] = responseEntry(await execute(e, tctx, route), prefer, ctx.baseUrl, e.request.method === 'HEAD');
         }
       }
       return out;
@@ -48,7 +47,7 @@ function refusedEntry(err: unknown, written: BundleEntry[], entries: EntryReques
   return index < 0 ? undefined : atEntry(err, entries[index], err.reference.split('/')[0]);
 }
 
-async function execute(e: PlannedEntry, ctx: FhirContext): Promise<FhirResponse> {
+async function execute(e: PlannedEntry, ctx: FhirContext, route: Route): Promise<FhirResponse> {
   try {
     if (!e.assignedId) return await route(e.request, ctx);
     const res = await route(e.request, { ...ctx, store: requestStore(ctx.store, { assignedId: e.assignedId }) });

@@ -1,7 +1,7 @@
 import type { Bundle, CareTeam } from '@medplum/fhirtypes';
 import { issue, notFound, outcome } from '../../errors.js';
 import { isCurrentCoordinator, NEIGHBOURHOOD_CARE_PLAN } from '../../../profiles/write-rules.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 
 /**
  * The one request that answers "who is this patient's single point of contact, and who else is in
@@ -30,7 +30,7 @@ export const ACTIVE_PLAN_QUERY = (patientId: string): URLSearchParams =>
     ['_profile', NEIGHBOURHOOD_CARE_PLAN],
   ]);
 
-registerOperation({
+export const careTeamOperation: Operation = {
   name: 'care-team',
   instance: true,
   idempotent: true,
@@ -57,4 +57,4 @@ registerOperation({
     bundle.link = [{ relation: 'self', url: `${ctx.baseUrl}/Patient/${id}/$care-team` }];
     return { status: 200, body: bundle };
   },
-});
+};

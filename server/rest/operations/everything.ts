@@ -3,7 +3,7 @@ import { withinCareDates } from '../../care/care-dates.js';
 import { patientCompartment } from '../../care/compartment-walk.js';
 import { referencedResources } from '../../care/references.js';
 import { badRequest, notFound } from '../../errors.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';
 import { operationParams } from './parameters.js';
@@ -13,7 +13,7 @@ const REFERENCED_TYPES = new Set(['Practitioner', 'PractitionerRole', 'Organizat
 const MAX_PATIENTS = 1000;
 
 /** Patient/$everything at instance and type level: https://hl7.org/fhir/R4/patient-operation-everything.html */
-registerOperation({
+export const everythingOperation: Operation = {
   name: 'everything',
   type: true,
   instance: true,
@@ -49,7 +49,7 @@ registerOperation({
     }
     return { status: 200, body: page(entries, req, ctx, id) };
   },
-});
+};
 
 async function compartmentOf(req: FhirRequest, ctx: FhirContext, patientId: string, params: URLSearchParams): Promise<Resource[]> {
   const filter = new URLSearchParams();

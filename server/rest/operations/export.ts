@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { ExportJobs, type ExportLevel } from '../../export/jobs.js';
 import { parseExportRequest } from '../../export/params.js';
 import { statusUrl } from '../../export/urls.js';
 import { badRequest, forbidden, FhirError, issue, notFound, notSupported, outcome } from '../../errors.js';
 import { logger } from '../../logger.js';
-import { contributeToCapabilityStatement } from '../capability.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import { operationParams } from './parameters.js';
 
 const BULK = 'http://hl7.org/fhir/uv/bulkdata';
@@ -19,9 +19,9 @@ const DEFINITIONS: Record<ExportLevel, string> = {
  * Bulk Data $export kick-off (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request):
  * GET or POST /$export, /Patient/$export, /Group/[id]/$export with Prefer: respond-async. Stores the
  * job, hands it to the dispatcher (BullMQ, or this process without Redis) and answers 202 with the
- * status URL in Content-Location; server/export/routes.ts serves the status, manifest and files.
+ * status URL in Content-Location; server/http/export-routes.ts serves the status, manifest and files.
  */
-registerOperation({
+export const exportOperation: Operation = {
   name: 'export',
   system: true,
   type: true,
@@ -62,10 +62,10 @@ registerOperation({
       body: outcome(issue('informational', `Export ${jobId} accepted; poll ${statusUrl(ctx.baseUrl, jobId)}`, undefined, 'information')),
     };
   },
-});
+};
 
-// One registered operation serves three levels; the CapabilityStatement names each level's definition.
-contributeToCapabilityStatement((statement) => {
+/** Bulk Data in the CapabilityStatement: one operation serves three levels, and each level names its own definition. */
+export function bulkDataCapability(statement: CapabilityStatement): void {
   statement.instantiates = [...(statement.instantiates ?? []), `${BULK}/CapabilityStatement/bulk-data`];
   const rest = statement.rest?.[0];
   if (!rest) return;
@@ -79,4 +79,4 @@ contributeToCapabilityStatement((statement) => {
     'jobs run on the BullMQ "exports" queue when Redis is configured (REDIS_URL, or the redis-server npm start runs), ' +
     'in the API process otherwise; NDJSON output is kept in PostgreSQL for 24 hours, so any API process serves it.';
   rest.documentation = rest.documentation ? `${rest.documentation}\n\n${note}` : note;
-});
+}

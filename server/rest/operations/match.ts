@@ -1,7 +1,7 @@
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { candidateSearches, scoreCandidate, type ScoredMatch } from '../../care/patient-match.js';
 import { badRequest } from '../../errors.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import { parseContent } from '../versioning.js';
 import { validateResource } from '../../../profiles/validator.js';
 import { operationParams, parametersBody } from './parameters.js';
@@ -10,7 +10,7 @@ const MATCH_GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 const CANDIDATES_PER_SEARCH = 500;
 
 /** Patient/$match: https://hl7.org/fhir/R4/patient-operation-match.html */
-registerOperation({
+export const matchOperation: Operation = {
   name: 'match',
   type: true,
   idempotent: false,
@@ -52,4 +52,4 @@ registerOperation({
     };
     return { status: 200, body: bundle };
   },
-});
+};

@@ -2,13 +2,13 @@ import { allOn, gatherMedicationRecords, type MedicationRecords } from '../../me
 import type { ResourceVersion } from '../../store/store.js';
 import { medicationListBundle, reviewMedicines } from '../../medicines/medication-list.js';
 import { notFound } from '../../errors.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 
 /**
  * Patient/{id}/$medications: every medicine the patient has in use, from every prescriber the client
  * may see, as one List with the problems found (duplicate therapy, polypharmacy) as DetectedIssues.
  */
-registerOperation({
+export const medicationsOperation: Operation = {
   name: 'medications',
   instance: true,
   idempotent: true,
@@ -24,4 +24,4 @@ registerOperation({
     if (!patient || patient.deleted) throw notFound(`Patient/${id} is not known`);
     return { status: 200, body: medicationListBundle(records, reviewMedicines(records, ctx.baseUrl), ctx.baseUrl) };
   },
-});
+};

@@ -5,7 +5,7 @@ import { parseLiteral } from '../../care/references.js';
 import { badRequest, issue, notFound, outcome, preconditionFailed } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { validateResource } from '../../../profiles/validator.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import type { FhirContext } from '../request.js';
 import { parseContent } from '../versioning.js';
 import { parametersBody } from './parameters.js';
@@ -15,7 +15,7 @@ import { parametersBody } from './parameters.js';
  * target, links the two and retires the source, all in one transaction, so subscribers hear of
  * each changed resource through the change log.
  */
-registerOperation({
+export const mergeOperation: Operation = {
   name: 'merge',
   type: true,
   resourceTypes: ['Patient'],
@@ -51,7 +51,7 @@ registerOperation({
       return { status: 200, body: output(input, outcome(issue('informational', said, undefined, 'information')), survivor) };
     });
   },
-});
+};
 
 function output(input: Parameters, oo: OperationOutcome, result: Resource): Parameters {
   return {

@@ -5,7 +5,7 @@ import { findAppointments, type FindRequest } from '../../scheduling/find.js';
 import { expireDueHolds } from '../../scheduling/hold-expiry.js';
 import { schedulingStore } from '../../scheduling/runtime.js';
 import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
 import { parametersBody } from './parameters.js';
 
@@ -17,7 +17,7 @@ const IHE = 'https://profiles.ihe.net/ITI/Scheduling/OperationDefinition';
 /** The appointment-find inputs $find uses (patient-resource, reason, referral-identifier, timing and insurance-reference it does not). */
 const FIND_PARAMETERS = ['start', 'end', 'specialty', 'visit-type', 'practitioner', 'organization', 'location-string', 'location-reference', 'patient-reference'];
 
-registerOperation({
+export const findOperation: Operation = {
   name: 'find',
   type: true,
   idempotent: true,
@@ -51,23 +51,23 @@ registerOperation({
     }
     return { status: 200, body: bundle };
   },
-});
+};
 
-registerOperation({
+export const holdOperation: Operation = {
   name: 'hold',
   type: true,
   resourceTypes: ['Appointment'],
   definition: `${IHE}/appointment-hold`,
   handler: (req, ctx) => holdOrBook(req, ctx, 'pending'),
-});
+};
 
-registerOperation({
+export const bookOperation: Operation = {
   name: 'book',
   type: true,
   resourceTypes: ['Appointment'],
   definition: `${IHE}/appointment-book`,
   handler: (req, ctx) => holdOrBook(req, ctx, 'booked'),
-});
+};
 
 /**
  * $hold: the appointment becomes pending and its slots busy-tentative until `hold-minutes` pass

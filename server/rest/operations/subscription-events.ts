@@ -3,7 +3,7 @@ import { EventStore } from '../../../subscriptions/event-store.js';
 import type { PayloadContent } from '../../../subscriptions/model.js';
 import { notificationBundle, type LoadedEvent } from '../../../subscriptions/notification.js';
 import { badRequest } from '../../errors.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import { inputs, loadSubscription, wholeNumber } from './subscription-params.js';
 
 const MAX_EVENTS = 1000;
@@ -13,7 +13,7 @@ const CONTENTS: PayloadContent[] = ['empty', 'id-only', 'full-resource'];
  * $events (Backport IG backport-subscription-events): the stored events by number, as a
  * query-event notification Bundle, so a receiver can recover what it missed (gaps in event numbers).
  */
-registerOperation({
+export const eventsOperation: Operation = {
   name: 'events',
   instance: true,
   resourceTypes: ['Subscription'],
@@ -49,4 +49,4 @@ registerOperation({
     });
     return { status: 200, body: bundle };
   },
-});
+};

@@ -1,7 +1,7 @@
 import type { Bundle, ParametersParameter } from '@medplum/fhirtypes';
 import { EventStore } from '../../../subscriptions/event-store.js';
 import { subscriptionStatus } from '../../../subscriptions/notification.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import type { FhirContext } from '../request.js';
 import { inputs, loadSubscription } from './subscription-params.js';
 
@@ -42,7 +42,7 @@ async function statusOf(ctx: FhirContext, id: string): Promise<Bundle['entry']> 
 }
 
 /** $status (Backport IG OperationDefinition backport-subscription-status): a searchset of SubscriptionStatus. */
-registerOperation({
+export const statusOperation: Operation = {
   name: 'status',
   type: true,
   instance: true,
@@ -60,4 +60,4 @@ registerOperation({
     const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: entry.length, entry };
     return { status: 200, body: bundle };
   },
-});
+};

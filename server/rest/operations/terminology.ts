@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CodeableConcept, Coding, Parameters, ValueSet } from '@medplum/fhirtypes';
 import { expansionContains, findValueSet, validateCodeIn } from '../../../profiles/terminology.js';
 import { badRequest, FhirError, issue, notFound, outcome } from '../../errors.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';
 import { operationParams, parametersBody } from './parameters.js';
@@ -36,7 +36,7 @@ function nonNegative(params: URLSearchParams, name: string, fallback: number): n
   return n;
 }
 
-registerOperation({
+export const expandOperation: Operation = {
   name: 'expand',
   type: true,
   instance: true,
@@ -72,9 +72,9 @@ registerOperation({
     };
     return { status: 200, body: expanded };
   },
-});
+};
 
-registerOperation({
+export const validateCodeOperation: Operation = {
   name: 'validate-code',
   type: true,
   instance: true,
@@ -94,7 +94,7 @@ registerOperation({
     if (check.display) result.parameter!.push({ name: 'display', valueString: check.display });
     return { status: 200, body: result };
   },
-});
+};
 
 /** code (+system, display), coding, or codeableConcept: one of them is required. */
 function codingsToCheck(req: FhirRequest, params: URLSearchParams): Coding[] {

@@ -1,10 +1,9 @@
-import type { CapabilityStatementRestResource, OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
+import type { CapabilityStatement, CapabilityStatementRestResource, OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { resourceProfiles } from '../../../profiles/conformance.js';
 import { validationReport } from '../../../profiles/validator.js';
 import { writeRuleIssues } from '../../../profiles/write-guard.js';
 import { badRequest, issue, notFound } from '../../errors.js';
-import { contributeToCapabilityStatement } from '../capability.js';
-import { registerOperation } from '../operations.js';
+import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';
 import { operationParams } from './parameters.js';
@@ -14,7 +13,7 @@ import { operationParams } from './parameters.js';
 
 type Mode = 'create' | 'update' | 'delete' | undefined;
 
-registerOperation({
+export const validateOperation: Operation = {
   name: 'validate',
   type: true,
   instance: true,
@@ -38,7 +37,7 @@ registerOperation({
     }
     return { status: 200, body: report(issues) };
   },
-});
+};
 
 function isParameters(body: unknown, type: string): boolean {
   return type !== 'Parameters' && (body as { resourceType?: string }).resourceType === 'Parameters';
@@ -84,12 +83,12 @@ function report(issues: OperationOutcomeIssue[]): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [issue('informational', 'No problems found', undefined, 'information')] };
 }
 
-// The profiles this server holds, per resource type: https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.supportedProfile
-contributeToCapabilityStatement((statement) => {
+/** The profiles this server holds, per resource type: https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.supportedProfile */
+export function supportedProfiles(statement: CapabilityStatement): void {
   const byType = new Map<string, string[]>();
   for (const sd of resourceProfiles()) byType.set(sd.type as string, [...(byType.get(sd.type as string) ?? []), sd.url as string]);
   for (const resource of statement.rest?.[0]?.resource ?? ([] as CapabilityStatementRestResource[])) {
     const urls = byType.get(resource.type as string);
     if (urls) resource.supportedProfile = [...(resource.supportedProfile ?? []), ...urls];
   }
-});
+}

@@ -1,6 +1,6 @@
-/** Settings of subscription delivery, read from the environment with the rest of the server's config. */
+/** Settings of subscription delivery, read with the rest of the server's config (server/config.ts). */
 export interface SubscriptionConfig {
-  /** Redis for BullMQ; without it `npm start` runs a private redis-server (scripts/redis.ts). */
+  /** Redis for BullMQ; without it `npm start` runs a private redis-server (server/private-redis.ts). */
   redisUrl?: string;
   /** Run the relay, match and delivery workers inside the API process (RUN_WORKERS=false to run them apart). */
   runWorkers: boolean;
@@ -63,13 +63,13 @@ export const SUBSCRIPTION_SETTINGS: SubscriptionSetting[] = [
 
 const DEFAULTS = Object.fromEntries(SUBSCRIPTION_SETTINGS.map((s) => [s.env, s.default]));
 
-function int(env: NodeJS.ProcessEnv, name: string): number {
+function int(env: Record<string, string | undefined>, name: string): number {
   const raw = env[name] || DEFAULTS[name];
   if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number; got '${raw}'`);
   return Number(raw);
 }
 
-export function loadSubscriptionConfig(env: NodeJS.ProcessEnv = process.env): SubscriptionConfig {
+export function loadSubscriptionConfig(env: Record<string, string | undefined>): SubscriptionConfig {
   const runWorkers = env.RUN_WORKERS || DEFAULTS.RUN_WORKERS;
   if (runWorkers !== 'true' && runWorkers !== 'false') throw new Error(`RUN_WORKERS must be true or false; got '${runWorkers}'`);
   return {

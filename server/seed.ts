@@ -1,8 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateResource } from '../profiles/validator';
-import type { Store } from '../server/store/store';
+import { validateResource } from '../profiles/validator.js';
+import type { Store } from './store/store.js';
 
 // `npm start -- --seed`: loads the small neighbourhood of fixtures/neighbourhood (practices, a
 // pharmacy, a dentist, a mental health service, a voluntary organisation, their people and roles,

@@ -1,11 +1,11 @@
 import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { FhirError, issue, notFound, outcome } from '../errors.js';
-import { send } from '../http/respond.js';
+import type { ExportDispatcher } from '../export/dispatcher.js';
+import { ExportJobs, RETENTION_MS, type ExportJob } from '../export/jobs.js';
+import { fileUrl, STATUS_PATH } from '../export/urls.js';
 import type { Queryable } from '../store/db.js';
-import type { ExportDispatcher } from './dispatcher.js';
-import { ExportJobs, RETENTION_MS, type ExportJob } from './jobs.js';
-import { fileUrl, STATUS_PATH } from './urls.js';
+import { send } from './respond.js';
 
 
 const CHUNKS_PER_READ = 8;
