@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort } from '../test/support/postgres.js';
+import { freePort } from '../server/net.js';
 import { neighbourhoodBundle } from './import-data.js';
 import { hottestFunctions, summariseProfile } from './import-profile.js';
 import { benchPostgres, printTable, ROOT } from './support.js';

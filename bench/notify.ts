@@ -6,8 +6,8 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
-import { startPrivatePostgres } from '../test/support/postgres.js';
-import { startPrivateRedis } from '../test/support/redis.js';
+import { startDisposableRedis } from '../scripts/disposable-redis.js';
+import { startPrivatePostgres } from '../scripts/private-postgres.js';
 import { startChild } from './support.js';
 
 /**
@@ -24,7 +24,7 @@ export async function runNotifyBenchmark(
   const rate = options.writesPerSecond ?? 200;
   const seconds = options.seconds ?? 20;
   const pg = await startPrivatePostgres();
-  const redis = await startPrivateRedis();
+  const redis = await startDisposableRedis();
   const receivers: Server[] = [];
   let traceReport: (() => void) | undefined;
   const written = new Map<string, number>(); // resource id -> lastUpdated ms

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ClientRegistry } from '../server/auth/clients.js';
 import { openDb } from '../server/store/open-db.js';
-import { secretToken } from '../test/support/server.js';
+import { secretToken } from '../scripts/client-http.js';
 import { benchPostgres, load, printTable, ROOT, startChild, type LoadResult } from './support.js';
 
 const PATIENTS = 1_000;

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, startPrivatePostgres, type PrivatePostgres } from '../test/support/postgres.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../scripts/private-postgres.js';
+import { freePort } from '../server/net.js';
 
 export const ROOT = path.join(__dirname, '..');
 

@@ -39,3 +39,15 @@ export async function registryOverHttp(config: Config): Promise<RegistryApi> {
     revoke: async (id) => (await call('DELETE', `/${encodeURIComponent(id)}`)).status === 204,
   };
 }
+
+/** Requests an access token with client_secret_basic (the development credentials of SMART Backend Services). */
+export async function secretToken(serverUrl: string, clientId: string, secret: string, scope?: string): Promise<{ token: string; expiresIn: number }> {
+  const res = await fetch(`${serverUrl}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
+  });
+  const body = (await res.json()) as { access_token?: string; expires_in?: number };
+  if (res.status !== 200 || !body.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
+  return { token: body.access_token, expiresIn: body.expires_in ?? 0 };
+}

@@ -90,6 +90,11 @@ describe('architecture: lower layers never import upper ones', () => {
     expect(reached.size, 'the walk reached the services').to.be.greaterThan(50);
   });
 
+  it('benchmarks and scripts use no test support: what they share with the tests lives in scripts/', () => {
+    const toolImports = ['bench', 'scripts'].flatMap(sources).flatMap((f) => importsOf(f).map((t) => `${f} -> ${t}`));
+    expect(toolImports.filter((e) => / -> test\//.test(e))).to.deep.equal([]);
+  });
+
   it('settings are read from the environment in server/config.ts only; everything else is handed what it needs', () => {
     // The logger is made when first imported, before any config exists (and in tests that load none): LOG_LEVEL sets its level.
     const reading = files.filter((f) => f !== 'server/config.ts' && f !== 'server/logger.ts' && /process\.env\b/.test(readFileSync(path.join(ROOT, f), 'utf8')));

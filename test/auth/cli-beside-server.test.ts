@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { startHubProcess, type HubProcess } from '../support/processes.js';
-import { secretToken } from '../support/server.js';
+import { secretToken } from '../../scripts/client-http.js';
 
 const run = promisify(execFile);
 const SCRIPT = path.join(__dirname, '..', '..', 'scripts', 'client.ts');

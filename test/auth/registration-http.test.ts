@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { secretToken, startTestServer, type TestServer } from '../support/server.js';
+import { secretToken } from '../../scripts/client-http.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 describe('client registration over HTTP (administrators only)', function () {
   this.timeout(60_000);

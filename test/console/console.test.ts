@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { seedNeighbourhood } from '../../server/seed.js';
 import { useBrowserPage } from '../support/browser.js';
-import { secretToken, type TestServer } from '../support/server.js';
+import { secretToken } from '../../scripts/client-http.js';
+import type { TestServer } from '../support/server.js';
 import { eventually, startSubscriptionServer } from '../subscriptions/support.js';
 
 const OWNER = 'https://neighbourhood.example.org/fhir/CodeSystem/subscription-owner';

@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadConfig, settingsHelp } from '../../server/config.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -47,6 +50,15 @@ describe('configuration', () => {
     const config = loadConfig({ PORT: '9001' }, { PORT: '9000', MAX_COUNT: '50' });
     expect(config.port).to.equal(9001);
     expect(config.maxCount).to.equal(50);
+  });
+
+  it('CONFIG_FILE names the settings file: its KEY=value lines are read, # lines skipped, and the environment overrides them', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'hub-config-')), 'hub.env');
+    writeFileSync(file, '# the hub\nPORT=9000\n  MAX_COUNT = 50\nRUN_WORKERS=false\n');
+    const config = loadConfig({ CONFIG_FILE: file, PORT: '9001' });
+    expect(config.port).to.equal(9001);
+    expect(config.maxCount).to.equal(50);
+    expect(config.subscriptions.runWorkers).to.equal(false);
   });
 
   it('--help lists every setting with its default and never a secret value', () => {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { secretToken } from '../support/server.js';
+import { secretToken } from '../../scripts/client-http.js';
 import { startHubProcess, type HubProcess } from '../support/processes.js';
 import { eventNumbers, eventually, startReceiver, subFixture, type Receiver } from '../subscriptions/support.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { CareTeam } from '@medplum/fhirtypes';
-import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
+import { startDisposableRedis, type DisposableRedis } from '../../scripts/disposable-redis.js';
 import type { TestServer } from '../support/server.js';
 import { eventNumbers, eventually, startReceiver, startSubscriptionServer, subFixture, type Receiver } from './support.js';
 
@@ -23,11 +23,11 @@ describe('Subscriptions never lose a notification', function () {
   this.timeout(120_000);
 
   describe('Redis stopped while 100 writes commit, then started', () => {
-    let redis: PrivateRedis;
+    let redis: DisposableRedis;
     let server: TestServer;
     let receiver: Receiver;
     before(async () => {
-      redis = await startPrivateRedis();
+      redis = await startDisposableRedis();
       server = await startSubscriptionServer('postgres', { redisUrl: redis.url });
       receiver = await startReceiver();
     });

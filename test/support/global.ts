@@ -1,11 +1,11 @@
-import { startPrivatePostgres, type PrivatePostgres } from './postgres.js';
-import { startPrivateRedis, type PrivateRedis } from './redis.js';
+import { startDisposableRedis, type DisposableRedis } from '../../scripts/disposable-redis.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../../scripts/private-postgres.js';
 
 // Request logs would drown the test report; errors still show.
 process.env.LOG_LEVEL ??= 'error';
 
 let postgres: PrivatePostgres | undefined;
-let redis: PrivateRedis | undefined;
+let redis: DisposableRedis | undefined;
 
 /**
  * Mocha global fixtures: a private PostgreSQL and Redis for the whole run, unless DATABASE_URL /
@@ -19,7 +19,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   }
   if (process.env.REDIS_URL) process.env.TEST_REDIS_URL = process.env.REDIS_URL;
   else {
-    redis = await startPrivateRedis();
+    redis = await startDisposableRedis();
     process.env.TEST_REDIS_URL = redis.url;
   }
   // The servers under test read these; a developer's own settings must not leak in.

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from './postgres.js';
+import { freePort } from '../../server/net.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 

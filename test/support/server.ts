@@ -6,6 +6,7 @@ import type { ClientKind } from '../../server/auth/principal.js';
 import type { Config } from '../../server/config.js';
 import { loadConfig } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/main.js';
+import { secretToken } from '../../scripts/client-http.js';
 
 export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
@@ -34,18 +35,6 @@ export interface TestServer {
   /** Registers a client with a secret and returns an access token issued to it. */
   clientToken(client: { kind: ClientKind; org: string; scopes: string[] }): Promise<string>;
   stop(): Promise<void>;
-}
-
-/** Requests an access token with client_secret_basic (the development credentials of SMART Backend Services). */
-export async function secretToken(serverUrl: string, clientId: string, secret: string, scope?: string): Promise<{ token: string; expiresIn: number }> {
-  const res = await fetch(`${serverUrl}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
-  });
-  const body = (await res.json()) as { access_token?: string; expires_in?: number };
-  if (res.status !== 200 || !body.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
-  return { token: body.access_token, expiresIn: body.expires_in ?? 0 };
 }
 
 let databaseCounter = 0;

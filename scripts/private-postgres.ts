@@ -2,9 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../server/net.js';
-
-export { freePort };
+import { freePort } from '../server/net.js';
 
 function pgBinDir(): string {
   const root = '/usr/lib/postgresql';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, waitForPort } from '../../server/net.js';
+import { freePort, waitForPort } from '../server/net.js';
 
-export interface PrivateRedis {
+export interface DisposableRedis {
   url: string;
   port: number;
   stop(): void;
@@ -10,8 +10,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-/** A private redis-server on a free port, without persistence. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** A redis-server on a free port, without persistence, for tests and benchmarks (npm start's own is server/private-redis.ts). */
+export async function startDisposableRedis(): Promise<DisposableRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
