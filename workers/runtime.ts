@@ -10,8 +10,8 @@ export interface SubscriptionRuntime {
 }
 
 /**
- * Everything subscriptions add to an API process: settings for the write checks, the built-in
- * topics as resources, the websocket endpoint, and (unless RUN_WORKERS=false) the workers.
+ * Everything subscriptions add to an API process beside the route table's checks and operations:
+ * the built-in topics as resources, the websocket endpoint, and (unless RUN_WORKERS=false) the workers.
  * Without a Redis URL only the REST side runs: subscriptions are stored and checked, and their
  * changes wait in the change log for a worker.
  */

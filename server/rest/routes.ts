@@ -77,10 +77,10 @@ export function fhirRoutes(settings: RouteSettings): FhirRouter {
     .on('GET', ':type/:id/:target', compartmentSearch) // compartment search, e.g. Patient/1/CareTeam or Patient/1/*
     .on('GET', ':type/:id/_history/:vid', requires('r', vread)) // vread
 
-    // Operations (https://hl7.org/fhir/R4/operations.html), each at the levels and types it names
+    // Operations (https://hl7.org/fhir/R4/operations.html), each at the levels and types it names, in the CapabilityStatement's order
+    .operation(careTeamOperation) // Patient/[id] $care-team
     .operation(everythingOperation) // Patient $everything
     .operation(medicationsOperation) // Patient/[id] $medications
-    .operation(careTeamOperation) // Patient/[id] $care-team
     .operation(matchOperation) // Patient $match
     .operation(mergeOperation) // Patient $merge
     .operation(statusOperation) // Subscription $status
