@@ -55,17 +55,17 @@ export function fhirRoutes(settings: RouteSettings): FhirRouter {
     .on('POST', '', bundleHandler(bundles, router.route)) // batch, transaction
     .on('GET', 'metadata', async (_req, ctx) => ({ status: 200, body: router.capabilityStatement(ctx.baseUrl, ctx.search) })) // capabilities
     .on('GET', '_history', history) // history-system
-    .on('*', '$operation', router.invokeOperation)
+    .on('*', '$operation', router.invokeOperation) // system operations, listed below
 
     // Type
     .on('GET', ':type', requires('s', search)) // search-type
     .on('POST', ':type', checked(create)) // create, conditional create (If-None-Exist)
-    .on('PUT', ':type', checked(conditionalUpdate))
-    .on('DELETE', ':type', conditionalDelete)
-    .on('PATCH', ':type', checked(conditionalPatch))
+    .on('PUT', ':type', checked(conditionalUpdate)) // conditional update (?criteria)
+    .on('DELETE', ':type', conditionalDelete) // conditional delete
+    .on('PATCH', ':type', checked(conditionalPatch)) // conditional patch
     .on('POST', ':type/_search', requires('s', search)) // search-type
     .on('GET', ':type/_history', history) // history-type
-    .on('*', ':type/$operation', router.invokeOperation)
+    .on('*', ':type/$operation', router.invokeOperation) // type operations
 
     // Instance
     .on('GET', ':type/:id', requires('r', read)) // read, conditional read (If-None-Match, If-Modified-Since)
@@ -73,17 +73,17 @@ export function fhirRoutes(settings: RouteSettings): FhirRouter {
     .on('DELETE', ':type/:id', remove) // delete
     .on('PATCH', ':type/:id', checked(patch)) // patch (JSON Patch, FHIRPath Patch)
     .on('GET', ':type/:id/_history', history) // history-instance
-    .on('*', ':type/:id/$operation', router.invokeOperation)
+    .on('*', ':type/:id/$operation', router.invokeOperation) // instance operations
     .on('GET', ':type/:id/:target', compartmentSearch) // compartment search, e.g. Patient/1/CareTeam or Patient/1/*
     .on('GET', ':type/:id/_history/:vid', requires('r', vread)) // vread
 
     // Operations (https://hl7.org/fhir/R4/operations.html), each at the levels and types it names, in the CapabilityStatement's order
     .operation(careTeamOperation) // Patient/[id] $care-team
-    .operation(everythingOperation) // Patient $everything
+    .operation(everythingOperation) // Patient $everything, Patient/[id] $everything
     .operation(medicationsOperation) // Patient/[id] $medications
     .operation(matchOperation) // Patient $match
     .operation(mergeOperation) // Patient $merge
-    .operation(statusOperation) // Subscription $status
+    .operation(statusOperation) // Subscription $status, Subscription/[id] $status
     .operation(eventsOperation) // Subscription/[id] $events
     .operation(wsBindingTokenOperation(settings.subscriptions.wsTokenTtlSeconds)) // Subscription $get-ws-binding-token
     .operation(processMessageOperation(router.route)) // $process-message (server/messaging/)
