@@ -10,9 +10,15 @@ import type { FhirContext, FhirRequest, FhirResponse, Handler, Route } from './r
 /** A route's method; GET routes answer HEAD too, `*` any method (operations check theirs). */
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | '*';
 
+/** One segment of a route's path: what it accepts, and the parameter it fills, if any. */
+interface Segment {
+  accepts(segment: string): boolean;
+  param?: string;
+}
+
 interface Entry {
   method: RouteMethod;
-  segments: string[];
+  segments: Segment[];
   handler: Handler;
 }
 
@@ -42,7 +48,7 @@ export class FhirRouter {
 
   /** An interaction at a path below the FHIR base, e.g. `:type/:id/_history/:vid`. */
   on(method: RouteMethod, path: string, handler: Handler): this {
-    this.routes.push({ method, segments: path.split('/').filter(Boolean), handler });
+    this.routes.push({ method, segments: path.split('/').filter(Boolean).map(segmentOf), handler });
     return this;
   }
 
@@ -101,17 +107,22 @@ export class FhirRouter {
   }
 }
 
+function segmentOf(pattern: string): Segment {
+  const rule = PLACEHOLDERS[pattern];
+  if (rule) return { accepts: rule, param: pattern.slice(1) };
+  if (pattern.startsWith(':')) return { accepts: () => true, param: pattern.slice(1) };
+  return { accepts: (segment) => segment === pattern };
+}
+
 /** The route's parameters if it answers this method and path. */
 function matches(entry: Entry, method: FhirRequest['method'], segments: string[]): Record<string, string> | undefined {
-  if (entry.method !== '*' && entry.method !== method && !(entry.method === 'GET' && method === 'HEAD')) return undefined;
   if (entry.segments.length !== segments.length) return undefined;
+  if (entry.method !== '*' && entry.method !== method && !(entry.method === 'GET' && method === 'HEAD')) return undefined;
+  for (let i = 0; i < segments.length; i++) if (!entry.segments[i].accepts(segments[i])) return undefined;
   const params: Record<string, string> = {};
-  for (const [i, pattern] of entry.segments.entries()) {
-    const segment = segments[i];
-    const rule = PLACEHOLDERS[pattern];
-    if (rule && !rule(segment)) return undefined;
-    if (rule || pattern.startsWith(':')) params[pattern.slice(1)] = segment;
-    else if (pattern !== segment) return undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const param = entry.segments[i].param;
+    if (param) params[param] = segments[i];
   }
   return params;
 }
@@ -127,7 +138,8 @@ function writes(method: FhirRequest['method'], segments: string[]): boolean {
  * type. Writes are gated by the access store, which also sees the resource.
  */
 export function requires(permission: Permission, handler: Handler): Handler {
-  return async (req: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> => {
+  // Not async: it runs inside FhirRouter.route, which turns a refusal into a rejection.
+  return (req: FhirRequest, ctx: FhirContext, params: Record<string, string>): Promise<FhirResponse> => {
     ctx.access?.require(params.type, permission);
     return handler(req, ctx, params);
   };
