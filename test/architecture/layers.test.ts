@@ -12,7 +12,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** Layer of a source file, lowest first. Composition roots wire everything and sit on top. */
 const LAYERS: Array<[rank: number, name: string, test: RegExp]> = [
   [7, 'composition root', /^(server\/main|server\/services|workers\/main)\.ts$/],
-  [0, 'base', /^server\/(errors|logger|metrics|readiness|redis-url|config)\.ts$/],
+  [0, 'base', /^server\/((errors|logger|metrics|readiness|redis-url|config)\.ts$|fhir\/)/],
   [1, 'store', /^server\/store\//],
   [2, 'search', /^server\/search\//],
   [3, 'validation, authentication, access, subscriptions', /^(profiles\/|server\/(auth|access)\/|subscriptions\/|server\/caller\.ts$)/],
@@ -31,8 +31,6 @@ const KNOWN_UPWARD = new Set([
   'server/config.ts -> subscriptions/config.ts',
   'server/search/bindings.ts -> profiles/r4-definitions.ts',
   'server/search/registry.ts -> profiles/r4-definitions.ts',
-  'server/care/patient-merge.ts -> server/rest/bundle/references.ts',
-  'server/care/references.ts -> server/rest/bundle/references.ts',
   'server/audit/from-exchange.ts -> server/rest/request.ts',
   'server/auth/capability.ts -> server/rest/capability.ts',
   'server/export/routes.ts -> server/http/respond.ts',
