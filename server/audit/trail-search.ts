@@ -2,12 +2,13 @@ import type { AuditEvent, Bundle, BundleLink, Coding, OperationOutcomeIssue } fr
 import { ODS_SYSTEM } from '../auth/principal.js';
 import { searchsetBundle } from '../search/bundle.js';
 import { issue, outcome } from '../errors.js';
-import { instantSql } from '../search/conditions.js';
+import { instantSql } from '../search/types/date.js';
 import { FHIR_ID, idOf, parseLiteral } from '../fhir/reference.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl, type Controls } from '../search/controls.js';
 import type { Found } from '../search/include.js';
-import { ParamError, parseFilter, parseToken, reportOrThrow, tokenCriterion, type Filter } from '../search/parse.js';
+import { ParamError, parseFilter, reportOrThrow, type Filter } from '../search/parse.js';
+import { parseToken, tokenCriterion } from '../search/types/token.js';
 import type { SearchRegistry } from '../search/registry.js';
 import type { Compartment, SearchContext, SearchEngine } from '../search/search.js';
 import { unescape } from '../search/values.js';
