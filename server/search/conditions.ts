@@ -60,7 +60,7 @@ function paramSql(w: SqlWriter, filter: Filter & { kind: 'param' }, r: string, r
   let any = values.map((v) => `(${type.sql(w, def, positive, x, v)})`).join(' OR ');
   if (filter.upper !== undefined) {
     const span = windowSql(w, x, values[0], filter.upper);
-    any = `(${any}) AND (${type.sql(w, def, positive, x, filter.upper)}) AND ${span}`;
+    any = `(${any}) AND (${type.sql(w, def, positive, x, filter.upper)})${span ? ` AND ${span}` : ''}`;
   }
   if (modifier === 'not' || modifier === 'not-in') {
     // :not matches resources with no such value at all, including those without the element (https://hl7.org/fhir/R4/search.html#token).

@@ -86,11 +86,14 @@ export function instantSql(w: SqlWriter, column: string, values: string[]): stri
 
 /**
  * A window (see pairRanges in parse.ts): the same stored range satisfies both bounds, so it
- * overlaps [lower's start, upper's end); said in SQL so one index range serves both.
+ * overlaps [lower's start, upper's end); said in SQL so one index range serves both. Implied by the
+ * two bounds, so left out when the lower bound starts at or after the upper one ends
+ * (`gt2010&lt1985`): a long Period can still satisfy both, and PostgreSQL refuses such a range.
  */
-export function windowSql(w: SqlWriter, x: string, lower: string, upper: string): string {
+export function windowSql(w: SqlWriter, x: string, lower: string, upper: string): string | undefined {
   const from = dateRange(splitPrefix(lower).rest)!;
   const to = dateRange(splitPrefix(upper).rest)!;
+  if (from.low >= to.high) return undefined;
   return `tstzrange(${x}.low, ${x}.high, '[)') && tstzrange(${w.p(timestamp(from.low))}::timestamptz, ${w.p(timestamp(to.high))}::timestamptz, '[)')`;
 }
 
