@@ -10,7 +10,7 @@ import type { SearchType } from './search-type.js';
 // prefix says how the two ranges must relate.
 
 /** Half-open range of epoch milliseconds [low, high); open ends are -Infinity / Infinity. */
-export interface Range {
+interface Range {
   low: number;
   high: number;
 }
@@ -22,7 +22,7 @@ const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:
  * 2020-03 is [2020-03-01, 2020-04-01). Values without a time zone are read as UTC. Returns
  * undefined when the text is not a date.
  */
-export function dateRange(text: string): Range | undefined {
+function dateRange(text: string): Range | undefined {
   const m = DATE_RE.exec(text.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
@@ -46,7 +46,7 @@ export function dateRange(text: string): Range | undefined {
 }
 
 const DATE_EQ: Clause[] = [['low', '>=', 'sl'], ['high', '<=', 'sh']];
-export const DATE_RULES: Record<Prefix, RangeRule> = {
+const DATE_RULES: Record<Prefix, RangeRule> = {
   // stored ranges are half-open and never empty (low < high), hence the implied bounds
   eq: { any: [DATE_EQ], implied: [['low', '<', 'sh']] },
   ne: { any: [DATE_EQ], negate: true },
@@ -62,7 +62,7 @@ export const DATE_RULES: Record<Prefix, RangeRule> = {
 };
 
 /** For dates `ap` widens the searched range by 10% of its distance from now, at least a day. */
-export function dateBounds(r: Range, now: number): Record<Bound, number> {
+function dateBounds(r: Range, now: number): Record<Bound, number> {
   const gap = Math.max(0.1 * Math.abs(now - r.low), 86_400_000);
   return { sl: r.low, sh: r.high, v: r.low, apl: r.low - gap, aph: r.high + gap };
 }

@@ -8,13 +8,13 @@ import type { SqlWriter } from '../sql-writer.js';
 // (a Range's low and high, or one value), and a searched number carries its implicit precision.
 
 /** A searched number with its implicit precision range: 100 means [99.5, 100.5), 1e2 means [50, 150). */
-export interface SearchNumber {
+interface SearchNumber {
   value: number;
   low: number;
   high: number;
 }
 
-export function parseSearchNumber(text: string): SearchNumber | undefined {
+function parseSearchNumber(text: string): SearchNumber | undefined {
   const m = /^([-+]?)(\d+)(?:\.(\d+))?(?:[eE]([-+]?\d+))?$/.exec(text.trim());
   if (!m) return undefined;
   const value = Number(text);
@@ -25,7 +25,7 @@ export function parseSearchNumber(text: string): SearchNumber | undefined {
 }
 
 const NUMBER_EQ: Clause[] = [['low', '>=', 'sl'], ['high', '<', 'sh']];
-export const NUMBER_RULES: Record<Prefix, RangeRule> = {
+const NUMBER_RULES: Record<Prefix, RangeRule> = {
   eq: { any: [NUMBER_EQ], implied: [['low', '<', 'sh']] },
   ne: { any: [NUMBER_EQ], negate: true },
   gt: { any: [[['high', '>', 'v']]] },

@@ -6,7 +6,7 @@ import type { SqlWriter } from '../sql-writer.js';
  * and the rules they set on a stored range, written once as data that the SQL builder (ruleSql) and
  * the in-memory matcher (evaluateRule) both read.
  */
-export const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 export type Prefix = (typeof PREFIXES)[number];
 
 export function splitPrefix(value: string): { prefix: Prefix; rest: string } {

@@ -9,7 +9,7 @@ import { isText } from './search-type.js';
 // logical references (an identifier only) feed `:identifier`, stored as token rows.
 
 /** A reference search value as both engines read it: Type/id, a bare id, or a URL compared as written. */
-export function parseReferenceValue(baseUrl: string, modifier: string | undefined, raw: string): { type?: string; id?: string; url?: string; none?: boolean } {
+function parseReferenceValue(baseUrl: string, modifier: string | undefined, raw: string): { type?: string; id?: string; url?: string; none?: boolean } {
   let value = unescape(raw);
   if (baseUrl && value.startsWith(baseUrl + '/')) value = value.slice(baseUrl.length + 1);
   const typed = modifier && modifier !== 'identifier' ? modifier : undefined;

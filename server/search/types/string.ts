@@ -7,7 +7,7 @@ import { isText } from './search-type.js';
 // "starts with" by default, `:exact` and `:contains`. Names and addresses match on any of their parts.
 
 /** Strings match case- and accent-insensitively. */
-export function normalizeString(value: string): string {
+function normalizeString(value: string): string {
   return value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 

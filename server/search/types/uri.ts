@@ -6,7 +6,7 @@ import type { SearchType } from './search-type.js';
 // `:above` any parent path of the searched URI.
 
 /** The URIs a search value is below: itself and every parent path. */
-export function uriAncestors(value: string): string[] {
+function uriAncestors(value: string): string[] {
   const result = [value];
   const start = value.indexOf('//') >= 0 ? value.indexOf('//') + 2 : 0;
   for (let i = value.length - 1; i > start; i--) if (value[i] === '/') result.push(value.slice(0, i));
