@@ -1,7 +1,7 @@
 import type { CodeSystem, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { PackageError, readFhirPackage, type ConformanceResource, type FhirPackage } from './fhir-package';
 import { PACKAGE_DIR, UK_CORE_DIR } from './package-build';
-import { coreStructureReader } from './r4-definitions';
+import { coreStructureReader } from '../server/fhir/r4-definitions';
 import { withSnapshots } from './snapshot-set';
 
 /**

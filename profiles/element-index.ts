@@ -1,5 +1,5 @@
 import { getAllDataTypes, type InternalSchemaElement } from '@medplum/core';
-import type { Terminology } from './r4-definitions';
+import type { Terminology } from '../server/fhir/r4-definitions';
 import { expandValueSet, type ExpandedValueSet } from './valuesets';
 import { PRIMITIVE_TYPES } from './primitives';
 

@@ -2,7 +2,7 @@ import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readFhirPackage } from './fhir-package';
-import { coreStructureReader } from './r4-definitions';
+import { coreStructureReader } from '../server/fhir/r4-definitions';
 import type { Resolver } from './snapshot';
 import { withSnapshots } from './snapshot-set';
 

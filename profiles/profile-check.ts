@@ -1,6 +1,7 @@
 import { deepEquals, deepIncludes, evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
 import type { CodeableConcept, Coding, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../server/errors';
+import { parseLiteral } from '../server/fhir/reference';
 import { bindingProblem } from './bindings';
 import { PRIMITIVE_TYPES } from './primitives';
 import type { CompiledProfile, Invariant, Rule } from './profile-rules';
@@ -155,7 +156,7 @@ class Checker {
 
 /** `Patient/1`, `https://x/fhir/Patient/1/_history/2` → `Patient`; urn:uuid and contained references → undefined. */
 function referencedType(reference: string | undefined): string | undefined {
-  return reference ? /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$/.exec(reference)?.[1] : undefined;
+  return reference ? parseLiteral(reference)?.resourceType : undefined;
 }
 
 /** The values of a child element in its parent, with their FHIRPath and type; `value[x]` finds `valueCodeableConcept`. */

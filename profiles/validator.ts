@@ -5,7 +5,7 @@ import { ElementWalker } from './element-walk';
 import { invariantIssues } from './invariants';
 import { configurePackages } from './conformance';
 import { checkAgainstProfiles, compileAllProfiles, configureUnknownProfiles, ourProfile, type UnknownProfiles } from './profile-registry';
-import { coreStructureKind, loadR4Definitions } from './r4-definitions';
+import { coreStructureKind, loadR4Definitions } from '../server/fhir/r4-definitions';
 import { compileStructureValidators, structureIssues } from './structure';
 
 // The base R4 write validator: https://hl7.org/fhir/R4/validation.html

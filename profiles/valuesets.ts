@@ -1,5 +1,6 @@
-import type { CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
-import type { Terminology } from './r4-definitions';
+import type { ValueSet } from '@medplum/fhirtypes';
+import { expandWith } from '../server/fhir/valueset-expansion';
+import type { Terminology } from '../server/fhir/r4-definitions';
 
 /** The codes of one expanded ValueSet, keyed for O(1) lookup on every write. */
 export interface ExpandedValueSet {
@@ -18,36 +19,8 @@ export interface ExpandedValueSet {
  */
 export function expandValueSet(url: string, terminology: Terminology): ExpandedValueSet | undefined {
   const valueSet: ValueSet | undefined = terminology.valueSet(url.split('|')[0]);
-  const include = valueSet?.compose?.include;
-  if (!valueSet || !include?.length || valueSet.compose?.exclude?.length) return undefined;
-  const codings = new Set<string>();
-  const codes = new Set<string>();
-  for (const part of include) {
-    if (!part.system || part.filter?.length || part.valueSet?.length) return undefined;
-    let partCodes: string[];
-    if (part.concept?.length) {
-      partCodes = part.concept.map((c) => c.code);
-    } else {
-      const codeSystem = terminology.codeSystem(part.system);
-      if (codeSystem?.content !== 'complete') return undefined;
-      partCodes = allCodes(codeSystem);
-    }
-    for (const code of partCodes) {
-      codings.add(`${part.system}|${code}`);
-      codes.add(code);
-    }
-  }
-  return { url: valueSet.url ?? url, codings, codes };
-}
-
-function allCodes(codeSystem: CodeSystem): string[] {
-  const codes: string[] = [];
-  const visit = (concepts: CodeSystemConcept[] | undefined): void => {
-    for (const concept of concepts ?? []) {
-      codes.push(concept.code);
-      visit(concept.concept);
-    }
-  };
-  visit(codeSystem.concept);
-  return codes;
+  if (!valueSet) return undefined;
+  const concepts = expandWith(valueSet, ({ type, url: wanted }) => (type === 'ValueSet' ? terminology.valueSet(wanted) : terminology.codeSystem(wanted)), true);
+  if (!concepts) return undefined;
+  return { url: valueSet.url ?? url, codings: new Set(concepts.map((c) => `${c.system}|${c.code}`)), codes: new Set(concepts.map((c) => c.code)) };
 }

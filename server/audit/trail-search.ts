@@ -2,11 +2,13 @@ import type { AuditEvent, Bundle, BundleLink, Coding, OperationOutcomeIssue } fr
 import { ODS_SYSTEM } from '../auth/principal.js';
 import { searchsetBundle } from '../search/bundle.js';
 import { issue, outcome } from '../errors.js';
-import { instantSql } from '../search/conditions.js';
+import { instantSql } from '../search/types/date.js';
+import { FHIR_ID, idOf, parseLiteral } from '../fhir/reference.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl, type Controls } from '../search/controls.js';
 import type { Found } from '../search/include.js';
-import { ParamError, parseFilter, parseToken, reportOrThrow, tokenCriterion, type Filter } from '../search/parse.js';
+import { ParamError, parseFilter, reportOrThrow, type Filter } from '../search/parse.js';
+import { parseToken, tokenCriterion } from '../search/types/token.js';
 import type { SearchRegistry } from '../search/registry.js';
 import type { Compartment, SearchContext, SearchEngine } from '../search/search.js';
 import { unescape } from '../search/values.js';
@@ -24,8 +26,6 @@ const SHAPES = AUDIT_INTERACTIONS.flatMap((interaction) =>
   [false, true].map((hasPatients) => ({ interaction, hasPatients, event: auditEventOf({ interaction, status: 200, resources: [], patients: hasPatients ? ['x'] : [] }, new Date(0)) })),
 );
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const PATIENT_VALUE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
-const REFERENCE_VALUE = /^(?:.*\/)?([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})$/;
 
 /**
  * The search engine with AuditEvent searched in the audit trail's own table: a type or compartment
@@ -175,7 +175,7 @@ function conditionOf(w: SqlWriter, filter: Filter): string {
       return instantSql(w, 'a.recorded', values);
     case 'patient': {
       if (typeModifier && modifier !== 'Patient') return 'false';
-      const ids = values.map((v) => PATIENT_VALUE.exec(v)?.[1] ?? (/^[A-Za-z0-9\-.]{1,64}$/.test(v) ? v : undefined)).filter((v): v is string => !!v);
+      const ids = values.map((v) => idOf(v, 'Patient') ?? (FHIR_ID.test(v) ? v : undefined)).filter((v): v is string => !!v);
       return ids.length ? `a.entities && ${w.p(ids.map((id) => `Patient/${id}`))}::text[]` : 'false';
     }
     case 'entity':
@@ -235,9 +235,10 @@ function outcomeSql(t: Token | undefined): string {
 }
 
 function entitySql(w: SqlWriter, type: string | undefined, value: string): string {
-  const ref = REFERENCE_VALUE.exec(value)?.[1] ?? (type && /^[A-Za-z0-9\-.]{1,64}$/.test(value) ? `${type}/${value}` : undefined);
+  const literal = parseLiteral(value);
+  const ref = literal ? `${literal.resourceType}/${literal.id}` : type && FHIR_ID.test(value) ? `${type}/${value}` : undefined;
   if (ref) return `a.entities && ${w.p([ref])}::text[]`;
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(value)) return 'false';
+  if (!FHIR_ID.test(value)) return 'false';
   // A bare id: whatever type has it.
   return `EXISTS (SELECT 1 FROM unnest(a.entities) e WHERE split_part(e, '/', 2) = ${w.p(value)})`;
 }

@@ -1,8 +1,8 @@
 import type { Identifier, Patient, Resource } from '@medplum/fhirtypes';
 import { unprocessable } from '../errors.js';
-import { referenceSites } from '../rest/bundle/references.js';
+import { parseLocal } from '../fhir/reference.js';
+import { referenceSites } from '../fhir/reference-sites.js';
 import { NHS_NUMBER } from './patient-match.js';
-import { parseLiteral } from './references.js';
 
 /**
  * The pure part of Patient/$merge (https://hl7.org/fhir/patient-operation-merge.html, R5, offered on R4):
@@ -58,7 +58,7 @@ export function repointed(resource: Resource, sourceId: string, targetId: string
   const copy = structuredClone(resource);
   let changed = false;
   for (const site of referenceSites(copy, copy.resourceType)) {
-    const ref = parseLiteral(site.value, baseUrl);
+    const ref = parseLocal(site.value, baseUrl);
     if (ref?.resourceType === 'Patient' && ref.id === sourceId) {
       site.holder.reference = `Patient/${targetId}`;
       changed = true;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatHumanName } from '@medplum/core';
 import type { Bundle, CareTeam, Coding, ContactPoint, Medication, MedicationRequest, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
-import { parseLiteral } from '../care/references.js';
+import { parseLocal } from '../fhir/reference.js';
 import { isCurrentCoordinator } from '../../profiles/write-rules.js';
 import { CARE_TEAM_QUERY } from '../rest/operations/care-team.js';
 import type { FhirContext } from '../rest/request.js';
@@ -68,7 +68,7 @@ export async function medicineCards(request: HookRequest, ctx: FhirContext): Pro
 /** Stored Medications the drafts name that are not already at hand, read as the client may see them. */
 async function readMedications(drafts: MedicationRequest[], sent: Map<string, Resource>, known: Map<string, Resource>, ctx: FhirContext): Promise<void> {
   for (const draft of drafts) {
-    const ref = parseLiteral(draft.medicationReference?.reference ?? '', ctx.baseUrl);
+    const ref = parseLocal(draft.medicationReference?.reference ?? '', ctx.baseUrl);
     if (ref?.resourceType !== 'Medication') continue;
     const key = `Medication/${ref.id}`;
     if (sent.has(key) || known.has(key)) continue;

@@ -2,6 +2,7 @@ import type { Group } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../../profiles/validator.js';
 import { patientCompartment } from '../care/compartment-walk.js';
 import type { SearchEngine } from '../search/search.js';
+import { idOf } from '../fhir/reference.js';
 import { AUDIT_COLUMNS, auditEventOfRow, type AuditRow } from '../audit/trail-row.js';
 import type { Queryable } from '../store/db.js';
 import { ExportJobs, type ExportJob } from './jobs.js';
@@ -142,8 +143,8 @@ export async function groupPatients(sql: Queryable, groupId: string): Promise<st
   const ids = new Set<string>();
   for (const m of group.member ?? []) {
     if (m.inactive) continue;
-    const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(m.entity?.reference ?? '');
-    if (match) ids.add(match[1]);
+    const id = idOf(m.entity?.reference, 'Patient');
+    if (id) ids.add(id);
   }
   return [...ids];
 }

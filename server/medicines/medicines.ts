@@ -1,5 +1,5 @@
 import type { MedicationDispense, MedicationRequest, MedicationStatement, Organization, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
-import { parseLiteral } from '../care/references.js';
+import { parseLocal } from '../fhir/reference.js';
 import { medicationLookup, type MedicationRecords } from './gather.js';
 import { identify, sharesAny, type MedicationLookup, type MedicineIdentity } from './medicine-identity.js';
 
@@ -86,7 +86,7 @@ function latest(dates: Array<string | undefined>): string | undefined {
 
 function localReference(reference: string | undefined, baseUrl: string): string | undefined {
   if (!reference) return undefined;
-  const ref = parseLiteral(reference, baseUrl);
+  const ref = parseLocal(reference, baseUrl);
   return ref && `${ref.resourceType}/${ref.id}`;
 }
 

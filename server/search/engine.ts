@@ -9,7 +9,7 @@ import { extractRows } from './extract.js';
 import { CustomParameters } from './custom-parameters.js';
 import { findIncludes } from './include.js';
 import { deleteRows, writeRows, type ResourceRows } from './index-writer.js';
-import { Matcher } from './matcher.js';
+import { InMemoryMatcher } from './matcher.js';
 import type { Filter } from './parse.js';
 import { ParamError, pairRanges, parseFilter, reportOrThrow } from './parse.js';
 import type { Row } from './query.js';
@@ -40,7 +40,7 @@ export function createSearchEngine(options: SearchEngineOptions): SearchEngine {
 class SqlSearchEngine implements SearchEngine {
   readonly registry = new SearchRegistry();
   private readonly expander = new ValueSetExpander();
-  private readonly matcher = new Matcher(this.registry);
+  private readonly matcher = new InMemoryMatcher(this.registry);
   private readonly custom = new CustomParameters(this.registry);
 
   constructor(private readonly options: SearchEngineOptions) {}

@@ -1,24 +1,15 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest, issue } from '../errors.js';
 import type { SearchParamDef, SearchRegistry } from './registry.js';
-import { dateRange, parseSearchNumber, splitEscaped, splitOr, splitPrefix, unescape } from './values.js';
+import { rowType } from './types/index.js';
+import { splitPrefix } from './types/range.js';
+import { splitEscaped, splitOr } from './values.js';
 
 /** One parsed criterion on one resource type; repeated parameters are separate filters (AND), values within one are OR. */
 export type Filter =
   | { kind: 'param'; name: string; def: SearchParamDef; modifier?: string; values: string[]; upper?: string }
   | { kind: 'chain'; name: string; def: SearchParamDef; targets: { type: string; filter: Filter }[] }
   | { kind: 'has'; name: string; sourceType: string; def: SearchParamDef; filter: Filter };
-
-const MODIFIERS: Record<string, string[]> = {
-  string: ['exact', 'contains', 'missing'],
-  token: ['not', 'text', 'missing', 'of-type', 'in', 'not-in'],
-  reference: ['missing', 'identifier'],
-  uri: ['above', 'below', 'missing'],
-  date: ['missing'],
-  number: ['missing'],
-  quantity: ['missing'],
-  composite: ['missing'],
-};
 
 /**
  * Raised while parsing one parameter. An unknown or unsupported parameter is a 400 (strict) or an
@@ -94,7 +85,8 @@ function parseHas(registry: SearchRegistry, resourceType: string, fullName: stri
 }
 
 function checkModifier(registry: SearchRegistry, name: string, def: SearchParamDef, modifier: string): void {
-  if (MODIFIERS[def.type]?.includes(modifier)) return;
+  // A composite takes :missing only; every other type lists its modifiers in types/.
+  if ((def.type === 'composite' ? ['missing'] : (rowType(def.type)?.modifiers ?? [])).includes(modifier)) return;
   if (def.column === 'id' && (modifier === 'missing' || modifier === 'not')) return;
   // :[type] on references restricts the target type (https://hl7.org/fhir/R4/search.html#reference).
   if (def.type === 'reference' && registry.isResourceType(modifier) && def.targets.includes(modifier)) return;
@@ -107,51 +99,15 @@ function checkValue(name: string, def: SearchParamDef, modifier: string | undefi
     return;
   }
   if (value === '') throw new ParamError(name, `Empty value for '${def.code}'`);
-  switch (def.type) {
-    case 'date': {
-      const { rest } = splitPrefix(value);
-      if (!dateRange(rest)) throw malformedValue(name, `'${value}' is not a valid date for '${def.code}'`);
-      break;
-    }
-    case 'number':
-      if (!parseSearchNumber(splitPrefix(value).rest)) throw malformedValue(name, `'${value}' is not a valid number for '${def.code}'`);
-      break;
-    case 'quantity':
-      if (!parseSearchNumber(splitPrefix(splitEscaped(value, '|')[0]).rest)) throw malformedValue(name, `'${value}' is not a valid quantity for '${def.code}'`);
-      break;
-    case 'composite': {
-      const parts = splitEscaped(value, '$');
-      if (parts.length !== def.components!.length) throw malformedValue(name, `'${def.code}' needs ${def.components!.length} values separated by $`);
-      parts.forEach((part, i) => checkValue(name, def.components![i].def, undefined, part));
-      break;
-    }
-    case 'token':
-      if (modifier === 'of-type' && splitEscaped(value, '|').length !== 3) throw malformedValue(name, ':of-type takes system|code|value');
-      break;
-    default:
-      break;
+  if (def.type === 'composite') {
+    // Each part is a value of its component (https://hl7.org/fhir/R4/search.html#composite).
+    const parts = splitEscaped(value, '$');
+    if (parts.length !== def.components!.length) throw malformedValue(name, `'${def.code}' needs ${def.components!.length} values separated by $`);
+    parts.forEach((part, i) => checkValue(name, def.components![i].def, undefined, part));
+    return;
   }
-}
-
-/** Splits a token value: `code`, `system|code`, `|code` (no system), `system|` (any code). */
-export function parseToken(value: string): { system?: string | null; code?: string } {
-  const parts = splitEscaped(value, '|');
-  if (parts.length === 1) return { code: unescape(parts[0]) };
-  const [system, code] = [unescape(parts[0]), unescape(parts.slice(1).join('|'))];
-  return { system: system === '' ? null : system, ...(code !== '' ? { code } : {}) };
-}
-
-/**
- * A token value read against its parameter: where the values carry an implicit system (a bound
- * `code`, see bindings.ts), `system|code` must name that system and `|code` matches, since the
- * element states no system of its own (https://hl7.org/fhir/R4/search.html#token). Both engines read
- * tokens through here. Undefined means the value can match nothing.
- */
-export function tokenCriterion(value: string, implicit: string | undefined): { system?: string | null; code?: string } | undefined {
-  const token = parseToken(value);
-  if (!implicit || token.system === undefined) return token;
-  if (token.system !== null && token.system !== implicit) return undefined;
-  return token.code !== undefined ? { code: token.code } : {};
+  const problem = rowType(def.type)?.check?.(def, modifier, value);
+  if (problem) throw malformedValue(name, problem);
 }
 
 /** Turns a ParamError into a 400 (strict) or a warning issue (lenient). */

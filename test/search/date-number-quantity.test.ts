@@ -28,6 +28,12 @@ describe('search: date, number, quantity and composite parameters (https://hl7.o
     expect(await h.ids('Patient', 'birthdate=ge1970-01-01&birthdate=le1990-12-31')).to.deep.equal(['pat-emile', 'pat-richard']);
   });
 
+  it('date: a lower bound after the upper one reads as two bounds, not a window; a Period spanning both matches', async () => {
+    // ct-richard-old runs 2019-05-01 to 2021-06-30: it ends after mid-2020 and starts before mid-2019
+    expect(await h.ids('CareTeam', 'date=gt2020-06-01&date=lt2019-06-01')).to.deep.equal(['ct-richard-old']);
+    expect(await h.ids('Patient', 'birthdate=gt2010&birthdate=lt1985')).to.deep.equal([]);
+  });
+
   it('date sa (starts after) and eb (ends before)', async () => {
     expect(await h.ids('Patient', 'birthdate=sa1985')).to.deep.equal(['pat-jane']);
     expect(await h.ids('Patient', 'birthdate=eb1985')).to.deep.equal(['pat-richard']);

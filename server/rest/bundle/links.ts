@@ -3,7 +3,8 @@ import { badRequest, FhirError, preconditionFailed } from '../../errors.js';
 import type { FhirContext } from '../request.js';
 import { entryPath } from './entry.js';
 import { key, type PlannedEntry } from './plan.js';
-import { conditionalReference, isBundleLocal, referenceSites, type ReferenceSite } from './references.js';
+import { conditionalReference, isBundleLocal } from '../../fhir/reference.js';
+import { referenceSites, type ReferenceSite } from '../../fhir/reference-sites.js';
 
 export interface LinkOptions {
   /**

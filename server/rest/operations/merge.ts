@@ -1,7 +1,7 @@
 import type { Identifier, OperationOutcome, Parameters, ParametersParameter, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { patientCompartment } from '../../care/compartment-walk.js';
 import { checkMergeable, mergedTarget, repointed, retiredSource } from '../../care/patient-merge.js';
-import { parseLiteral } from '../../care/references.js';
+import { parseLocal } from '../../fhir/reference.js';
 import { badRequest, issue, notFound, outcome, preconditionFailed } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { validateResource } from '../../../profiles/validator.js';
@@ -69,7 +69,7 @@ async function resolvePatient(ctx: FhirContext, name: string, reference: Referen
   const where = `Parameters.parameter.${name}`;
   let id: string | undefined;
   if (reference?.reference) {
-    const ref = parseLiteral(reference.reference, ctx.baseUrl);
+    const ref = parseLocal(reference.reference, ctx.baseUrl);
     if (!ref || ref.resourceType !== 'Patient') throw badRequest(`${name} must reference a Patient, e.g. Patient/123`, where);
     id = ref.id;
   } else if (identifiers.length) {

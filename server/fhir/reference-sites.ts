@@ -42,12 +42,3 @@ export function referenceSites(value: unknown, root: string): ReferenceSite[] {
   walk(value);
   return sites;
 }
-
-/** `urn:uuid:...` and `urn:oid:...`: bundle-local identities replaced on write (https://hl7.org/fhir/R4/bundle.html#references). */
-export const isBundleLocal = (reference: string): boolean => reference.startsWith('urn:uuid:') || reference.startsWith('urn:oid:');
-
-/** `Patient?identifier=...`: a conditional reference (https://hl7.org/fhir/R4/http.html#trules). */
-export function conditionalReference(reference: string): { type: string; criteria: URLSearchParams } | undefined {
-  const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(reference);
-  return m ? { type: m[1], criteria: new URLSearchParams(m[2]) } : undefined;
-}
