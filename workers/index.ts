@@ -13,6 +13,7 @@ import type { SubscriptionConfig } from '../subscriptions/config.js';
 import { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
 import { EventStore } from '../subscriptions/event-store.js';
 import { wsChannel } from '../subscriptions/websocket-channel.js';
+import { ChangeFeed } from './change-feed.js';
 import { Deliverer } from './deliver.js';
 import { startExportWorker } from './export.js';
 import { MatchStep } from './match-step.js';
@@ -98,9 +99,17 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   });
   // Hold expiry and recurring availability (workers/scheduling.ts).
   const scheduling = await startSchedulingWorker({ store: deps.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, everyMs: config.tickMs * 5, stalledIntervalMs: config.stalledIntervalMs });
-  const relay = new Relay(deps.db, queues, config.relayPollMs, deps.databaseUrl);
-  await relay.start();
+  const relay = new Relay(deps.db, queues);
   const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs, config.stalledIntervalMs);
+  // Commits wake the relay, the subscription cache and the sweep; without them, only the slow safety net runs.
+  const feed = new ChangeFeed(deps.db, config.relayPollMs, deps.databaseUrl);
+  feed.onChange((source) => {
+    relay.wake();
+    cache.changed();
+    if (source === 'commit') ticker.changed();
+  });
+  await feed.start();
+  relay.wake();
   ticker.start();
   return {
     matcher,
@@ -109,6 +118,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     async stop() {
       stopping = true;
       ticker.stop();
+      await feed.stop();
       await relay.stop();
       await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop(), scheduling.stop()]);
       await deliverer.stop();
