@@ -37,6 +37,24 @@ Worker.prototype.callProcessJob = async function (job, ...rest) {
   }
 };
 
+// A batch the matcher hands to its own process's deliverer, timed like a delivery job. The module is
+// compiled by tsx after this file runs: patched when the writes start (SIGUSR2), from the module cache.
+function traceDeliverBatch() {
+  const mod = Object.values(require.cache).find((m) => m && m.filename && m.filename.endsWith(path.join('workers', 'deliver.ts')));
+  const proto = mod && mod.exports.Deliverer && mod.exports.Deliverer.prototype;
+  if (!proto || !proto.deliverBatch || proto.deliverBatch.traced) return;
+  const deliverBatch = proto.deliverBatch;
+  proto.deliverBatch = async function (batch) {
+    const start = Date.now();
+    try {
+      return await deliverBatch.call(this, batch);
+    } finally {
+      stages.push({ stage: 'deliveries:batch', added: start, start, end: Date.now(), seqs: batch.changes.map((c) => c.seq) });
+    }
+  };
+  proto.deliverBatch.traced = true;
+}
+
 const session = new inspector.Session();
 session.connect();
 if (profile) {
@@ -47,6 +65,7 @@ if (profile) {
 
 // The benchmark sends SIGUSR2 when its writes start: profile and count the write phase only.
 process.on('SIGUSR2', () => {
+  traceDeliverBatch();
   counts.clear();
   stages = [];
   if (profile) session.post('Profiler.stop', () => session.post('Profiler.start'));

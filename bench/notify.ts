@@ -223,9 +223,9 @@ type StageRecord = { stage: 'relayed'; at: number; seqs: number[] } | { stage: s
 
 /**
  * Where each notification's time went, stage by stage (the server's stage log, bench/notify-trace.cjs,
- * joined with the change log, the events and the attempt log): commit, relay, match job, delivery
- * job, the request's start, its receipt. Each stage's percentiles are its own, so they do not add up;
- * the means do.
+ * joined with the change log, the events and the attempt log): commit, relay, match job, the batch
+ * reaching the deliverer, the request's start, its receipt. Each stage's percentiles are its own, so
+ * they do not add up; the means do.
  */
 async function printStages(dir: string, databaseUrl: string, receipts: Map<string, number>): Promise<void> {
   const records = JSON.parse(readFileSync(path.join(dir, 'stages.json'), 'utf8')) as StageRecord[];
@@ -236,6 +236,7 @@ async function printStages(dir: string, databaseUrl: string, receipts: Map<strin
       const t = at(seq);
       if ('at' in r) t.relayed ??= r.at;
       else {
+        // deliveries:batch is a delivery job, or the matcher's hand-over to its own deliverer.
         const stage = r.stage.startsWith('changes') ? 'match' : r.stage === 'deliveries:batch' ? 'deliver' : undefined;
         if (!stage || t[`${stage}Start`]) continue;
         Object.assign(t, { [`${stage}Added`]: r.added, [`${stage}Start`]: r.start, [`${stage}End`]: r.end });
@@ -253,10 +254,9 @@ async function printStages(dir: string, databaseUrl: string, receipts: Map<strin
   const spans: [string, string, string][] = [
     ['commit → relay has queued the change', 'commit', 'relayed'],
     ['relay → match job starts', 'relayed', 'matchStart'],
-    ['match job (match, number, queue the delivery job)', 'matchStart', 'matchEnd'],
-    ['match job ends → delivery job starts', 'matchEnd', 'deliverStart'],
-    ['delivery job (lease, payloads, hand to lanes)', 'deliverStart', 'deliverEnd'],
-    ['delivery job ends → request starts (lane and access check)', 'deliverEnd', 'sent'],
+    ['match job starts → the deliverer has the batch (match, number, hand over or queue)', 'matchStart', 'deliverStart'],
+    ['deliverer takes the batch (leases, payloads, into lanes)', 'deliverStart', 'deliverEnd'],
+    ['batch in its lane → request starts (earlier ones of the lane, access check, build)', 'deliverEnd', 'sent'],
     ['request → receipt', 'sent', 'receipt'],
     ['commit → receipt', 'commit', 'receipt'],
   ];

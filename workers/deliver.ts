@@ -8,7 +8,7 @@ import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store
 import { setStatus } from '../subscriptions/lifecycle.js';
 import type { SubscriptionModel } from '../subscriptions/model.js';
 import type { LoadedEvent } from '../subscriptions/notification.js';
-import type { DeliveryJob, Queues } from './queues.js';
+import type { BatchJob, DeliveryJob, Queues } from './queues.js';
 import { sendNotification, type SendDeps } from './send.js';
 import type { SubscriptionCache } from './subscription-cache.js';
 import { loadVersions, versionKey } from './versions.js';
@@ -87,7 +87,7 @@ export class Deliverer {
 
   async handle(job: Job<DeliveryJob>, token?: string): Promise<void> {
     const data = job.data;
-    if (data.kind === 'batch') return this.onBatch(data);
+    if (data.kind === 'batch') return this.deliverBatch(data);
     if (data.kind === 'heartbeat') return this.heartbeat(data.subscriptionId);
     const id = data.subscriptionId;
     await this.deps.cache.atLeast([[id, data.kind === 'handshake' ? data.versionId : (data.versionId ?? 0)]]);
@@ -108,8 +108,12 @@ export class Deliverer {
     this.run(lane);
   }
 
-  /** A match batch: its events go to their subscriptions' lanes, payload resources read once for all. */
-  private async onBatch(data: Extract<DeliveryJob, { kind: 'batch' }>): Promise<void> {
+  /**
+   * A match batch (from this process's matcher, or a batch job): its events go to their
+   * subscriptions' lanes, payload resources read once for all. Batches come in batch order, so
+   * lanes rarely see a gap they must read from the database.
+   */
+  async deliverBatch(data: BatchJob): Promise<void> {
     await this.deps.cache.atLeast(Object.entries(data.versions));
     const changes = new Map(data.changes.map((c) => [c.seq, c]));
     const bySub = new Map<string, SubscriptionEvent[]>();
@@ -122,16 +126,18 @@ export class Deliverer {
     // could be released (and another started) under our feet.
     const resources = await this.resources([...bySub.values()].flat());
     const lanes = await this.lanesFor([...bySub.keys()]);
+    const elsewhere: SubscriptionEvent[] = [];
     for (const [id, events] of bySub) {
       const lane = lanes.get(id);
       if (!lane) {
-        // Held by another process (or backing off): a kick retries until it is ours or delivered.
-        await this.deps.queues.kick(id, events[0].eventNumber, `_busy${Date.now()}`, 100);
+        elsewhere.push(events[0]);
         continue;
       }
       for (const event of events) this.enqueue(lane, { event, resource: resources.get(versionKey(event.resourceType, event.resourceId, event.versionId)) });
       this.run(lane);
     }
+    // Held by another process (or backing off): a kick retries until it is ours or delivered.
+    for (const first of elsewhere) await this.deps.queues.kick(first.subscriptionId, first.eventNumber, `_busy${Date.now()}`, 100);
   }
 
   private enqueue(lane: Lane, loaded: LoadedEvent): void {

@@ -47,8 +47,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   if (!config.redisUrl) throw new Error('The subscription workers need Redis: set REDIS_URL');
   const queues = new Queues(config);
   const events = new EventStore(deps.db);
-  const matcher = new MatchStep(deps.db, deps.search, events, queues);
-  await matcher.load();
   const publisher = new Redis(connection(config.redisUrl) as never);
   publisher.on('error', () => undefined);
   const cache = new SubscriptionCache(deps.db, 500);
@@ -75,6 +73,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     },
     readable: notificationAccess(deps.store, deps.search, clients, new AccessCompiler(deps.search, loadPolicies())),
   });
+  const matcher = new MatchStep(deps.db, deps.search, events, queues, (batch) => deliverer.deliverBatch(batch));
+  await matcher.load();
   const workerOptions = {
     connection: connection(config.redisUrl),
     prefix: config.queuePrefix,
@@ -85,7 +85,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
   let stopping = false;
   const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.processUntilDone(job.data.changes, () => stopping)), { ...workerOptions, concurrency: 1 });
-  // Jobs only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up, and in batch order no lane sees a gap it must read from the database.
+  // Kicks, handshakes, heartbeats, and batches a matcher could not hand to its own deliverer: they only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up.
   const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
   // Bulk $export jobs (workers/export.ts) share the Redis, prefix and stall settings of the subscription workers.

@@ -4,7 +4,7 @@ import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store
 import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/subscription-index.js';
 import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
 import type { SearchEngine } from '../server/search/search.js';
-import { DELIVERY_JOB_OPTIONS, type DeliveryJob, type Queues } from './queues.js';
+import { DELIVERY_JOB_OPTIONS, type BatchJob, type DeliveryJob, type Queues } from './queues.js';
 import { loadVersions, versionKey as key } from './versions.js';
 
 const FULL_RELOAD_MS = 30_000;
@@ -29,6 +29,8 @@ export class MatchStep {
     search: SearchEngine,
     private readonly events: EventStore,
     private readonly queues: Queues,
+    /** This process's deliverer: a batch goes to it directly, without a round trip through the delivery queue. */
+    private readonly deliverHere?: (batch: BatchJob) => Promise<void>,
   ) {
     this.index = new SubscriptionIndex(search);
   }
@@ -133,10 +135,12 @@ export class MatchStep {
   }
 
   /**
-   * One delivery job for the whole batch, carrying its events (the deliverer fans them out per
-   * subscription and keeps each one's order). The id derives from the batch's seqs, so a re-run
-   * batch adds nothing. Events of a `requested` subscription wait for its handshake; those of an
-   * `error` one wait for the client to set it active again.
+   * The whole batch's events in one hand-over (the deliverer fans them out per subscription and
+   * keeps each one's order): straight to this process's deliverer, or, when there is none or it
+   * failed, as one delivery job whose id derives from the batch's seqs, so a re-run batch adds
+   * nothing. The events are stored first either way: a hand-over lost with its process is found by
+   * the sweep. Events of a `requested` subscription wait for its handshake; those of an `error` one
+   * wait for the client to set it active again.
    */
   private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[]): Promise<void> {
     const deliverable = events.filter((e) => this.index.get(e.subscriptionId)?.status === 'active');
@@ -145,11 +149,9 @@ export class MatchStep {
       const seqs = new Set(deliverable.map((e) => e.changeSeq));
       const versions: Record<string, number> = {};
       for (const e of deliverable) versions[e.subscriptionId] = this.index.get(e.subscriptionId)!.versionId;
-      jobs.push({
-        name: 'batch',
-        data: { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions },
-        opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` },
-      });
+      const batch: BatchJob = { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions };
+      const handedOver = this.deliverHere ? await this.deliverHere(batch).then(() => true, () => false) : false;
+      if (!handedOver) jobs.push({ name: 'batch', data: batch, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` } });
     }
     for (const job of lifecycle) {
       if (job.kind === 'batch') continue;
