@@ -44,10 +44,10 @@ function traceDeliverBatch() {
   const proto = mod && mod.exports.Deliverer && mod.exports.Deliverer.prototype;
   if (!proto || !proto.deliverBatch || proto.deliverBatch.traced) return;
   const deliverBatch = proto.deliverBatch;
-  proto.deliverBatch = async function (batch) {
+  proto.deliverBatch = async function (batch, ...rest) {
     const start = Date.now();
     try {
-      return await deliverBatch.call(this, batch);
+      return await deliverBatch.call(this, batch, ...rest);
     } finally {
       stages.push({ stage: 'deliveries:batch', added: start, start, end: Date.now(), seqs: batch.changes.map((c) => c.seq) });
     }

@@ -34,6 +34,7 @@ export async function runNotifyBenchmark(
   const seen = new Map<string, number>(); // X-Notification-Id (the same on every attempt of one notification) -> first receipt
   const repeated: string[] = [];
   let failedWrites = 0;
+  const writeErrors = new Map<string, number>(); // why writes failed: a loaded machine times out or refuses them
   let lastReceipt = 0;
   const receiverUrls: string[] = [];
   for (let i = 0; i < 10; i++) {
@@ -155,7 +156,11 @@ export async function runNotifyBenchmark(
           participant: [{ actor: { reference: patient }, status: 'accepted' }],
         }).then(
           (a) => void written.set(a.id, Date.parse(a.meta.lastUpdated)),
-          () => void failedWrites++,
+          (err: Error) => {
+            failedWrites++;
+            const reason = err.message.slice(0, 120);
+            writeErrors.set(reason, (writeErrors.get(reason) ?? 0) + 1);
+          },
         ),
       );
     }
@@ -175,6 +180,7 @@ export async function runNotifyBenchmark(
     console.log(
       `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
+    if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');
     console.log(`\nRedis commands per notification: ${perNotification(redisCalls.reduce((a, [, n]) => a + n, 0))} (${redisCalls.map(([c, n]) => `${c} ${perNotification(n)}`).join(', ')})`);

@@ -73,7 +73,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     },
     readable: notificationAccess(deps.store, deps.search, clients, new AccessCompiler(deps.search, loadPolicies())),
   });
-  const matcher = new MatchStep(deps.db, deps.search, events, queues, (batch) => deliverer.deliverBatch(batch));
+  const matcher = new MatchStep(deps.db, deps.search, events, queues, (batch, loaded) => deliverer.deliverBatch(batch, loaded));
   await matcher.load();
   const workerOptions = {
     connection: connection(config.redisUrl),
@@ -84,7 +84,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   // Matching numbers events per subscription in change order, so one batch at a time across all processes.
   await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
   let stopping = false;
+  const relay = new Relay(deps.db, queues);
   const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.processUntilDone(job.data.changes, () => stopping)), { ...workerOptions, concurrency: 1 });
+  matchWorker.on('completed', () => relay.wake()); // the relay holds rows back while a batch waits (relay.ts)
   // Kicks, handshakes, heartbeats, and batches a matcher could not hand to its own deliverer: they only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up.
   const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
@@ -99,7 +101,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   });
   // Hold expiry and recurring availability (workers/scheduling.ts).
   const scheduling = await startSchedulingWorker({ store: deps.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, everyMs: config.tickMs * 5, stalledIntervalMs: config.stalledIntervalMs });
-  const relay = new Relay(deps.db, queues);
   const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs, config.stalledIntervalMs);
   // Commits wake the relay, the subscription cache and the sweep; without them, only the slow safety net runs.
   const feed = new ChangeFeed(deps.db, config.relayPollMs, deps.databaseUrl);

@@ -1,11 +1,11 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../server/store/db.js';
 import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
 import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/subscription-index.js';
 import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
 import type { SearchEngine } from '../server/search/search.js';
 import { DELIVERY_JOB_OPTIONS, type BatchJob, type DeliveryJob, type Queues } from './queues.js';
-import { loadVersions, versionKey as key } from './versions.js';
+import { loadVersions, versionKey as key, type VersionKey } from './versions.js';
 
 const FULL_RELOAD_MS = 30_000;
 
@@ -29,8 +29,8 @@ export class MatchStep {
     search: SearchEngine,
     private readonly events: EventStore,
     private readonly queues: Queues,
-    /** This process's deliverer: a batch goes to it directly, without a round trip through the delivery queue. */
-    private readonly deliverHere?: (batch: BatchJob) => Promise<void>,
+    /** This process's deliverer: a batch goes to it directly, with the versions read for matching, without a round trip through the delivery queue. */
+    private readonly deliverHere?: (batch: BatchJob, loaded: Map<VersionKey, Resource>) => Promise<void>,
   ) {
     this.index = new SubscriptionIndex(search);
   }
@@ -94,7 +94,7 @@ export class MatchStep {
     }
     this.index.loadedThroughSeq = Math.max(this.index.loadedThroughSeq, changes[changes.length - 1].seq);
     const events = matches.length ? await this.events.recordEvents(matches) : [];
-    await this.requestDelivery(changes, events, lifecycle);
+    await this.requestDelivery(changes, events, lifecycle, resources);
     return events;
   }
 
@@ -142,7 +142,7 @@ export class MatchStep {
    * the sweep. Events of a `requested` subscription wait for its handshake; those of an `error` one
    * wait for the client to set it active again.
    */
-  private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[]): Promise<void> {
+  private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[], loaded: Map<VersionKey, Resource>): Promise<void> {
     const deliverable = events.filter((e) => this.index.get(e.subscriptionId)?.status === 'active');
     const jobs: { name: string; data: DeliveryJob; opts: typeof DELIVERY_JOB_OPTIONS }[] = [];
     if (deliverable.length) {
@@ -150,7 +150,7 @@ export class MatchStep {
       const versions: Record<string, number> = {};
       for (const e of deliverable) versions[e.subscriptionId] = this.index.get(e.subscriptionId)!.versionId;
       const batch: BatchJob = { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions };
-      const handedOver = this.deliverHere ? await this.deliverHere(batch).then(() => true, () => false) : false;
+      const handedOver = this.deliverHere ? await this.deliverHere(batch, loaded).then(() => true, () => false) : false;
       if (!handedOver) jobs.push({ name: 'batch', data: batch, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` } });
     }
     for (const job of lifecycle) {

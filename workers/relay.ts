@@ -21,7 +21,8 @@ interface Row {
  * several relays never relay a row twice; the job id derives from the seqs, so a relay that dies
  * after adding but before committing re-adds the same id, which BullMQ ignores. While Redis is down
  * the add fails fast, nothing is stamped, and the rows wait: no change is lost. Woken by each commit
- * that writes the change log (change-feed.ts), and by the feed's slow safety net.
+ * that writes the change log (change-feed.ts), by each finished match job, and by the feed's slow
+ * safety net.
  */
 export class Relay {
   private running = false;
@@ -59,6 +60,10 @@ export class Relay {
   async relayOnce(): Promise<number> {
     const pending = await this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1');
     if (!pending.length) return 0;
+    // A batch already waits for the matcher: leave the rows, so that when it is taken (a finished
+    // match job wakes the relay) they go as one larger batch. Behind a busy matcher, batches grow
+    // instead of queueing up, each with its own fixed cost.
+    if ((await within(3000, this.queues.changes.getWaitingCount())) > 0) return 0;
     return this.db.transaction(async (tx) => {
       const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
       if (!lock.locked) return 0;
