@@ -17,7 +17,7 @@ import { startChild } from './support.js';
  * version's meta.lastUpdated (stamped inside the write transaction, before commit) to receipt.
  */
 export async function runNotifyBenchmark(
-  options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number; trace?: string; split?: boolean } = {},
+  options: { subscriptions?: number; patients?: number; writesPerSecond?: number; seconds?: number; trace?: string; profile?: boolean; split?: boolean } = {},
 ): Promise<void> {
   const subscriptions = options.subscriptions ?? 1000;
   const patients = options.patients ?? 100;
@@ -26,14 +26,15 @@ export async function runNotifyBenchmark(
   const pg = await startPrivatePostgres();
   const redis = await startDisposableRedis();
   const receivers: Server[] = [];
-  let traceReport: (() => void) | undefined;
+  let traceReport: (() => Promise<void>) | undefined;
   const written = new Map<string, number>(); // resource id -> lastUpdated ms
   const latencies: number[] = [];
   let received = 0;
   let duplicates = 0;
-  const seen = new Set<string>(); // X-Notification-Id: the same on every attempt of one notification
+  const seen = new Map<string, number>(); // X-Notification-Id (the same on every attempt of one notification) -> first receipt
   const repeated: string[] = [];
   let failedWrites = 0;
+  const writeErrors = new Map<string, number>(); // why writes failed: a loaded machine times out or refuses them
   let lastReceipt = 0;
   const receiverUrls: string[] = [];
   for (let i = 0; i < 10; i++) {
@@ -54,7 +55,7 @@ export async function runNotifyBenchmark(
           if (repeated.length < 5) repeated.push(notificationId);
           return;
         }
-        seen.add(notificationId);
+        seen.set(notificationId, now);
         received++;
         lastReceipt = now;
         const at = written.get(id);
@@ -69,7 +70,7 @@ export async function runNotifyBenchmark(
   // and Redis commands (INFO commandstats) over the write phase, to see where a notification's time goes.
   const trace = options.trace ? path.resolve(options.trace) : undefined;
   const traceEnv: Record<string, string> = trace
-    ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'notify-trace.cjs')}`, NOTIFY_TRACE_DIR: trace }
+    ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'notify-trace.cjs')}`, NOTIFY_TRACE_DIR: trace, NOTIFY_TRACE_PROFILE: options.profile === false ? '0' : '1' }
     : {};
   const redisStats = new Redis(redis.url);
   const commandStats = async (): Promise<Map<string, number>> => {
@@ -155,7 +156,11 @@ export async function runNotifyBenchmark(
           participant: [{ actor: { reference: patient }, status: 'accepted' }],
         }).then(
           (a) => void written.set(a.id, Date.parse(a.meta.lastUpdated)),
-          () => void failedWrites++,
+          (err: Error) => {
+            failedWrites++;
+            const reason = err.message.slice(0, 120);
+            writeErrors.set(reason, (writeErrors.get(reason) ?? 0) + 1);
+          },
         ),
       );
     }
@@ -175,10 +180,16 @@ export async function runNotifyBenchmark(
     console.log(
       `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
+    if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');
     console.log(`\nRedis commands per notification: ${perNotification(redisCalls.reduce((a, [, n]) => a + n, 0))} (${redisCalls.map(([c, n]) => `${c} ${perNotification(n)}`).join(', ')})`);
-    if (trace) traceReport = () => printSql(trace, received, writes - failedWrites);
+    if (trace) {
+      traceReport = async () => {
+        printSql(trace, received, writes - failedWrites, options.profile !== false);
+        await printStages(trace, pg.url, seen);
+      };
+    }
     // Failed attempts explain repeats: a notification that failed (or seemed to) is sent again.
     const db = new PgClient(pg.url);
     await db.connect();
@@ -198,7 +209,7 @@ export async function runNotifyBenchmark(
     redisStats.disconnect();
     worker?.kill('SIGTERM');
     await api.stop();
-    traceReport?.();
+    await traceReport?.();
     for (const r of receivers) r.close();
     redis.stop();
     pg.stop();
@@ -206,12 +217,72 @@ export async function runNotifyBenchmark(
 }
 
 /** SQL statements the server sent from the first write on, per write and per notification. */
-function printSql(dir: string, notifications: number, writes: number): void {
+function printSql(dir: string, notifications: number, writes: number, profiled: boolean): void {
   const rows = JSON.parse(readFileSync(path.join(dir, 'sql.json'), 'utf8')) as { n: number; sql: string }[];
   const total = rows.reduce((a, r) => a + r.n, 0);
   console.log(`\nSQL statements from the first write on: ${total} (${(total / writes).toFixed(1)} per write, ${(total / Math.max(1, notifications)).toFixed(2)} per notification)`);
   for (const r of rows.slice(0, 25)) console.log(`${String(r.n).padStart(8)}  ${r.sql}`);
-  console.log(`CPU profile: ${readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).join(', ')}`);
+  if (profiled) console.log(`CPU profile: ${readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).join(', ')}`);
+}
+
+type StageRecord = { stage: 'relayed'; at: number; seqs: number[] } | { stage: string; added: number; start: number; end: number; seqs: number[] };
+
+/**
+ * Where each notification's time went, stage by stage (the server's stage log, bench/notify-trace.cjs,
+ * joined with the change log, the events and the attempt log): commit, relay, match job, the batch
+ * reaching the deliverer, the request's start, its receipt. Each stage's percentiles are its own, so
+ * they do not add up; the means do.
+ */
+async function printStages(dir: string, databaseUrl: string, receipts: Map<string, number>): Promise<void> {
+  const records = JSON.parse(readFileSync(path.join(dir, 'stages.json'), 'utf8')) as StageRecord[];
+  const bySeq = new Map<number, Record<string, number>>();
+  const at = (seq: number): Record<string, number> => bySeq.get(seq) ?? (bySeq.set(seq, {}).get(seq) as Record<string, number>);
+  for (const r of records) {
+    for (const seq of r.seqs) {
+      const t = at(seq);
+      if ('at' in r) t.relayed ??= r.at;
+      else {
+        // deliveries:batch is a delivery job, or the matcher's hand-over to its own deliverer.
+        const stage = r.stage.startsWith('changes') ? 'match' : r.stage === 'deliveries:batch' ? 'deliver' : undefined;
+        if (!stage || t[`${stage}Start`]) continue;
+        Object.assign(t, { [`${stage}Added`]: r.added, [`${stage}Start`]: r.start, [`${stage}End`]: r.end });
+      }
+    }
+  }
+  const db = new PgClient(databaseUrl);
+  await db.connect();
+  const { rows } = await db.query<{ notification_id: string; sent: Date; change_seq: string; changed_at: Date }>(
+    `SELECT d.notification_id, min(d.attempted_at) AS sent, e.change_seq, c.changed_at
+     FROM subscription_delivery d JOIN subscription_event e ON e.subscription_id = d.subscription_id AND e.event_number = d.first_event
+     JOIN change_log c ON c.seq = e.change_seq WHERE d.kind = 'event-notification' GROUP BY 1, 3, 4`,
+  );
+  await db.end();
+  const spans: [string, string, string][] = [
+    ['commit → relay has queued the change', 'commit', 'relayed'],
+    ['relay → match job starts', 'relayed', 'matchStart'],
+    ['match job starts → the deliverer has the batch (match, number, hand over or queue)', 'matchStart', 'deliverStart'],
+    ['deliverer takes the batch (leases, payloads, into lanes)', 'deliverStart', 'deliverEnd'],
+    ['batch in its lane → request starts (earlier ones of the lane, access check, build)', 'deliverEnd', 'sent'],
+    ['request → receipt', 'sent', 'receipt'],
+    ['commit → receipt', 'commit', 'receipt'],
+  ];
+  const values = spans.map(() => [] as number[]);
+  for (const r of rows) {
+    const receipt = receipts.get(r.notification_id);
+    const t = bySeq.get(Number(r.change_seq));
+    if (!receipt || !t?.relayed || !t.matchStart || !t.deliverStart) continue; // not in the traced write phase
+    const times: Record<string, number> = { ...t, commit: new Date(r.changed_at).getTime(), sent: new Date(r.sent).getTime(), receipt };
+    spans.forEach(([, from, to], i) => values[i].push(times[to] - times[from]));
+  }
+  const pct = (v: number[], p: number): number => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))];
+  console.log(`\nWhere the time goes, per notification (${values[0].length} traced), ms:\n`);
+  console.log('| stage | mean | p50 | p90 | p99 |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  spans.forEach(([name], i) => {
+    const v = values[i].sort((a, b) => a - b);
+    const mean = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+    console.log(`| ${name} | ${mean.toFixed(1)} | ${pct(v, 50)} | ${pct(v, 90)} | ${pct(v, 99)} |`);
+  });
 }
 
 if (require.main === module) {
@@ -220,7 +291,7 @@ if (require.main === module) {
     return a ? Number(a.split('=')[1]) : undefined;
   };
   const trace = process.argv.find((x) => x.startsWith('--trace='))?.split('=')[1];
-  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds'), trace, split: process.argv.includes('--split') }).catch((err) => {
+  runNotifyBenchmark({ subscriptions: arg('subscriptions'), writesPerSecond: arg('rate'), seconds: arg('seconds'), trace, profile: !process.argv.includes('--no-profile'), split: process.argv.includes('--split') }).catch((err) => {
     console.error(err);
     process.exit(1);
   });

@@ -20,7 +20,7 @@ export interface SubscriptionConfig {
   deliveryConcurrency: number;
   /** Requests in flight per receiver host (host:port), so one slow receiver cannot take every slot. */
   hostConcurrency: number;
-  /** How often the relay polls when no LISTEN wake-up arrives, and the heartbeat/sweep tick. */
+  /** The safety net behind commit wake-ups (LISTEN): how often relay and subscription cache look anyway. And the heartbeat/sweep tick. */
   relayPollMs: number;
   tickMs: number;
   /** BullMQ stalled-job check: how soon a job of a killed worker is retried. */
@@ -55,7 +55,7 @@ export const SUBSCRIPTION_SETTINGS: SubscriptionSetting[] = [
   { env: 'SUBSCRIPTION_TIMEOUT_MS', default: '10000', help: 'per-request timeout when the Subscription has no backport-timeout' },
   { env: 'SUBSCRIPTION_DELIVERY_CONCURRENCY', default: '256', help: 'notification requests in flight per worker process (one at a time per subscription)' },
   { env: 'SUBSCRIPTION_HOST_CONCURRENCY', default: '32', help: 'requests in flight per receiver host:port, so a slow receiver cannot take every slot' },
-  { env: 'SUBSCRIPTION_RELAY_POLL_MS', default: '250', help: 'relay poll of the change log when no LISTEN wake-up arrives (a safety net: each commit wakes the relay)' },
+  { env: 'SUBSCRIPTION_RELAY_POLL_MS', default: '5000', help: 'safety-net poll of the change log by relay and subscription cache (each commit wakes them through LISTEN/NOTIFY)' },
   { env: 'SUBSCRIPTION_TICK_MS', default: '1000', help: 'heartbeat, end -> off and sweep of undelivered events' },
   { env: 'SUBSCRIPTION_STALLED_MS', default: '10000', help: 'BullMQ stalled-job check: how soon a job of a killed worker is retried' },
   { env: 'SUBSCRIPTION_WS_TOKEN_TTL', default: '300', help: 'lifetime of $get-ws-binding-token tokens, in seconds' },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
 import { DelayedError, type Job } from 'bullmq';
 import type { Db } from '../server/store/db.js';
 import type { Store } from '../server/store/store.js';
@@ -8,10 +9,10 @@ import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store
 import { setStatus } from '../subscriptions/lifecycle.js';
 import type { SubscriptionModel } from '../subscriptions/model.js';
 import type { LoadedEvent } from '../subscriptions/notification.js';
-import type { DeliveryJob, Queues } from './queues.js';
+import type { BatchJob, DeliveryJob, Queues } from './queues.js';
 import { sendNotification, type SendDeps } from './send.js';
 import type { SubscriptionCache } from './subscription-cache.js';
-import { loadVersions, versionKey } from './versions.js';
+import { loadVersions, versionKey, type VersionKey } from './versions.js';
 
 export interface DelivererDeps extends SendDeps {
   db: Db;
@@ -87,7 +88,7 @@ export class Deliverer {
 
   async handle(job: Job<DeliveryJob>, token?: string): Promise<void> {
     const data = job.data;
-    if (data.kind === 'batch') return this.onBatch(data);
+    if (data.kind === 'batch') return this.deliverBatch(data);
     if (data.kind === 'heartbeat') return this.heartbeat(data.subscriptionId);
     const id = data.subscriptionId;
     await this.deps.cache.atLeast([[id, data.kind === 'handshake' ? data.versionId : (data.versionId ?? 0)]]);
@@ -108,8 +109,12 @@ export class Deliverer {
     this.run(lane);
   }
 
-  /** A match batch: its events go to their subscriptions' lanes, payload resources read once for all. */
-  private async onBatch(data: Extract<DeliveryJob, { kind: 'batch' }>): Promise<void> {
+  /**
+   * A match batch (from this process's matcher, with the resource versions it loaded, or a batch
+   * job): its events go to their subscriptions' lanes, payload resources read once for all. Batches come in batch order, so
+   * lanes rarely see a gap they must read from the database.
+   */
+  async deliverBatch(data: BatchJob, loaded?: Map<VersionKey, Resource>): Promise<void> {
     await this.deps.cache.atLeast(Object.entries(data.versions));
     const changes = new Map(data.changes.map((c) => [c.seq, c]));
     const bySub = new Map<string, SubscriptionEvent[]>();
@@ -120,18 +125,20 @@ export class Deliverer {
     }
     // Resources first: between taking the lanes and queueing into them nothing may wait, or a lane
     // could be released (and another started) under our feet.
-    const resources = await this.resources([...bySub.values()].flat());
+    const resources = await this.resources([...bySub.values()].flat(), loaded);
     const lanes = await this.lanesFor([...bySub.keys()]);
+    const elsewhere: SubscriptionEvent[] = [];
     for (const [id, events] of bySub) {
       const lane = lanes.get(id);
       if (!lane) {
-        // Held by another process (or backing off): a kick retries until it is ours or delivered.
-        await this.deps.queues.kick(id, events[0].eventNumber, `_busy${Date.now()}`, 100);
+        elsewhere.push(events[0]);
         continue;
       }
       for (const event of events) this.enqueue(lane, { event, resource: resources.get(versionKey(event.resourceType, event.resourceId, event.versionId)) });
       this.run(lane);
     }
+    // Held by another process (or backing off): a kick retries until it is ours or delivered.
+    for (const first of elsewhere) await this.deps.queues.kick(first.subscriptionId, first.eventNumber, `_busy${Date.now()}`, 100);
   }
 
   private enqueue(lane: Lane, loaded: LoadedEvent): void {
@@ -268,16 +275,24 @@ export class Deliverer {
     return batch;
   }
 
-  /** The resource versions payloads carry (full-resource, or an R4 payload), in one query. */
-  private resources(events: SubscriptionEvent[]) {
+  /** The resource versions payloads carry (full-resource, or an R4 payload): those already loaded, the rest in one query. */
+  private async resources(events: SubscriptionEvent[], loaded?: Map<VersionKey, Resource>): Promise<Map<VersionKey, Resource>> {
     const wanted = events.filter((e) => {
       const sub = this.deps.cache.get(e.subscriptionId);
       return e.interaction !== 'delete' && !!sub && (sub.topic ? sub.content === 'full-resource' : !!sub.payload);
     });
-    return loadVersions(this.deps.db, [...new Set(wanted.map((e) => versionKey(e.resourceType, e.resourceId, e.versionId)))].map((k) => {
-      const [type, id, version] = k.split('/');
-      return [type, id, Number(version)] as [string, string, number];
-    }));
+    const found = new Map<VersionKey, Resource>();
+    const missing: [string, string, number][] = [];
+    for (const key of new Set(wanted.map((e) => versionKey(e.resourceType, e.resourceId, e.versionId)))) {
+      const resource = loaded?.get(key);
+      if (resource) found.set(key, resource);
+      else {
+        const [type, id, version] = key.split('/');
+        missing.push([type, id, Number(version)]);
+      }
+    }
+    for (const [key, resource] of await loadVersions(this.deps.db, missing)) found.set(key, resource);
+    return found;
   }
 
   /** Backport: a handshake Bundle; success activates the subscription (R4 criteria and websocket: activate at once). */

@@ -13,6 +13,7 @@ import type { SubscriptionConfig } from '../server/subscription-config.js';
 import { EndpointPolicy } from '../subscriptions/endpoint-policy.js';
 import { EventStore } from '../subscriptions/event-store.js';
 import { wsChannel } from '../subscriptions/websocket-channel.js';
+import { ChangeFeed } from './change-feed.js';
 import { Deliverer } from './deliver.js';
 import { startExportWorker } from './export.js';
 import { MatchStep } from './match-step.js';
@@ -46,8 +47,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   if (!config.redisUrl) throw new Error('The subscription workers need Redis: set REDIS_URL');
   const queues = new Queues(config);
   const events = new EventStore(deps.db);
-  const matcher = new MatchStep(deps.db, deps.search, events, queues);
-  await matcher.load();
   const publisher = new Redis(connection(config.redisUrl) as never);
   publisher.on('error', () => undefined);
   const cache = new SubscriptionCache(deps.db, 500);
@@ -74,6 +73,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     },
     readable: notificationAccess(deps.store, deps.search, clients, new AccessCompiler(deps.search, loadPolicies())),
   });
+  const matcher = new MatchStep(deps.db, deps.search, events, queues, (batch, loaded) => deliverer.deliverBatch(batch, loaded));
+  await matcher.load();
   const workerOptions = {
     connection: connection(config.redisUrl),
     prefix: config.queuePrefix,
@@ -83,8 +84,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   // Matching numbers events per subscription in change order, so one batch at a time across all processes.
   await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
   let stopping = false;
+  const relay = new Relay(deps.db, queues);
   const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.processUntilDone(job.data.changes, () => stopping)), { ...workerOptions, concurrency: 1 });
-  // Jobs only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up, and in batch order no lane sees a gap it must read from the database.
+  matchWorker.on('completed', () => relay.wake()); // the relay holds rows back while a batch waits (relay.ts)
+  // Kicks, handshakes, heartbeats, and batches a matcher could not hand to its own deliverer: they only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up.
   const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself
   // Bulk $export jobs (workers/export.ts) share the Redis, prefix and stall settings of the subscription workers.
@@ -98,9 +101,16 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   });
   // Hold expiry and recurring availability (workers/scheduling.ts).
   const scheduling = await startSchedulingWorker({ store: deps.store, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, everyMs: config.tickMs * 5, stalledIntervalMs: config.stalledIntervalMs });
-  const relay = new Relay(deps.db, queues, config.relayPollMs, deps.databaseUrl);
-  await relay.start();
   const ticker = new Ticker({ db: deps.db, store: deps.store, events, index: matcher.index, queues }, config.tickMs, config.stalledIntervalMs);
+  // Commits wake the relay, the subscription cache and the sweep; without them, only the slow safety net runs.
+  const feed = new ChangeFeed(deps.db, config.relayPollMs, deps.databaseUrl);
+  feed.onChange((source) => {
+    relay.wake();
+    cache.changed();
+    if (source === 'commit') ticker.changed();
+  });
+  await feed.start();
+  relay.wake();
   ticker.start();
   return {
     matcher,
@@ -109,6 +119,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
     async stop() {
       stopping = true;
       ticker.stop();
+      await feed.stop();
       await relay.stop();
       await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop(), scheduling.stop()]);
       await deliverer.stop();

@@ -1,11 +1,11 @@
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../server/store/db.js';
 import type { EventStore, SubscriptionEvent } from '../subscriptions/event-store.js';
 import { SubscriptionIndex, type Change, type ChangeContext } from '../subscriptions/subscription-index.js';
 import { toModel, type SubscriptionModel } from '../subscriptions/model.js';
 import type { SearchEngine } from '../server/search/search.js';
-import { DELIVERY_JOB_OPTIONS, type DeliveryJob, type Queues } from './queues.js';
-import { loadVersions, versionKey as key } from './versions.js';
+import { DELIVERY_JOB_OPTIONS, type BatchJob, type DeliveryJob, type Queues } from './queues.js';
+import { loadVersions, versionKey as key, type VersionKey } from './versions.js';
 
 const FULL_RELOAD_MS = 30_000;
 
@@ -29,6 +29,8 @@ export class MatchStep {
     search: SearchEngine,
     private readonly events: EventStore,
     private readonly queues: Queues,
+    /** This process's deliverer: a batch goes to it directly, with the versions read for matching, without a round trip through the delivery queue. */
+    private readonly deliverHere?: (batch: BatchJob, loaded: Map<VersionKey, Resource>) => Promise<void>,
   ) {
     this.index = new SubscriptionIndex(search, db);
   }
@@ -92,7 +94,7 @@ export class MatchStep {
     }
     this.index.loadedThroughSeq = Math.max(this.index.loadedThroughSeq, changes[changes.length - 1].seq);
     const events = matches.length ? await this.events.recordEvents(matches) : [];
-    await this.requestDelivery(changes, events, lifecycle);
+    await this.requestDelivery(changes, events, lifecycle, resources);
     return events;
   }
 
@@ -133,23 +135,23 @@ export class MatchStep {
   }
 
   /**
-   * One delivery job for the whole batch, carrying its events (the deliverer fans them out per
-   * subscription and keeps each one's order). The id derives from the batch's seqs, so a re-run
-   * batch adds nothing. Events of a `requested` subscription wait for its handshake; those of an
-   * `error` one wait for the client to set it active again.
+   * The whole batch's events in one hand-over (the deliverer fans them out per subscription and
+   * keeps each one's order): straight to this process's deliverer, or, when there is none or it
+   * failed, as one delivery job whose id derives from the batch's seqs, so a re-run batch adds
+   * nothing. The events are stored first either way: a hand-over lost with its process is found by
+   * the sweep. Events of a `requested` subscription wait for its handshake; those of an `error` one
+   * wait for the client to set it active again.
    */
-  private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[]): Promise<void> {
+  private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[], loaded: Map<VersionKey, Resource>): Promise<void> {
     const deliverable = events.filter((e) => this.index.get(e.subscriptionId)?.status === 'active');
     const jobs: { name: string; data: DeliveryJob; opts: typeof DELIVERY_JOB_OPTIONS }[] = [];
     if (deliverable.length) {
       const seqs = new Set(deliverable.map((e) => e.changeSeq));
       const versions: Record<string, number> = {};
       for (const e of deliverable) versions[e.subscriptionId] = this.index.get(e.subscriptionId)!.versionId;
-      jobs.push({
-        name: 'batch',
-        data: { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions },
-        opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` },
-      });
+      const batch: BatchJob = { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions };
+      const handedOver = this.deliverHere ? await this.deliverHere(batch, loaded).then(() => true, () => false) : false;
+      if (!handedOver) jobs.push({ name: 'batch', data: batch, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` } });
     }
     for (const job of lifecycle) {
       if (job.kind === 'batch') continue;

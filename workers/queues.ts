@@ -14,15 +14,24 @@ export interface ChangesJob {
 /** An event as a batch job carries it: [subscription, event number, change seq]; the change itself is in `changes`. */
 export type BatchEvent = [subscriptionId: string, eventNumber: number, changeSeq: number];
 
+/** Every event one match batch numbered, for all its subscriptions, with the changes they are for. */
+export interface BatchJob {
+  kind: 'batch';
+  changes: Change[];
+  events: BatchEvent[];
+  versions: Record<string, number>;
+}
+
 /**
  * Delivery work. `batch`: every event one match batch numbered, for all its subscriptions (one job
- * per batch, not one per subscription: the per-job cost of BullMQ was most of a notification's).
+ * per batch, not one per subscription: the per-job cost of BullMQ was most of a notification's;
+ * only when the matching process could not hand the batch to its own deliverer).
  * `events`: deliver what is pending for one subscription (resume, sweep, retry, websocket bind).
  * `versions` / `versionId`: the Subscription version the matcher saw, so a deliverer with an older
  * cached copy reads it again first.
  */
 export type DeliveryJob =
-  | { kind: 'batch'; changes: Change[]; events: BatchEvent[]; versions: Record<string, number> }
+  | BatchJob
   | { kind: 'events'; subscriptionId: string; eventNumber: number; versionId?: number }
   | { kind: 'handshake'; subscriptionId: string; versionId: number }
   | { kind: 'heartbeat'; subscriptionId: string };

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import type { Db } from '../server/store/db.js';
 import type { Change } from '../subscriptions/subscription-index.js';
 import { CHANGES_JOB_OPTIONS, within, type Queues } from './queues.js';
@@ -21,12 +20,11 @@ interface Row {
  * The rows are locked (FOR UPDATE SKIP LOCKED, under an advisory lock) while the job is added, so
  * several relays never relay a row twice; the job id derives from the seqs, so a relay that dies
  * after adding but before committing re-adds the same id, which BullMQ ignores. While Redis is down
- * the add fails fast, nothing is stamped, and the rows wait: no change is lost.
+ * the add fails fast, nothing is stamped, and the rows wait: no change is lost. Woken by each commit
+ * that writes the change log (change-feed.ts), by each finished match job, and by the feed's slow
+ * safety net.
  */
 export class Relay {
-  private timer?: NodeJS.Timeout;
-  private listener?: pg.Client;
-  private unlisten?: () => Promise<void>;
   private running = false;
   private again = false;
   private stopped = false;
@@ -34,26 +32,7 @@ export class Relay {
   constructor(
     private readonly db: Db,
     private readonly queues: Queues,
-    private readonly pollMs: number,
-    private readonly databaseUrl?: string,
   ) {}
-
-  async start(): Promise<void> {
-    if (this.databaseUrl) await this.listen(this.databaseUrl).catch(() => undefined);
-    // Every commit that writes the change log wakes the relay (NOTIFY); the poll is only the safety net, so an idle server stays idle.
-    else this.unlisten = await this.db.listen?.('change_log', () => this.wake()).catch(() => undefined);
-    this.timer = setInterval(() => this.wake(), this.pollMs);
-    this.wake();
-  }
-
-  private async listen(url: string): Promise<void> {
-    const client = new pg.Client(url);
-    client.on('error', () => undefined); // a lost listener only slows the relay to its poll interval
-    await client.connect();
-    await client.query('LISTEN change_log');
-    client.on('notification', () => this.wake());
-    this.listener = client;
-  }
 
   /** Runs relay passes until the outbox is empty; coalesces wake-ups that arrive meanwhile. */
   wake(): void {
@@ -70,7 +49,7 @@ export class Relay {
           while (!this.stopped && (await this.relayOnce()) === BATCH);
         } while (this.again && !this.stopped);
       } catch {
-        // Redis or the database is away: leave the rows, try on the next tick.
+        // Redis or the database is away: leave the rows for the next wake-up or the safety net.
       } finally {
         this.running = false;
       }
@@ -81,6 +60,10 @@ export class Relay {
   async relayOnce(): Promise<number> {
     const pending = await this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1');
     if (!pending.length) return 0;
+    // A batch already waits for the matcher: leave the rows, so that when it is taken (a finished
+    // match job wakes the relay) they go as one larger batch. Behind a busy matcher, batches grow
+    // instead of queueing up, each with its own fixed cost.
+    if ((await within(3000, this.queues.changes.getWaitingCount())) > 0) return 0;
     return this.db.transaction(async (tx) => {
       const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
       if (!lock.locked) return 0;
@@ -107,9 +90,6 @@ export class Relay {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.listener?.end().catch(() => undefined);
-    await this.unlisten?.().catch(() => undefined);
     while (this.running) await new Promise((r) => setTimeout(r, 5));
   }
 }

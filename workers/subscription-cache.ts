@@ -6,15 +6,19 @@ type Row = { id: string; content: string };
 
 /**
  * The deliverer's copy of every Subscription, so a notification costs no read of it. Kept fresh by
- * the change log: every refresh reads the Subscription changes since the last one (an index range
- * scan on change_log (resource_type, seq)) and reloads those. A job that names a newer version
- * than the cached one (the matcher saw it) reloads that subscription at once.
+ * the change log: when it grows (changed(), from the change feed) the cache reads the Subscription
+ * changes since its last look (an index range scan on change_log (resource_type, seq)) and reloads
+ * those, at most once per refreshMs while writes flow, and not at all while nothing is written. A
+ * job that names a newer version than the cached one (the matcher saw it) reloads that
+ * subscription at once.
  */
 export class SubscriptionCache {
   private readonly byId = new Map<string, SubscriptionModel>();
   private throughSeq = 0;
   private timer?: NodeJS.Timeout;
+  private lastRefresh = 0;
   private refreshing?: Promise<void>;
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -26,11 +30,24 @@ export class SubscriptionCache {
     const rows = await this.db.query<Row>("SELECT id, content FROM resources WHERE resource_type = 'Subscription' AND NOT deleted");
     for (const r of rows) this.put(r);
     this.throughSeq = Number(max);
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.refreshMs);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** The change log has grown: refresh now, or when refreshMs has passed since the last refresh. */
+  changed(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.lastRefresh = Date.now();
+        void this.refresh().catch(() => undefined);
+      },
+      Math.max(0, this.lastRefresh + this.refreshMs - Date.now()),
+    );
   }
 
   get(id: string): SubscriptionModel | undefined {

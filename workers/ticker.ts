@@ -9,11 +9,17 @@ import { DELIVERY_JOB_OPTIONS, type Queues } from './queues.js';
  * Time-driven work, once per tick in every worker process (job ids make the duplicates harmless):
  * heartbeats (backport-heartbeat-period), `end` in the past -> off, and a sweep that re-requests
  * delivery for subscriptions with pending events and no live lease (the safety net behind every
- * lost job: a crash between commit and enqueue, a job that exhausted its attempts).
+ * lost job: a crash between commit and enqueue, a job that exhausted its attempts). The sweep runs
+ * every tick only while there is something it could find: from a commit (changed()) until its
+ * events are past the grace, and while the last sweep found work; otherwise once per grace, so an
+ * idle server does not query the events every second.
  */
 export class Ticker {
   private timer?: NodeJS.Timeout;
   private busy = false;
+  /** Sweep every tick until then. */
+  private sweepUntil = 0;
+  private lastSweep = -Infinity;
 
   constructor(
     private readonly deps: { db: Db; store: Store; events: EventStore; index: SubscriptionIndex; queues: Queues },
@@ -30,6 +36,11 @@ export class Ticker {
         .catch(() => undefined) // Redis or the database away: the next tick tries again
         .finally(() => (this.busy = false));
     }, this.tickMs);
+  }
+
+  /** A commit wrote the change log: its events may need the sweep once they are past the grace. */
+  changed(now = Date.now()): void {
+    this.sweepUntil = Math.max(this.sweepUntil, now + this.graceMs + 2 * this.tickMs);
   }
 
   async tick(now = Date.now()): Promise<void> {
@@ -52,9 +63,12 @@ export class Ticker {
         await queues.deliveries.add('heartbeat', { kind: 'heartbeat', subscriptionId: sub.id }, { ...DELIVERY_JOB_OPTIONS, attempts: 1, jobId: `heartbeat_${sub.id}_${slot}` });
       }
     }
+    if (now >= this.sweepUntil && now - this.lastSweep < Math.max(this.graceMs, this.tickMs)) return;
+    this.lastSweep = now;
     const slot = Math.floor(now / 10_000);
     for (const { subscriptionId, next } of await events.undelivered(500, this.graceMs)) {
       if (index.get(subscriptionId)?.status !== 'active') continue;
+      this.sweepUntil = Math.max(this.sweepUntil, now + 2 * this.tickMs); // look again soon: it may not be the last
       await queues.kick(subscriptionId, next, `_sweep${slot}`);
     }
   }

@@ -29,7 +29,8 @@ export class InMemoryMatcher {
         reportOrThrow(err, true, []);
       }
     }
-    const rows = extractRows(this.registry, resource);
+    // Only the parameters the criteria name: a subscription's match evaluates one or two expressions, not the type's every one.
+    const rows = extractRows(this.registry, resource, new Set(filters.flatMap((f) => (f.kind === 'param' ? [f.def.code] : []))));
     return pairRanges(filters).every((f) => filterMatches(resource, rows, f));
   }
 }
