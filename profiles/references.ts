@@ -2,8 +2,10 @@
 // (transactions), or relative `Type/id[/_history/vid]` naming a resource type this server knows.
 // https://hl7.org/fhir/R4/references.html#literal
 
+import { FHIR_ID as ID } from '../server/fhir/reference';
+
+// Kept beside the one parser (server/fhir/reference.ts) because it explains why a reference is bad, not what it names.
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Why a reference is not one R4 allows, or undefined when it is. */
 export function referenceProblem(reference: string, isResourceType: (type: string) => boolean): string | undefined {
