@@ -6,6 +6,9 @@ import type { Queryable } from '../store/db.js';
 // patients' appointments (with their sites), the wanted schedules, then the free slots that pass
 // every filter, earliest first and paged. Filters arrive as SQL booleans the search seam wrote (criteriaSql), so they mean what the same search would.
 
+/** Each $find runs these statements with other values; planning them cost more than running them (BENCHMARKS.md, Scheduling). */
+const PREPARED = { prepared: true };
+
 /** The Locations (sites) an Appointment's or a Schedule's actors are at: a Location actor, or a PractitionerRole's or HealthcareService's locations. */
 function actorSites(type: 'Appointment' | 'Schedule', id: string): string {
   return (
@@ -48,13 +51,14 @@ export async function appointmentsOfPatients(sql: Queryable, w: SqlWriter, q: { 
        ${q.visible ? `AND ${q.visible}` : ''}
      LIMIT 500`,
     w.values,
+    PREPARED,
   );
   return rows.map((r) => ({ appointment: JSON.parse(r.content) as Appointment & { id: string }, sites: r.sites }));
 }
 
 /** The Schedules that pass `conditions` (SQL booleans on the Schedule row aliased `s`). */
 export async function wantedSchedules(sql: Queryable, w: SqlWriter, conditions: string[]): Promise<string[]> {
-  const rows = await sql.query<{ id: string }>(`SELECT s.id FROM resources s WHERE s.resource_type = 'Schedule' AND NOT s.deleted AND ${conditions.join(' AND ')}`, w.values);
+  const rows = await sql.query<{ id: string }>(`SELECT s.id FROM resources s WHERE s.resource_type = 'Schedule' AND NOT s.deleted AND ${conditions.join(' AND ')}`, w.values, PREPARED);
   return rows.map((r) => r.id);
 }
 
@@ -125,6 +129,7 @@ export async function freeSlots(sql: Queryable, w: SqlWriter, q: FreeSlotQuery):
      JOIN resources r ON r.resource_type = 'Slot' AND r.id = o.id
      JOIN resources s ON s.resource_type = 'Schedule' AND s.id = o.schedule_id`,
     w.values,
+    PREPARED,
   );
   return rows.map((r) => ({ slot: JSON.parse(r.content) as Slot & { id: string }, schedule: JSON.parse(r.schedule) as Schedule, ...(r.companion ? { companion: r.companion } : {}) }));
 }
