@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { migrate } from '../../server/store/migrate.js';
 import { describeEachDatabase, type TestServer } from '../support/server.js';
 import { loadAvailability } from './support.js';
 
@@ -74,5 +75,15 @@ describeEachDatabase('slot_availability follows every Slot write', (server) => {
     });
     expect(failed.status, failed.text).to.be.within(400, 499);
     expect(await availabilityAt(server(), start)).to.deep.equal([]);
+  });
+
+  it('the migration fills the projection from the Slots already stored', async () => {
+    const db = server().running.services.db;
+    const before = await db.query(`SELECT slot_id, schedule_id, start, "end", status FROM slot_availability ORDER BY slot_id`);
+    expect(before.length).to.be.greaterThan(10);
+    await db.query('DROP TABLE slot_availability');
+    await db.query(`DELETE FROM schema_migrations WHERE version = '120_slot_availability'`);
+    expect(await migrate(db)).to.deep.equal(['120_slot_availability']);
+    expect(await db.query(`SELECT slot_id, schedule_id, start, "end", status FROM slot_availability ORDER BY slot_id`)).to.deep.equal(before);
   });
 });
