@@ -101,6 +101,8 @@ export async function freeSlots(sql: Queryable, w: SqlWriter, q: FreeSlotQuery):
   if (q.busy.length) {
     conditions.push(`NOT EXISTS (SELECT 1 FROM unnest(${w.p(q.busy.map((b) => b.start))}::timestamptz[], ${w.p(q.busy.map((b) => b.end))}::timestamptz[]) b(s, e) WHERE b.s < a."end" AND b.e > a.start)`);
   }
+  // The Slot's resource row only for conditions on it (a deleted Slot has no projection row).
+  const slotRow = q.slot.length ? `\n       JOIN resources r ON r.resource_type = 'Slot' AND r.id = a.slot_id` : '';
   const limit = w.p(q.limit);
   const branches = [`(SELECT o.id, o.low, o.schedule_id, NULL::text AS companion FROM offered o ORDER BY o.low, o.id LIMIT ${limit})`];
   let companions = '';
@@ -120,8 +122,7 @@ export async function freeSlots(sql: Queryable, w: SqlWriter, q: FreeSlotQuery):
   }
   const rows = await sql.query<{ content: string; schedule: string; companion: string | null }>(
     `WITH offered AS NOT MATERIALIZED (
-       SELECT a.slot_id AS id, a.start AS low, a.schedule_id FROM slot_availability a
-       JOIN resources r ON r.resource_type = 'Slot' AND r.id = a.slot_id AND NOT r.deleted
+       SELECT a.slot_id AS id, a.start AS low, a.schedule_id FROM slot_availability a${slotRow}
        WHERE ${conditions.join(' AND ')}
      )${companions}
      SELECT r.content, s.content AS schedule, o.companion
