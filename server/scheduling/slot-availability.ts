@@ -32,7 +32,10 @@ export function withSlotAvailability(inner: ResourceIndexer, scheduleOf: Schedul
   const replace = async (tx: Queryable, resource: Resource): Promise<void> => {
     if (resource.resourceType !== 'Slot') return;
     const row = rowOf(resource);
-    if (!row) return void (await tx.query('DELETE FROM slot_availability WHERE slot_id = $1', [resource.id]));
+    if (!row) {
+      await tx.query('DELETE FROM slot_availability WHERE slot_id = $1', [resource.id]);
+      return;
+    }
     await tx.query(
       `INSERT INTO slot_availability (slot_id, schedule_id, start, "end", status) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (slot_id) DO UPDATE SET schedule_id = EXCLUDED.schedule_id, start = EXCLUDED.start, "end" = EXCLUDED."end", status = EXCLUDED.status`,

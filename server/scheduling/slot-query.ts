@@ -4,7 +4,8 @@ import type { Queryable } from '../store/db.js';
 
 // The SQL behind $find, over the search index rows and the slot_availability projection: the
 // patients' appointments (with their sites), the wanted schedules, then the free slots that pass
-// every filter, earliest first and paged. Filters arrive as SQL booleans the search seam wrote (criteriaSql), so they mean what the same search would.
+// every filter, earliest first and paged. Filters arrive as SQL booleans the search seam wrote
+// (criteriaSql), so they mean what the same search would.
 
 /** Each $find runs these statements with other values; planning them cost more than running them (BENCHMARKS.md, Scheduling). */
 const PREPARED = { prepared: true };
