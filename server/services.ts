@@ -18,6 +18,7 @@ import { migrate } from './store/migrate.js';
 import { configureScheduling } from './scheduling/runtime.js';
 import { hubStore } from './store-stack.js';
 import { bookingRules } from './scheduling/slot-claims.js';
+import { withSlotAvailability } from './scheduling/slot-availability.js';
 import type { Store } from './store/store.js';
 
 /** The parts of a running server, wired once: database, migrations, search index, store. */
@@ -54,7 +55,9 @@ export async function openServices(config: Config): Promise<Services> {
   // machine and carries out its consequences (server/referrals), one active care plan per patient;
   // a prescription duplicating another organisation's medicine is stored with a DetectedIssue (server/medicines).
   const rules = [bookingRules(search), referralRule(search), oneActivePlanRule(search), duplicateTherapyRule(search, () => config.baseUrl)];
-  const store = hubStore(db, search, { required: config.requiredProfiles ?? {}, rules });
+  // Slot writes also keep $find's slot_availability projection (server/scheduling/slot-availability.ts).
+  const indexer = withSlotAvailability(search, (slot) => search.referenceTargets(slot, ['schedule']).find((t) => t.resourceType === 'Schedule')?.id);
+  const store = hubStore(db, indexer, { required: config.requiredProfiles ?? {}, rules });
   configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];

@@ -2,9 +2,13 @@ import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
 import type { SqlWriter } from '../search/sql-writer.js';
 import type { Queryable } from '../store/db.js';
 
-// The SQL behind $find, over the search index rows: the patients' appointments (with their sites),
-// the wanted schedules, then the free slots that pass every filter, earliest first and paged. Filters
-// arrive as SQL booleans the search seam wrote (criteriaSql), so they mean what the same search would.
+// The SQL behind $find, over the search index rows and the slot_availability projection: the
+// patients' appointments (with their sites), the wanted schedules, then the free slots that pass
+// every filter, earliest first and paged. Filters arrive as SQL booleans the search seam wrote
+// (criteriaSql), so they mean what the same search would.
+
+/** Each $find runs these statements with other values; planning them cost more than running them (BENCHMARKS.md, Scheduling). */
+const PREPARED = { prepared: true };
 
 /** The Locations (sites) an Appointment's or a Schedule's actors are at: a Location actor, or a PractitionerRole's or HealthcareService's locations. */
 function actorSites(type: 'Appointment' | 'Schedule', id: string): string {
@@ -48,21 +52,15 @@ export async function appointmentsOfPatients(sql: Queryable, w: SqlWriter, q: { 
        ${q.visible ? `AND ${q.visible}` : ''}
      LIMIT 500`,
     w.values,
+    PREPARED,
   );
   return rows.map((r) => ({ appointment: JSON.parse(r.content) as Appointment & { id: string }, sites: r.sites }));
 }
 
-/**
- * The Schedules that pass `conditions` (SQL booleans on the Schedule row aliased `s`), and how many
- * Schedules there are: $find walks every slot in start order when most schedules are wanted, and
- * starts from the wanted schedules' slots when few are.
- */
-export async function wantedSchedules(sql: Queryable, w: SqlWriter, conditions: string[]): Promise<{ ids: string[]; of: number }> {
-  const rows = await sql.query<{ id: string; wanted: boolean }>(
-    `SELECT s.id, (${conditions.join(' AND ')}) AS wanted FROM resources s WHERE s.resource_type = 'Schedule' AND NOT s.deleted`,
-    w.values,
-  );
-  return { ids: rows.filter((r) => r.wanted).map((r) => r.id), of: rows.length };
+/** The Schedules that pass `conditions` (SQL booleans on the Schedule row aliased `s`). */
+export async function wantedSchedules(sql: Queryable, w: SqlWriter, conditions: string[]): Promise<string[]> {
+  const rows = await sql.query<{ id: string }>(`SELECT s.id FROM resources s WHERE s.resource_type = 'Schedule' AND NOT s.deleted AND ${conditions.join(' AND ')}`, w.values, PREPARED);
+  return rows.map((r) => r.id);
 }
 
 export interface FreeSlotQuery {
@@ -70,7 +68,7 @@ export interface FreeSlotQuery {
   to: string;
   limit: number;
   /** Only the slots of these schedules (undefined: of any). */
-  schedules?: { ids: string[]; of: number };
+  schedules?: string[];
   /** SQL booleans (AND) on the Slot row aliased `r`. */
   slot: string[];
   /** Left out: slots that may not be booked by this member kind and organisation (ODS code), by the booking-restriction index rows. */
@@ -87,37 +85,27 @@ export interface FreeSlot {
   companion?: string;
 }
 
-/** Below this share of all schedules, $find starts from the wanted schedules' slots instead of walking everyone's in start order. */
-const FEW_SCHEDULES = 0.1;
-
 /**
  * Free slots in [from, to) (ending by `to`) that pass every filter: those with a companion first,
  * then the rest, each earliest first, at most `limit` of each (the caller merges and pages), in one
- * statement. With most schedules wanted it walks the start-date index in order and stops at the
- * limit (a week of 18,000 slots holds 4,200 free ones; sorting them all costs ~150 ms); with few, it
- * starts from their slots' reference rows (a few hundred a week each).
+ * statement over the slot_availability projection (slot-availability.ts): the free slots' start
+ * index walked in order and stopped at the limit (a week of 18,000 slots holds 4,200 free ones;
+ * sorting them all costs ~150 ms), or the wanted schedules' (schedule, start) index. Only the
+ * slots returned are read from the resources table's JSON.
  */
 export async function freeSlots(sql: Queryable, w: SqlWriter, q: FreeSlotQuery): Promise<FreeSlot[]> {
-  if (q.schedules && !q.schedules.ids.length) return [];
+  if (q.schedules && !q.schedules.length) return [];
   const to = w.p(q.to);
-  const conditions = [
-    `d.resource_type = 'Slot' AND d.param = 'start' AND d.low >= ${w.p(q.from)}::timestamptz AND d.low < ${to}::timestamptz`,
-    `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Slot' AND t.id = d.id AND t.param = 'status' AND t.code = 'free')`,
-    `e.ends <= ${to}::timestamptz`,
-    ...q.slot,
-  ];
-  const fromSchedules = !!q.schedules && q.schedules.ids.length < q.schedules.of * FEW_SCHEDULES;
-  if (q.schedules) conditions.push(`x.target_id = ANY(${w.p(q.schedules.ids)}::text[])`);
+  const conditions = [`a.status = 'free' AND a.start >= ${w.p(q.from)}::timestamptz AND a.start < ${to}::timestamptz AND a."end" <= ${to}::timestamptz`, ...q.slot];
+  if (q.schedules) conditions.push(`a.schedule_id = ANY(${w.p(q.schedules)}::text[])`);
   if (q.bookableBy) conditions.push(bookableSql(w, q.bookableBy));
   if (q.busy.length) {
-    conditions.push(`NOT EXISTS (SELECT 1 FROM unnest(${w.p(q.busy.map((b) => b.start))}::timestamptz[], ${w.p(q.busy.map((b) => b.end))}::timestamptz[]) b(s, e) WHERE b.s < e.ends AND b.e > d.low)`);
+    conditions.push(`NOT EXISTS (SELECT 1 FROM unnest(${w.p(q.busy.map((b) => b.start))}::timestamptz[], ${w.p(q.busy.map((b) => b.end))}::timestamptz[]) b(s, e) WHERE b.s < a."end" AND b.e > a.start)`);
   }
-  const schedule = `x.resource_type = 'Slot' AND x.param = 'schedule' AND x.target_type = 'Schedule'`;
-  const source = fromSchedules
-    ? `search_reference x JOIN search_date d ON d.resource_type = 'Slot' AND d.id = x.id AND d.param = 'start'`
-    : `search_date d JOIN search_reference x ON x.id = d.id AND ${schedule}`;
+  // The Slot's resource row only for conditions on it (a deleted Slot has no projection row).
+  const slotRow = q.slot.length ? `\n       JOIN resources r ON r.resource_type = 'Slot' AND r.id = a.slot_id` : '';
   const limit = w.p(q.limit);
-  const branches = [`(SELECT o.id, o.low, o.schedule_id, o.content, NULL::text AS companion FROM offered o ORDER BY o.low, o.id LIMIT ${limit})`];
+  const branches = [`(SELECT o.id, o.low, o.schedule_id, NULL::text AS companion FROM offered o ORDER BY o.low, o.id LIMIT ${limit})`];
   let companions = '';
   if (q.companions.length) {
     const c = q.companions;
@@ -129,20 +117,21 @@ export async function freeSlots(sql: Queryable, w: SqlWriter, q: FreeSlotQuery):
        GROUP BY b.f, b.t, b.appointment
      )`;
     branches.unshift(
-      `(SELECT o.id, o.low, o.schedule_id, o.content, c.appointment AS companion FROM companion c ` +
+      `(SELECT o.id, o.low, o.schedule_id, c.appointment AS companion FROM companion c ` +
         `CROSS JOIN LATERAL (SELECT * FROM offered o WHERE o.low >= c.f AND o.low < c.t AND o.schedule_id = ANY(c.schedules) ORDER BY o.low, o.id LIMIT ${limit}) o ORDER BY o.low, o.id LIMIT ${limit})`,
     );
   }
   const rows = await sql.query<{ content: string; schedule: string; companion: string | null }>(
     `WITH offered AS NOT MATERIALIZED (
-       SELECT d.id, d.low, x.target_id AS schedule_id, r.content FROM ${source}
-       JOIN resources r ON r.resource_type = 'Slot' AND r.id = d.id AND NOT r.deleted
-       CROSS JOIN LATERAL (SELECT (r.content::jsonb ->> 'end')::timestamptz AS ends) e
-       WHERE ${schedule} AND ${conditions.join(' AND ')}
+       SELECT a.slot_id AS id, a.start AS low, a.schedule_id FROM slot_availability a${slotRow}
+       WHERE ${conditions.join(' AND ')}
      )${companions}
-     SELECT o.content, s.content AS schedule, o.companion
-     FROM (${branches.join(' UNION ALL ')}) o JOIN resources s ON s.resource_type = 'Schedule' AND s.id = o.schedule_id`,
+     SELECT r.content, s.content AS schedule, o.companion
+     FROM (${branches.join(' UNION ALL ')}) o
+     JOIN resources r ON r.resource_type = 'Slot' AND r.id = o.id
+     JOIN resources s ON s.resource_type = 'Schedule' AND s.id = o.schedule_id`,
     w.values,
+    PREPARED,
   );
   return rows.map((r) => ({ slot: JSON.parse(r.content) as Slot & { id: string }, schedule: JSON.parse(r.schedule) as Schedule, ...(r.companion ? { companion: r.companion } : {}) }));
 }
@@ -156,5 +145,5 @@ function bookableSql(w: SqlWriter, caller: { kind: string; org: string }): strin
   const codes = w.p([caller.kind, caller.org]);
   const rows = (type: string, id: string, admitting: boolean): string =>
     `EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = '${type}' AND t.id = ${id} AND t.param = 'booking-restriction'${admitting ? ` AND t.code = ANY(${codes}::text[])` : ''})`;
-  return `CASE WHEN ${rows('Slot', 'd.id', false)} THEN ${rows('Slot', 'd.id', true)} ELSE NOT ${rows('Schedule', 'x.target_id', false)} OR ${rows('Schedule', 'x.target_id', true)} END`;
+  return `CASE WHEN ${rows('Slot', 'a.slot_id', false)} THEN ${rows('Slot', 'a.slot_id', true)} ELSE NOT ${rows('Schedule', 'a.schedule_id', false)} OR ${rows('Schedule', 'a.schedule_id', true)} END`;
 }

@@ -3,7 +3,15 @@
  * Nothing above the store sees which one it is.
  */
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<T[]>;
+}
+
+export interface QueryOptions {
+  /**
+   * The statement runs often with other values and planning it costs more than running it (scheduling's
+   * $find): PostgreSQL keeps it prepared on each connection, so its plan is made once there.
+   */
+  prepared?: boolean;
 }
 
 export interface Db extends Queryable {

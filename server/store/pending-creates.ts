@@ -1,4 +1,4 @@
-import type { Queryable } from './db.js';
+import type { QueryOptions, Queryable } from './db.js';
 import type { ExtractedIndexRows, ResourceIndexer } from './store.js';
 
 /** A new resource (version 1) waiting in its transaction to be written with others. */
@@ -36,9 +36,9 @@ export class PendingCreates implements Queryable {
     this.waiting.push(version);
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+  async query<T = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<T[]> {
     await this.flush();
-    return this.tx.query<T>(sql, params);
+    return this.tx.query<T>(sql, params, options);
   }
 
   /** Writes the waiting versions; a failure fails this and every later statement (the transaction is aborted anyway). */

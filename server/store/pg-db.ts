@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db, DbOptions, Queryable } from './db.js';
 import { timed } from './slow-query.js';
@@ -15,8 +16,12 @@ export async function openPostgres(url: string, options: DbOptions): Promise<Db>
   pool.on('error', () => undefined);
   const client = await pool.connect(); // fail fast on a bad URL
   client.release();
+  const prepared = new PreparedNames();
   const on = (q: pg.Pool | pg.PoolClient): Queryable['query'] =>
-    timed(async <T>(sql: string, params?: unknown[]) => (await q.query(sql, params as unknown[])).rows as T[], options) as Queryable['query'];
+    timed(async <T>(sql: string, params?: unknown[], queryOptions?: { prepared?: boolean }) => {
+      const name = queryOptions?.prepared ? prepared.nameOf(sql) : undefined;
+      return (await q.query({ text: sql, values: params as unknown[], ...(name ? { name } : {}) })).rows as T[];
+    }, options) as Queryable['query'];
   return {
     kind: 'postgres',
     query: on(pool),
@@ -42,4 +47,20 @@ export async function openPostgres(url: string, options: DbOptions): Promise<Db>
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
+}
+
+/** At most this many statements are kept prepared on each connection: a bound on what the texts callers build can pin there. */
+const MAX_PREPARED = 200;
+
+/** Names of prepared statements (pg prepares a named statement once per connection): from the text, for the first MAX_PREPARED texts; later ones run unprepared. */
+class PreparedNames {
+  private readonly names = new Map<string, string>();
+
+  nameOf(sql: string): string | undefined {
+    const known = this.names.get(sql);
+    if (known || this.names.size >= MAX_PREPARED) return known;
+    const name = `p_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+    this.names.set(sql, name);
+    return name;
+  }
 }
