@@ -53,7 +53,7 @@ export function auditRowOf(record: AuditRecord, recorded: Date, serverAddress?: 
 export async function insertAuditRows(sql: Queryable, rows: AuditRow[]): Promise<void> {
   if (!rows.length) return;
   // One JSON parameter, not one per column: text[] columns cannot travel through unnest.
-  await sql.query(`INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, $1::json)`, [JSON.stringify(rows)]);
+  await sql.query(`INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, $1::json)`, [JSON.stringify(rows)], { prepared: true });
 }
 
 /** The AuditEvent of a row, in the IHE BALP shape of audit-event.ts; every event has one version. */
