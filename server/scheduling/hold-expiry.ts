@@ -32,6 +32,7 @@ export async function expireDueHolds(store: Store, limit = 200): Promise<number>
   const due = await store.sql.query<{ appointment_id: string }>(
     `SELECT DISTINCT appointment_id FROM slot_claim WHERE state = 'held' AND expires_at <= now() LIMIT $1`,
     [limit],
+    { prepared: true }, // runs before every $find, $hold and $book
   );
   for (const { appointment_id } of due) await store.transaction((tx) => expireHold(tx, appointment_id));
   return due.length;
