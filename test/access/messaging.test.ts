@@ -2,10 +2,9 @@ import { expect } from 'chai';
 import type { Bundle, MessageHeader } from '@medplum/fhirtypes';
 import { sharedExample } from '../support/examples.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { seedAccessFixtures } from './support.js';
+import { countOf, seedAccessFixtures } from './support.js';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
-const count = async (server: TestServer, query: string): Promise<number> => (await server.fhir('GET', `${query}${query.includes('?') ? '&' : '?'}_summary=count`)).body.total;
 
 describe('access: a GP practice sends prescriptions, and cannot claim another practice’s patients', function () {
   this.timeout(120_000);
@@ -24,12 +23,12 @@ describe('access: a GP practice sends prescriptions, and cannot claim another pr
     // transaction's writes are judged as the transaction leaves them.
     const first = await server.fhir('POST', '$process-message', { as: hallgarth, body: message });
     expect(first.status, JSON.stringify(first.body)).to.equal(200);
-    const prescriptions = await count(server, 'MedicationRequest?dispense-performer:identifier=' + encodeURIComponent(`${ODS}|FA565`));
+    const prescriptions = await countOf(server, 'MedicationRequest?dispense-performer:identifier=' + encodeURIComponent(`${ODS}|FA565`));
     expect(prescriptions).to.be.greaterThan(0);
     const again = await server.fhir('POST', '$process-message', { as: hallgarth, body: message });
     expect(again.status).to.equal(200);
     expect(again.body.issue[0].diagnostics).to.contain('already processed');
-    expect(await count(server, 'MedicationRequest?dispense-performer:identifier=' + encodeURIComponent(`${ODS}|FA565`))).to.equal(prescriptions);
+    expect(await countOf(server, 'MedicationRequest?dispense-performer:identifier=' + encodeURIComponent(`${ODS}|FA565`))).to.equal(prescriptions);
   });
 
   it('the pharmacy it is addressed to reads the message header and the prescriber’s signed Provenance; another pharmacy does not', async () => {
@@ -49,20 +48,20 @@ describe('access: a GP practice sends prescriptions, and cannot claim another pr
     message.identifier = { system: 'https://tools.ietf.org/html/rfc4122', value: 'sent-as-someone-else' };
     const header = message.entry![0].resource as MessageHeader;
     expect(header.sender?.identifier?.value).to.equal('A83008');
-    const before = await count(server, 'MedicationRequest');
+    const before = await countOf(server, 'MedicationRequest');
     const res = await server.fhir('POST', '$process-message', { as: meadowLane, body: message });
     expect(res.status).to.equal(403);
-    expect(await count(server, 'MedicationRequest')).to.equal(before);
+    expect(await countOf(server, 'MedicationRequest')).to.equal(before);
   });
 
   it('a transaction entry the policy refuses is named by its FHIRPath, although the check runs when the transaction ends', async () => {
     const meadowLane = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ['system/*.cruds'] });
     const condition = (patient: string) => ({ resource: { resourceType: 'Condition', subject: { reference: `Patient/${patient}` }, code: { text: 'asthma' } }, request: { method: 'POST', url: 'Condition' } });
-    const before = await count(server, 'Condition?code:text=asthma');
+    const before = await countOf(server, 'Condition?code:text=asthma');
     const res = await server.fhir('POST', '', { as: meadowLane, body: { resourceType: 'Bundle', type: 'transaction', entry: [condition('pat-derek-brown'), condition('pat-aisha-khan')] } });
     expect(res.status).to.equal(403);
     expect(res.body.issue[0].expression).to.deep.equal(['Bundle.entry[1]']);
-    expect(await count(server, 'Condition?code:text=asthma')).to.equal(before);
+    expect(await countOf(server, 'Condition?code:text=asthma')).to.equal(before);
   });
 
   it('a staff role a practice creates for another practice’s doctor does not give it the patients registered with that doctor', async () => {

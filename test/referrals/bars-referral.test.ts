@@ -1,21 +1,16 @@
 import { expect } from 'chai';
-import { seedAccessFixtures } from '../access/support.js';
+import { startSeededServer } from '../access/support.js';
 import { fixture } from '../support/examples.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
 import { GOOD_NEIGHBOURS, MEADOW_LANE } from './support.js';
-
-const ALL = ['system/*.cruds'];
 
 describe('referrals: a BaRS servicerequest-request message', function () {
   this.timeout(120_000);
   let server: TestServer;
-  const tokens: Record<string, string> = {};
+  let tokens: Record<string, string>;
 
   before(async () => {
-    server = await startTestServer('postgres');
-    await seedAccessFixtures(server.running.services.store);
-    tokens.gp = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ALL });
-    tokens.befriending = await server.clientToken({ kind: 'voluntary', org: 'NL0042', scopes: ALL });
+    ({ server, tokens } = await startSeededServer({ gp: { kind: 'gp-practice', org: 'B84002' }, befriending: { kind: 'voluntary', org: 'NL0042' } }));
   });
   after(() => server.stop());
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { seedAccessFixtures } from '../access/support.js';
+import { countOf, seedAccessFixtures } from '../access/support.js';
 import { fixture } from '../support/examples.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { referral } from './support.js';
@@ -8,7 +8,6 @@ const ALL = ['system/*.cruds'];
 const RIVERSIDE = 'Organization/org-riverside-surgery';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are edited per test
 const plan = (): any => fixture('referrals/careplan-margaret-jones.json');
-const count = async (server: TestServer, query: string): Promise<number> => (await server.fhir('GET', `${query}&_summary=count`)).body.total;
 
 // Margaret Jones is registered with Riverside (B84001), whose Jo Walker is her team's care coordinator.
 describe('referrals: the shared care plan (NeighbourhoodCarePlan)', function () {
@@ -34,7 +33,7 @@ describe('referrals: the shared care plan (NeighbourhoodCarePlan)', function () 
     const res = await server.fhir('POST', 'CarePlan', { as: riverside, body: plan() });
     expect(res.status).to.equal(409);
     expect(res.body.issue[0].diagnostics).to.contain(`CarePlan/${planId}`);
-    expect(await count(server, 'CarePlan?patient=Patient/pat-margaret-jones')).to.equal(1);
+    expect(await countOf(server, 'CarePlan?patient=Patient/pat-margaret-jones')).to.equal(1);
   });
 
   it('a plan authored by someone other than the team’s care coordinator is 422 naming CarePlan.author', async () => {

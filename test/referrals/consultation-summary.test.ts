@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { seedAccessFixtures } from '../access/support.js';
+import { countOf, startSeededServer } from '../access/support.js';
 import { fixture } from '../support/examples.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
 
-const ALL = ['system/*.cruds'];
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
-const count = async (server: TestServer, query: string): Promise<number> => (await server.fhir('GET', `${query}${query.includes('?') ? '&' : '?'}_summary=count`)).body.total;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are edited per test
 const summary = (): any => fixture('referrals/consultation-summary-derek.json');
 
@@ -13,14 +11,10 @@ const summary = (): any => fixture('referrals/consultation-summary-derek.json');
 describe('referrals: a community pharmacy consultation summary reaches the registered GP practice', function () {
   this.timeout(120_000);
   let server: TestServer;
-  const tokens: Record<string, string> = {};
+  let tokens: Record<string, string>;
 
   before(async () => {
-    server = await startTestServer('postgres');
-    await seedAccessFixtures(server.running.services.store);
-    tokens.pharmacy = await server.clientToken({ kind: 'pharmacy', org: 'FA565', scopes: ALL });
-    tokens.meadowLane = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ALL });
-    tokens.riverside = await server.clientToken({ kind: 'gp-practice', org: 'B84001', scopes: ALL });
+    ({ server, tokens } = await startSeededServer({ pharmacy: { kind: 'pharmacy', org: 'FA565' }, meadowLane: { kind: 'gp-practice', org: 'B84002' }, riverside: { kind: 'gp-practice', org: 'B84001' } }));
   });
   after(() => server.stop());
 
@@ -31,11 +25,11 @@ describe('referrals: a community pharmacy consultation summary reaches the regis
   });
 
   it('stored in one transaction against the hub’s own patient, and addressed to the registered practice by ODS code', async () => {
-    const patients = await count(server, 'Patient');
+    const patients = await countOf(server, 'Patient');
     const sent = await server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: summary() });
     expect(sent.status, sent.text).to.equal(200);
     expect(sent.body.issue[0].diagnostics).to.match(/addressed to practice B84002/);
-    expect(await count(server, 'Patient')).to.equal(patients);
+    expect(await countOf(server, 'Patient')).to.equal(patients);
 
     const headers = await server.fhir('GET', 'MessageHeader', { as: tokens.meadowLane });
     const header = headers.body.entry.map((e: { resource: { eventCoding: { code: string } } }) => e.resource).find((h: { eventCoding: { code: string } }) => h.eventCoding.code === 'consultation-summary');
@@ -55,17 +49,17 @@ describe('referrals: a community pharmacy consultation summary reaches the regis
     const sent = await server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: message });
     expect(sent.status, sent.text).to.equal(200);
     expect(sent.body.issue[0].diagnostics).to.match(/the hub holds no record of this patient, so nobody was addressed/);
-    expect(await count(server, 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919')).to.equal(1);
+    expect(await countOf(server, 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919')).to.equal(1);
   });
 
   it('a summary without its Composition is 400 and stores nothing', async () => {
     const message = summary();
     message.identifier.value = 'no-composition';
     message.entry = message.entry.filter((e: { resource: { resourceType: string } }) => e.resource.resourceType !== 'Composition');
-    const before = await count(server, 'Encounter');
+    const before = await countOf(server, 'Encounter');
     const sent = await server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: message });
     expect(sent.status).to.equal(400);
     expect(sent.body.issue[0].expression).to.deep.equal(['Bundle.entry']);
-    expect(await count(server, 'Encounter')).to.equal(before);
+    expect(await countOf(server, 'Encounter')).to.equal(before);
   });
 });

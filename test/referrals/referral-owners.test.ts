@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { seedAccessFixtures } from '../access/support.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startSeededServer } from '../access/support.js';
+import type { TestServer } from '../support/server.js';
 import { DEREK, MEADOW_LANE, referral } from './support.js';
 
-const ALL = ['system/*.cruds'];
 const COMMUNITY_HEALTH = 'Organization/org-community-health';
 
 // Community Health (RY6, a care provider) is on no team of Derek's: as the owner of a referral it
@@ -11,13 +10,10 @@ const COMMUNITY_HEALTH = 'Organization/org-community-health';
 describe('referrals: a care provider as the receiving organisation', function () {
   this.timeout(120_000);
   let server: TestServer;
-  const tokens: Record<string, string> = {};
+  let tokens: Record<string, string>;
 
   before(async () => {
-    server = await startTestServer('postgres');
-    await seedAccessFixtures(server.running.services.store);
-    tokens.gp = await server.clientToken({ kind: 'gp-practice', org: 'B84002', scopes: ALL });
-    tokens.community = await server.clientToken({ kind: 'care-provider', org: 'RY6', scopes: ALL });
+    ({ server, tokens } = await startSeededServer({ gp: { kind: 'gp-practice', org: 'B84002' }, community: { kind: 'care-provider', org: 'RY6' } }));
   });
   after(() => server.stop());
 
