@@ -12,6 +12,8 @@ export type Expansion = { system: string | null; code: string }[];
  * resources held by the server first, then the R4 ones the validator loaded.
  */
 export class ValueSetExpander {
+  private readonly shipped = new Map<string, ValueSet | CodeSystem | undefined>();
+
   /** Expansions for every :in / :not-in value found in the filters, keyed by ValueSet URL. */
   async expandAll(sql: Queryable | undefined, filters: Filter[]): Promise<Map<string, Expansion>> {
     const result = new Map<string, Expansion>();
@@ -35,8 +37,13 @@ export class ValueSetExpander {
       );
       if (rows.length) return JSON.parse(rows[0].content) as ValueSet | CodeSystem;
     }
-    const shipped = loadR4Definitions();
-    return type === 'ValueSet' ? shipped.valueSet(url) : shipped.codeSystem(url);
+    // The shipped definitions never change, and each is parsed from its file when asked for: keep those asked for.
+    const key = `${type}|${url}`;
+    if (!this.shipped.has(key)) {
+      const r4 = loadR4Definitions();
+      this.shipped.set(key, type === 'ValueSet' ? r4.valueSet(url) : r4.codeSystem(url));
+    }
+    return this.shipped.get(key);
   }
 }
 
