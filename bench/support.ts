@@ -32,7 +32,9 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
 /** Starts a TypeScript entry point as its own node process (so its RSS is its own) and waits for `probe`. */
 export async function startChild(entry: string, env: Record<string, string>, probe: string, startTimeoutMs = 60_000): Promise<Child> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+  // BENCH_CPU_PROFILE_DIR=dir: each child writes a V8 CPU profile there when it exits (what BENCHMARKS.md's profiles come from).
+  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
     // The other scenarios measure the FHIR work itself; bench/authz.ts measures what authentication adds.
     env: { ...process.env, AUTH_DISABLED: 'true', ...env, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir` },

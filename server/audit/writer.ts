@@ -11,7 +11,11 @@ export interface AuditWriterOptions {
   /** This server's address, as the server agent's network address. */
   serverAddress?: string;
   maxBatch?: number;
-  /** Batches committing at once; further records gather meanwhile, into bigger batches. */
+  /**
+   * Batches committing at once (default 1); further records gather meanwhile, into bigger batches.
+   * One at a time: at 16 connections a batch then carries about 6 reads' events instead of 3, and
+   * an audited read costs 12% less CPU (API and PostgreSQL; BENCHMARKS.md, session 6).
+   */
   maxConcurrent?: number;
   /** AUDIT_RETENTION_MONTHS: whole months older than this are dropped (PostgreSQL); absent = keep everything. */
   retentionMonths?: number;
@@ -52,7 +56,7 @@ export class AuditWriter {
     this.log = options.log;
     this.serverAddress = options.serverAddress;
     this.maxBatch = options.maxBatch ?? 200;
-    this.maxConcurrent = options.maxConcurrent ?? 2;
+    this.maxConcurrent = options.maxConcurrent ?? 1;
     this.retentionMonths = options.retentionMonths;
   }
 

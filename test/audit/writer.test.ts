@@ -51,6 +51,17 @@ describe('audit writer and search', function () {
     await writer.close();
   });
 
+  it('by default one batch commits at a time: records arriving meanwhile wait and go together', async () => {
+    const { db, transactions } = counting(h.db);
+    const writer = new AuditWriter({ db, log: logger });
+    await writer.partitionsFor(new Date()); // the month's partitions are not what is counted
+    const before = transactions();
+    // The first goes alone at once; the four behind it gather while it commits.
+    await Promise.all([alice, bob, alice, bob, alice].map((p, i) => writer.record(rec(p, `w${i}`))));
+    expect(transactions() - before).to.equal(2);
+    await writer.close();
+  });
+
   it('a failed batch rejects every record waiting on it', async () => {
     const failing = new Proxy(h.db, {
       get: (target, prop) => (prop === 'transaction' || prop === 'query' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),
