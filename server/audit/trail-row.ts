@@ -80,21 +80,28 @@ export function auditVersionOf(row: AuditRow): ResourceVersion {
 }
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Any UUID: AuditEvent ids, and the paging cursors of its history. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * AuditEvent/id: the time in the id names the partition and the row; an event recorded before the
- * trail had its own table keeps its UUIDv4, found through its own index (migration 110). An id that
- * is no UUID is simply not found.
+ * The condition finding AuditEvent/id, or undefined for an id that is no UUID (it names no event,
+ * and must not reach the uuid column as a cast error). The time in a UUIDv7 names the partition
+ * and the row; an event recorded before the trail had its own table keeps its UUIDv4, found through
+ * its own index (migration 110).
  */
-export async function readAuditRow(sql: Queryable, id: string): Promise<AuditRow | undefined> {
-  if (UUID_V7.test(id)) {
-    const recorded = new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
-    return (await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE recorded = $1 AND id = $2`, [recorded, id]))[0];
-  }
-  if (!UUID.test(id)) return undefined;
+export function auditIdCondition(id: string, bind: (value: unknown) => string, alias = 'audit_event'): string | undefined {
+  if (UUID_V7.test(id)) return `${alias}.recorded = ${bind(new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)))} AND ${alias}.id = ${bind(id)}::uuid`;
   // The predicate of the index audit_event_legacy_id, written as there so that the planner uses it.
-  return (await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE id = $1 AND substr(id::text, 15, 1) <> '7'`, [id]))[0];
+  if (UUID.test(id)) return `${alias}.id = ${bind(id)}::uuid AND substr(${alias}.id::text, 15, 1) <> '7'`;
+  return undefined;
+}
+
+/** The row of AuditEvent/id, if there is one. */
+export async function readAuditRow(sql: Queryable, id: string): Promise<AuditRow | undefined> {
+  const params: unknown[] = [];
+  const condition = auditIdCondition(id, (v) => `$${params.push(v)}`);
+  if (!condition) return undefined;
+  return (await sql.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_event WHERE ${condition}`, params))[0];
 }
 
 /**

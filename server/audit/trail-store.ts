@@ -12,6 +12,14 @@ export class AuditTrailStore extends DelegatingStore {
     return resourceType === 'AuditEvent' ? this.readAuditEvent(id) : this.inner.read(resourceType, id);
   }
 
+  override async readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
+    const events = refs.filter((r) => r.resourceType === 'AuditEvent');
+    if (!events.length) return this.inner.readMany(refs);
+    const others = await this.inner.readMany(refs.filter((r) => r.resourceType !== 'AuditEvent'));
+    const found = await Promise.all(events.map((r) => this.readAuditEvent(r.id)));
+    return [...others, ...found.filter((v): v is ResourceVersion => !!v)];
+  }
+
   /** An AuditEvent has one version: it never changes. */
   override vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion | undefined> {
     if (resourceType !== 'AuditEvent') return this.inner.vread(resourceType, id, versionId);

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { maintainAuditPartitions } from '../../server/audit/partitions.js';
 import { loadConfig } from '../../server/config.js';
+import { auditHistoryPage } from '../../server/audit/trail-history.js';
 import { auditRowOf, insertAuditRows } from '../../server/audit/trail-row.js';
+import type { Queryable } from '../../server/store/db.js';
 import { migrate } from '../../server/store/migrate.js';
 import { openDb } from '../../server/store/open-db.js';
 import { exportAndWait, readOutput } from '../export/support.js';
@@ -58,6 +60,17 @@ describe('audit trail: one row per event, AuditEvents built when read', function
     expect(history.body.entry[0].resource).to.deep.equal(found);
     expect((await server.fhir('GET', 'AuditEvent/not-an-event')).status).to.equal(404);
     expect((await server.fhir('GET', 'AuditEvent/0190a5b2-0000-7000-8000-000000000000')).status).to.equal(404);
+  });
+
+  it('the hub store reads AuditEvents among others from the trail, as a read finds them', async () => {
+    const [event] = events(await server.fhir('GET', `AuditEvent?entity=Patient/${patientId}&_count=1`));
+    const versions = await server.running.services.store.readMany([
+      { resourceType: 'AuditEvent', id: event.id },
+      { resourceType: 'Patient', id: patientId },
+      { resourceType: 'AuditEvent', id: 'not-a-uuid' },
+    ]);
+    expect(versions.map((v) => `${v.resourceType}/${v.id}`).sort()).to.deep.equal([`AuditEvent/${event.id}`, `Patient/${patientId}`]);
+    expect(JSON.parse(versions.find((v) => v.resourceType === 'AuditEvent')!.content)).to.deep.equal(event);
   });
 
   it('pages newest first by date with _count, _total and next/previous links that cover every event once', async () => {
@@ -179,6 +192,30 @@ describe('audit trail partitions on PostgreSQL', function () {
       expect(counts.find((p) => p.name === thisMonth)?.n).to.be.greaterThan(0);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('AuditEvent/id/_history looks in the one month its id names, as a read does', async () => {
+    const db = await openDb({ databaseUrl: await freshPostgresUrl(), dataDir: 'memory://', poolSize: 2 });
+    try {
+      await migrate(db);
+      const march = new Date(Date.UTC(2020, 2, 15));
+      const april = new Date(Date.UTC(2020, 3, 15));
+      await maintainAuditPartitions(db, march);
+      await maintainAuditPartitions(db, april);
+      const rows = [march, april].map((t) => auditRowOf({ interaction: 'read', status: 200, resources: ['Patient/p'], patients: ['p'] }, t));
+      await insertAuditRows(db, rows);
+      const statements: Array<{ sql: string; params: unknown[] }> = [];
+      const recording: Queryable = { query: (sql, params, options) => (statements.push({ sql, params: [...(params ?? [])] }), db.query(sql, params, options)) };
+      const page = await auditHistoryPage(recording, { resourceType: 'AuditEvent', id: rows[0].id, count: 10 });
+      expect(page.versions.map((v) => v.id)).to.deep.equal([rows[0].id]);
+      for (const { sql, params } of statements) {
+        const plan = JSON.stringify(await db.query(`EXPLAIN (FORMAT JSON) ${sql}`, params));
+        const scanned = new Set([...plan.matchAll(/"Relation Name":\s*"(audit_event_[a-z0-9]+)"/g)].map((m) => m[1]));
+        expect([...scanned]).to.deep.equal(['audit_event_y2020m03']);
+      }
+    } finally {
+      await db.close();
     }
   });
 
