@@ -158,45 +158,45 @@ export class Deliverer {
     return result;
   }
 
+  /**
+   * Waits for the releases under way and takes the leases missing, until every subscription has a
+   * lane or is someone else's; only then, with no wait left before the caller queues into them, are
+   * the lanes claimed. A lane claimed before a wait could go idle during it and be handed to a flush
+   * that gives its lease back: work queued into it then goes out beside the subscription's next
+   * lane, which starts from a cursor without that lane's request in flight (a duplicate).
+   */
   private async takeLanes(ids: string[]): Promise<Map<string, Lane>> {
+    const elsewhere = new Set<string>(); // held by another process, or backing off
+    while (!this.stopping) {
+      if (ids.some((id) => this.lanes.get(id)?.release === 'flushing')) {
+        await this.flushing; // a failed flush keeps its lanes (and their cursors, ahead of the database)
+        continue;
+      }
+      const free = ids.filter((id) => !this.lanes.has(id) && !elsewhere.has(id));
+      if (!free.length) break;
+      const taken = await this.cursors.acquire(free);
+      for (const id of free) if (!taken.has(id)) elsewhere.add(id);
+      for (const [id, { deliveredThrough, failures }] of taken) {
+        if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
+        this.lanes.set(id, {
+          id,
+          cursor: Math.max(deliveredThrough, this.sent.get(id) ?? 0),
+          failures,
+          highest: deliveredThrough,
+          queue: new Map(),
+          fromDb: false,
+          handshake: false,
+          running: false,
+          release: 'no',
+          gone: false,
+        });
+      }
+    }
     const result = new Map<string, Lane>();
-    const missing: string[] = [];
     for (const id of ids) {
       const lane = this.lanes.get(id);
-      if (lane && lane.release !== 'flushing') {
-        lane.release = 'no';
-        result.set(id, lane);
-      } else missing.push(id);
-    }
-    if (!missing.length || this.stopping) return result;
-    if (missing.some((id) => this.lanes.get(id)?.release === 'flushing')) {
-      await this.flushing;
-      // A failed flush keeps its lanes (and their cursors, ahead of the database): use them.
-      for (const id of [...missing]) {
-        const lane = this.lanes.get(id);
-        if (!lane) continue;
-        lane.release = 'no';
-        result.set(id, lane);
-        missing.splice(missing.indexOf(id), 1);
-      }
-      if (!missing.length) return result;
-    }
-    const taken = await this.cursors.acquire(missing);
-    for (const [id, { deliveredThrough, failures }] of taken) {
-      if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
-      const lane: Lane = {
-        id,
-        cursor: Math.max(deliveredThrough, this.sent.get(id) ?? 0),
-        failures,
-        highest: deliveredThrough,
-        queue: new Map(),
-        fromDb: false,
-        handshake: false,
-        running: false,
-        release: 'no',
-        gone: false,
-      };
-      this.lanes.set(id, lane);
+      if (!lane || lane.release === 'flushing') continue; // 'flushing' only when stopping
+      lane.release = 'no';
       result.set(id, lane);
     }
     return result;
