@@ -46,7 +46,7 @@ interface Lane {
   running: boolean;
   /** 'asked': release at the next flush unless work comes; 'flushing': that flush is under way. */
   release: 'no' | 'asked' | 'flushing';
-  /** Left the map (failed, lost its lease): its loop must stop. */
+  /** Its loop must stop: it lost its lease (it left the map), or failed (it leaves once the back-off is written). */
   gone: boolean;
 }
 
@@ -312,14 +312,20 @@ export class Deliverer {
     return true;
   }
 
-  /** A failed attempt: keep the cursor, back off in the database, give up the lease; retry later or give up. */
+  /**
+   * A failed attempt: keep the cursor, back off in the database, give up the lease; retry later or
+   * give up. The lane stays until the back-off is written: gone sooner, a batch meanwhile would take
+   * the lease (still ours, not yet backing off) for a second lane, which the back-off then leaves
+   * without a lease in the database.
+   */
   private async failure(lane: Lane, sub: SubscriptionModel, error = 'failed'): Promise<void> {
     const failures = lane.failures + 1;
     const retryIn = backoffMs(this.deps.config, failures);
     lane.gone = true;
-    this.lanes.delete(lane.id);
-    this.moves.delete(lane.id);
-    const n = await this.cursors.failed(lane.id, lane.cursor, error, retryIn);
+    this.moves.delete(lane.id); // failed() writes the cursor; a move would clear the back-off
+    const n = await this.cursors.failed(lane.id, lane.cursor, error, retryIn).finally(() => {
+      if (this.lanes.get(lane.id) === lane) this.lanes.delete(lane.id);
+    });
     if (!n) return; // the lease was no longer ours
     if (n < this.deps.config.maxAttempts) {
       // The sweep is the safety net if this kick is lost (Redis away).
@@ -347,12 +353,15 @@ export class Deliverer {
     if (this.flushing) return this.flushing;
     const renew = Date.now() - this.lastRenew > this.cursors.leaseMs / 3;
     const rows = new Map<string, CursorMove>();
+    // The lane each row speaks for: by the answer, that one may have failed and another taken its place.
+    const lanes = new Map<string, Lane>();
     for (const [id, through] of this.moves) rows.set(id, { subscriptionId: id, through, release: false });
     for (const lane of this.lanes.values()) {
       if (lane.release === 'asked' && !lane.running) {
         lane.release = 'flushing';
         rows.set(lane.id, { subscriptionId: lane.id, through: rows.get(lane.id)?.through ?? 0, release: true });
       } else if (renew && !rows.has(lane.id)) rows.set(lane.id, { subscriptionId: lane.id, through: 0, release: false });
+      if (rows.has(lane.id)) lanes.set(lane.id, lane);
     }
     const attempts = this.attempts;
     if (!rows.size && !attempts.length) return Promise.resolve();
@@ -364,13 +373,10 @@ export class Deliverer {
       .then((kept) => {
         if (renew) this.lastRenew = started;
         for (const row of rows.values()) {
-          const lane = this.lanes.get(row.subscriptionId);
-          if (!lane) continue;
-          if (row.release && lane.release === 'flushing') {
-            lane.gone = true;
-            this.lanes.delete(lane.id);
-          } else if (!kept.has(lane.id)) {
-            // Our lease expired and someone took it: stop, they deliver from the database's cursor.
+          const lane = lanes.get(row.subscriptionId);
+          if (!lane || lane.gone) continue;
+          // Released; or our lease expired and someone took it: stop, they deliver from the database's cursor.
+          if ((row.release && lane.release === 'flushing') || !kept.has(lane.id)) {
             lane.gone = true;
             this.lanes.delete(lane.id);
           }
