@@ -46,7 +46,7 @@ interface Lane {
   running: boolean;
   /** 'asked': release at the next flush unless work comes; 'flushing': that flush is under way. */
   release: 'no' | 'asked' | 'flushing';
-  /** Left the map (failed, lost its lease): its loop must stop. */
+  /** Its loop must stop: it lost its lease (it left the map), or failed (it leaves once the back-off is written). */
   gone: boolean;
 }
 
@@ -158,45 +158,45 @@ export class Deliverer {
     return result;
   }
 
+  /**
+   * Waits for the releases under way and takes the leases missing, until every subscription has a
+   * lane or is someone else's; only then, with no wait left before the caller queues into them, are
+   * the lanes claimed. A lane claimed before a wait could go idle during it and be handed to a flush
+   * that gives its lease back: work queued into it then goes out beside the subscription's next
+   * lane, which starts from a cursor without that lane's request in flight (a duplicate).
+   */
   private async takeLanes(ids: string[]): Promise<Map<string, Lane>> {
+    const elsewhere = new Set<string>(); // held by another process, or backing off
+    while (!this.stopping) {
+      if (ids.some((id) => this.lanes.get(id)?.release === 'flushing')) {
+        await this.flushing; // a failed flush keeps its lanes (and their cursors, ahead of the database)
+        continue;
+      }
+      const free = ids.filter((id) => !this.lanes.has(id) && !elsewhere.has(id));
+      if (!free.length) break;
+      const taken = await this.cursors.acquire(free);
+      for (const id of free) if (!taken.has(id)) elsewhere.add(id);
+      for (const [id, { deliveredThrough, failures }] of taken) {
+        if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
+        this.lanes.set(id, {
+          id,
+          cursor: Math.max(deliveredThrough, this.sent.get(id) ?? 0),
+          failures,
+          highest: deliveredThrough,
+          queue: new Map(),
+          fromDb: false,
+          handshake: false,
+          running: false,
+          release: 'no',
+          gone: false,
+        });
+      }
+    }
     const result = new Map<string, Lane>();
-    const missing: string[] = [];
     for (const id of ids) {
       const lane = this.lanes.get(id);
-      if (lane && lane.release !== 'flushing') {
-        lane.release = 'no';
-        result.set(id, lane);
-      } else missing.push(id);
-    }
-    if (!missing.length || this.stopping) return result;
-    if (missing.some((id) => this.lanes.get(id)?.release === 'flushing')) {
-      await this.flushing;
-      // A failed flush keeps its lanes (and their cursors, ahead of the database): use them.
-      for (const id of [...missing]) {
-        const lane = this.lanes.get(id);
-        if (!lane) continue;
-        lane.release = 'no';
-        result.set(id, lane);
-        missing.splice(missing.indexOf(id), 1);
-      }
-      if (!missing.length) return result;
-    }
-    const taken = await this.cursors.acquire(missing);
-    for (const [id, { deliveredThrough, failures }] of taken) {
-      if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
-      const lane: Lane = {
-        id,
-        cursor: Math.max(deliveredThrough, this.sent.get(id) ?? 0),
-        failures,
-        highest: deliveredThrough,
-        queue: new Map(),
-        fromDb: false,
-        handshake: false,
-        running: false,
-        release: 'no',
-        gone: false,
-      };
-      this.lanes.set(id, lane);
+      if (!lane || lane.release === 'flushing') continue; // 'flushing' only when stopping
+      lane.release = 'no';
       result.set(id, lane);
     }
     return result;
@@ -312,14 +312,20 @@ export class Deliverer {
     return true;
   }
 
-  /** A failed attempt: keep the cursor, back off in the database, give up the lease; retry later or give up. */
+  /**
+   * A failed attempt: keep the cursor, back off in the database, give up the lease; retry later or
+   * give up. The lane stays until the back-off is written: gone sooner, a batch meanwhile would take
+   * the lease (still ours, not yet backing off) for a second lane, which the back-off then leaves
+   * without a lease in the database.
+   */
   private async failure(lane: Lane, sub: SubscriptionModel, error = 'failed'): Promise<void> {
     const failures = lane.failures + 1;
     const retryIn = backoffMs(this.deps.config, failures);
     lane.gone = true;
-    this.lanes.delete(lane.id);
-    this.moves.delete(lane.id);
-    const n = await this.cursors.failed(lane.id, lane.cursor, error, retryIn);
+    this.moves.delete(lane.id); // failed() writes the cursor; a move would clear the back-off
+    const n = await this.cursors.failed(lane.id, lane.cursor, error, retryIn).finally(() => {
+      if (this.lanes.get(lane.id) === lane) this.lanes.delete(lane.id);
+    });
     if (!n) return; // the lease was no longer ours
     if (n < this.deps.config.maxAttempts) {
       // The sweep is the safety net if this kick is lost (Redis away).
@@ -347,12 +353,15 @@ export class Deliverer {
     if (this.flushing) return this.flushing;
     const renew = Date.now() - this.lastRenew > this.cursors.leaseMs / 3;
     const rows = new Map<string, CursorMove>();
+    // The lane each row speaks for: by the answer, that one may have failed and another taken its place.
+    const lanes = new Map<string, Lane>();
     for (const [id, through] of this.moves) rows.set(id, { subscriptionId: id, through, release: false });
     for (const lane of this.lanes.values()) {
       if (lane.release === 'asked' && !lane.running) {
         lane.release = 'flushing';
         rows.set(lane.id, { subscriptionId: lane.id, through: rows.get(lane.id)?.through ?? 0, release: true });
       } else if (renew && !rows.has(lane.id)) rows.set(lane.id, { subscriptionId: lane.id, through: 0, release: false });
+      if (rows.has(lane.id)) lanes.set(lane.id, lane);
     }
     const attempts = this.attempts;
     if (!rows.size && !attempts.length) return Promise.resolve();
@@ -364,13 +373,10 @@ export class Deliverer {
       .then((kept) => {
         if (renew) this.lastRenew = started;
         for (const row of rows.values()) {
-          const lane = this.lanes.get(row.subscriptionId);
-          if (!lane) continue;
-          if (row.release && lane.release === 'flushing') {
-            lane.gone = true;
-            this.lanes.delete(lane.id);
-          } else if (!kept.has(lane.id)) {
-            // Our lease expired and someone took it: stop, they deliver from the database's cursor.
+          const lane = lanes.get(row.subscriptionId);
+          if (!lane || lane.gone) continue;
+          // Released; or our lease expired and someone took it: stop, they deliver from the database's cursor.
+          if ((row.release && lane.release === 'flushing') || !kept.has(lane.id)) {
             lane.gone = true;
             this.lanes.delete(lane.id);
           }
