@@ -66,6 +66,11 @@ export class WriteGuardStore extends DelegatingStore {
     super(inner);
   }
 
+  /** The checks a write through this guard runs before the rules, wherever the guard sits in the stack. */
+  override writeIssues(resource: Resource): Promise<OperationOutcomeIssue[]> {
+    return writeRuleIssues(this, resource);
+  }
+
   override create(resource: Resource, id?: string): Promise<WriteResult> {
     // Rules before the write need the id; the store would draw the same kind of id.
     const newId = id ?? (this.rulesFor(resource.resourceType).some((r) => r.beforeWrite) ? randomUUID() : undefined);
@@ -115,23 +120,22 @@ export class WriteGuardStore extends DelegatingStore {
   }
 }
 
-async function checked<T extends Resource>(store: Store, resource: T): Promise<T> {
-  const issues = await writeRuleIssues(store, resource);
+async function checked<T extends Resource>(guard: WriteGuardStore, resource: T): Promise<T> {
+  const issues = await writeRuleIssues(guard, resource);
   if (issues.length) throw invalid(422, issues);
   return resource;
 }
 
 /**
- * What a write of this resource through this store would fail on, beyond validateResource:
+ * What a write of this resource through the guard would fail on, beyond validateResource:
  * profiles configuration requires and the resource does not already claim, then business rules.
- * Used by the guard and by $validate in create/update mode.
  */
-export async function writeRuleIssues(store: Store, resource: Resource): Promise<OperationOutcomeIssue[]> {
+async function writeRuleIssues(guard: WriteGuardStore, resource: Resource): Promise<OperationOutcomeIssue[]> {
   const claimed = (resource.meta?.profile ?? []).map(canonicalUrl);
-  const required = ((store instanceof WriteGuardStore ? store.required[resource.resourceType] : undefined) ?? []).filter((url) => !claimed.includes(canonicalUrl(url)));
+  const required = (guard.required[resource.resourceType] ?? []).filter((url) => !claimed.includes(canonicalUrl(url)));
   const profileProblems = required.length ? issuesAgainstProfiles(resource, required) : [];
   if (profileProblems.length) return profileProblems;
-  return businessRuleIssues(resource, [...claimed, ...required], readerOf(store));
+  return businessRuleIssues(resource, [...claimed, ...required], readerOf(guard));
 }
 
 /** Reads the current version, treating a deleted resource as absent. */

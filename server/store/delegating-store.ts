@@ -1,4 +1,4 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from './db.js';
 import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult } from './store.js';
 
@@ -12,6 +12,10 @@ export abstract class DelegatingStore implements Store {
 
   get sql(): Queryable {
     return this.inner.sql;
+  }
+
+  writeIssues(resource: Resource): Promise<OperationOutcomeIssue[]> {
+    return this.inner.writeIssues(resource);
   }
 
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {

@@ -1,4 +1,4 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from './db.js';
 
 /** One stored version of a resource. `content` is the JSON text exactly as served (absent when deleted). */
@@ -76,6 +76,11 @@ export interface ResourceIndexer {
  * Each write is one database transaction: current row, history row, search index rows, change-log row.
  */
 export interface Store {
+  /**
+   * What a create or update of this resource through this store would be refused for (422), beyond
+   * the resource's own validity: required profiles and business rules. $validate in a write mode asks.
+   */
+  writeIssues(resource: Resource): Promise<OperationOutcomeIssue[]>;
   /** Current version, deleted or not: https://hl7.org/fhir/R4/http.html#read */
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined>;
   /** The current (live) versions of these resources, those held; in no particular order. */

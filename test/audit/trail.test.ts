@@ -70,7 +70,7 @@ describe('audit trail: one row per event, AuditEvents built when read', function
       { resourceType: 'AuditEvent', id: 'not-a-uuid' },
     ]);
     expect(versions.map((v) => `${v.resourceType}/${v.id}`).sort()).to.deep.equal([`AuditEvent/${event.id}`, `Patient/${patientId}`]);
-    expect(JSON.parse(versions.find((v) => v.resourceType === 'AuditEvent')!.content)).to.deep.equal(event);
+    expect(JSON.parse(versions.find((v) => v.resourceType === 'AuditEvent')!.content!)).to.deep.equal(event);
   });
 
   it('pages newest first by date with _count, _total and next/previous links that cover every event once', async () => {

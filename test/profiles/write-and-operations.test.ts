@@ -169,6 +169,15 @@ describe('REQUIRED_PROFILES', function () {
     expect(res.status).to.equal(422);
     expect(res.body.issue[0].expression).to.deep.equal(['CareTeam.participant']);
   });
+  it('$validate in a write mode holds the resource to the required profile too; without a mode it does not', async () => {
+    const { meta: _m, ...careTeam } = invalid('careteam-without-coordinator') as Resource & { meta: unknown };
+    const asCreate = await server.fhir('POST', 'CareTeam/$validate?mode=create', { body: careTeam });
+    expect(asCreate.status).to.equal(200);
+    const errors = asCreate.body.issue.filter((i: { severity: string }) => i.severity === 'error');
+    expect(errors.map((i: { expression?: string[] }) => i.expression)).to.deep.include(['CareTeam.participant']);
+    const plain = await server.fhir('POST', 'CareTeam/$validate', { body: careTeam });
+    expect(plain.body.issue.filter((i: { severity: string }) => i.severity === 'error')).to.deep.equal([]);
+  });
   it('a conforming CareTeam without meta.profile is accepted', async () => {
     const { meta: _m, id: _id, ...careTeam } = neighbourhood('07-careteam-ct-aisha-khan') as Resource & { meta: unknown };
     expect((await server.fhir('POST', 'CareTeam', { body: careTeam })).status).to.equal(201);

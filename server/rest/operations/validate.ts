@@ -1,7 +1,6 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { resourceProfiles } from '../../../profiles/conformance.js';
 import { validationReport } from '../../../profiles/validator.js';
-import { writeRuleIssues } from '../../../profiles/write-guard.js';
 import { badRequest, issue, notFound } from '../../errors.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
@@ -32,7 +31,7 @@ export const validateOperation: Operation = {
     let issues = validationReport(resource, { profiles });
     // Required profiles and business rules apply to writes, so they are checked when a write mode is named.
     if (!issues.some((i) => i.severity === 'error') && mode) {
-      const problems = await writeRuleIssues(ctx.store, resource);
+      const problems = await ctx.store.writeIssues(resource);
       if (problems.length) issues = problems;
     }
     return { status: 200, body: report(issues) };
