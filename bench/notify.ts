@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { startDisposableRedis } from '../scripts/disposable-redis.js';
 import { startPrivatePostgres } from '../scripts/private-postgres.js';
-import { startChild } from './support.js';
+import { busyShare, machineCpuTicks, startChild } from './support.js';
 
 /**
  * Notification scenario: 1,000 active subscriptions (half R4 criteria with the resource as payload,
@@ -138,6 +138,7 @@ export async function runNotifyBenchmark(
     const writes = rate * seconds;
     const statsBefore = await commandStats();
     if (trace) api.process.kill('SIGUSR2'); // profile and count from here on
+    const cpuAtStart = machineCpuTicks();
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
@@ -166,6 +167,7 @@ export async function runNotifyBenchmark(
     }
     await Promise.all(inflight);
     const writeSeconds = (Date.now() - started) / 1000;
+    const cpuWhileWriting = busyShare(cpuAtStart, machineCpuTicks());
     const expected = (writes - failedWrites) * (subscriptions / patients);
     const until = Date.now() + 60_000;
     while (received < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
@@ -180,6 +182,8 @@ export async function runNotifyBenchmark(
     console.log(
       `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
+    // The whole machine (API, workers, PostgreSQL, Redis, the receivers and this writer): near 100% means the CPUs are the floor.
+    console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs`);
     if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');

@@ -110,6 +110,19 @@ function statFields(pid: string | number): string[] | undefined {
   }
 }
 
+/** The whole machine's CPU so far, in ticks: busy (everything but idle and iowait) and total, from /proc/stat. */
+export function machineCpuTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3] - ticks[4], total };
+}
+
+/** The share of the machine's CPUs busy between two readings of machineCpuTicks. */
+export function busyShare(from: { busy: number; total: number }, to: { busy: number; total: number }): number {
+  return (to.busy - from.busy) / Math.max(1, to.total - from.total);
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuSeconds(pid: number): number {
   const f = statFields(pid);
