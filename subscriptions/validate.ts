@@ -67,6 +67,10 @@ async function checkCriteria(sub: Subscription, ctx: CheckContext, problem: Prob
   const criterion = parseCriterion(sub.criteria ?? '');
   if (!criterion) return problem(`Criteria must be a search such as CareTeam?patient=Patient/1, or a topic URL; got '${sub.criteria ?? ''}'`, 'Subscription.criteria', 'invalid');
   if (!ctx.isResourceType(criterion.resourceType)) return problem(`Unknown resource type '${criterion.resourceType}' in criteria`, 'Subscription.criteria', 'invalid');
+  // The audit trail is its own append-only table with no change log (server/audit/): accepted, such a subscription would never fire.
+  if (criterion.resourceType === 'AuditEvent') {
+    return problem('AuditEvents are not notified: the audit trail is shipped with Bulk $export of AuditEvent and _since (README.md)', 'Subscription.criteria', 'not-supported');
+  }
   // Ask the search engine, strictly, so unknown or malformed parameters are refused here rather than matching everything later.
   try {
     const probe = new URLSearchParams(criterion.params);

@@ -46,6 +46,12 @@ describe('Subscription checks at create (422 with expression; nothing stored)', 
     await refused(server, sub, 'Subscription.criteria', /not a valid search/);
   });
 
+  it('criteria on AuditEvent are refused: the audit trail has no change log to notify from', async () => {
+    const sub = subFixture('r4-careteam-criteria-ping.json');
+    sub.criteria = 'AuditEvent?patient=Patient/p1';
+    await refused(server, sub, 'Subscription.criteria', /AuditEvents are not notified.*\$export/);
+  });
+
   it('an unsupported channel type is refused', async () => {
     const sub = subFixture('r4-careteam-criteria-ping.json');
     sub.channel.type = 'email';
