@@ -65,7 +65,7 @@ function noOtherPrescriptionHere(tx: Store, search: SearchEngine, patientId: str
     ['subject', `Patient/${patientId}`],
     ['status', [...IN_USE].join(',')],
   ]);
-  return !here.live('MedicationRequest').some((r) => r.id !== request.id && search.matches(r, inUse));
+  return !here.referringTo('MedicationRequest', `Patient/${patientId}`).some((r) => r.id !== request.id && search.matches(r, inUse));
 }
 
 /** The patient's registered GP practice (generalPractitioner: the Organization, or a PractitionerRole's), with its ODS code. */

@@ -145,7 +145,7 @@ async function refuseDoubleBooking(tx: Store, search: SearchEngine, id: string, 
 async function appointmentsMatching(tx: Store, search: SearchEngine, criteria: URLSearchParams, patient: string, id: string): Promise<Appointment[]> {
   const here = tx.writtenHere;
   if (here?.isNew('Patient', patient)) {
-    return (here.live('Appointment') as Appointment[]).filter((a) => a.id !== id && search.matches(a, criteria)).slice(0, DOUBLE_BOOKING_CANDIDATES);
+    return (here.referringTo('Appointment', `Patient/${patient}`) as Appointment[]).filter((a) => a.id !== id && search.matches(a, criteria)).slice(0, DOUBLE_BOOKING_CANDIDATES);
   }
   const found: Appointment[] = [];
   for (const otherId of await search.matchIds(tx.sql, 'Appointment', criteria, DOUBLE_BOOKING_CANDIDATES)) {

@@ -65,8 +65,8 @@ describeEachDatabase('transaction: many creates written together', (server) => {
   it('new patients with their appointments and prescriptions: the write rules read nothing back, and the bundle is written in one statement', async () => {
     const db = server().running.services.db;
     const statements: string[] = [];
-    const unwatched = db.transaction;
-    db.transaction = (fn) => unwatched.call(db, (tx) => fn({ query: (sql, params, options) => (statements.push(sql), tx.query(sql, params, options)) }));
+    const unwatched = db.transaction.bind(db);
+    db.transaction = (fn) => unwatched((tx) => fn({ query: (sql, params, options) => (statements.push(sql), tx.query(sql, params, options)) }));
     const entries = Array.from({ length: 10 }, (_, i): BundleEntry[] => {
       const patient = { reference: `urn:uuid:rules-patient-${i}` };
       return [
