@@ -32,14 +32,15 @@ export interface WriteChange<T extends Resource = Resource> {
  * the write and rolls everything back.
  * - `beforeWrite` sees the resource as it will be written (undefined for a delete) and may make
  *   writes that must commit with it (the slots a booking takes), on the store below this guard: its
- *   own writes are not hooked again.
+ *   own writes are not hooked again. `creating`: a create, whose id no resource has (a taken one
+ *   fails the transaction), so there is nothing of it to lock or read back.
  * - `afterWrite` runs once the row is written and locked (two racing writes are judged one after
  *   the other), with the previous version and the writer; `hub` writes as the hub itself (no writer,
  *   no access policy), for consequences such as a Communication back to the referrer.
  */
 export interface WriteRule {
   types: readonly string[];
-  beforeWrite?(tx: Store, resourceType: string, id: string, next: Resource | undefined): Promise<void>;
+  beforeWrite?(tx: Store, resourceType: string, id: string, next: Resource | undefined, creating: boolean): Promise<void>;
   afterWrite?(change: WriteChange, hub: Store): Promise<void>;
 }
 
@@ -74,18 +75,18 @@ export class WriteGuardStore extends DelegatingStore {
   override create(resource: Resource, id?: string): Promise<WriteResult> {
     // Rules before the write need the id; the store would draw the same kind of id.
     const newId = id ?? (this.rulesFor(resource.resourceType).some((r) => r.beforeWrite) ? randomUUID() : undefined);
-    return this.write(resource, newId ?? '', (s, r) => s.create(r, newId));
+    return this.write(resource, newId ?? '', true, (s, r) => s.create(r, newId));
   }
 
   override update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult> {
-    return this.write(resource, resource.id, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
+    return this.write(resource, resource.id, false, (s, r) => s.update(r as Resource & { id: string }, ifMatch));
   }
 
   override delete(resourceType: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined> {
     const rules = this.rulesFor(resourceType).filter((r) => r.beforeWrite);
     if (!rules.length) return this.inner.delete(resourceType, id, ifMatch);
     return this.inner.transaction(async (tx) => {
-      for (const rule of rules) await rule.beforeWrite!(tx, resourceType, id, undefined);
+      for (const rule of rules) await rule.beforeWrite!(tx, resourceType, id, undefined, false);
       return tx.delete(resourceType, id, ifMatch);
     });
   }
@@ -98,12 +99,12 @@ export class WriteGuardStore extends DelegatingStore {
     return this.rules.filter((r) => r.types.includes(type));
   }
 
-  private async write(resource: Resource, id: string, put: (store: Store, resource: Resource) => Promise<WriteResult>): Promise<WriteResult> {
+  private async write(resource: Resource, id: string, creating: boolean, put: (store: Store, resource: Resource) => Promise<WriteResult>): Promise<WriteResult> {
     const rules = this.rulesFor(resource.resourceType);
     if (!rules.length) return put(this.inner, await checked(this, resource));
     return this.inner.transaction(async (tx) => {
       const valid = await checked(this.over(tx), resource);
-      for (const rule of rules) await rule.beforeWrite?.(tx, resource.resourceType, id, valid);
+      for (const rule of rules) await rule.beforeWrite?.(tx, resource.resourceType, id, valid, creating);
       const written = await put(tx, valid);
       const after = rules.filter((r) => r.afterWrite);
       if (!after.length) return written;

@@ -32,6 +32,12 @@ export interface Config {
   rateLimitPerMinute: number;
   /** A request not answered within this is a 503 (0 = no timeout). */
   requestTimeoutMs: number;
+  /**
+   * How far the server's heap may grow past what survived its last full collection, in percent
+   * (0 = V8's own choice, up to 4 times under a steady import). A bound on growth, not a fixed cap,
+   * so the largest Bundle allowed still fits: the heap follows what is live.
+   */
+  heapGrowthPercent: number;
   /** Resource type → profiles every resource of that type must conform to on write (REQUIRED_PROFILES). */
   requiredProfiles: Record<string, string[]>;
   /** FHIR packages (folders or .tgz) loaded at start beside UK Core and the hub's own (FHIR_PACKAGES). */
@@ -106,6 +112,7 @@ export const SETTINGS: Setting[] = [
   { env: 'SHUTDOWN_TIMEOUT_MS', default: '10000', help: 'how long SIGTERM waits for in-flight work', parse: whole('shutdownTimeoutMs') },
   { env: 'RATE_LIMIT_PER_MINUTE', default: '6000', help: 'requests per client per minute, 429 beyond (0 = off)', parse: whole('rateLimitPerMinute') },
   { env: 'REQUEST_TIMEOUT_MS', default: '60000', help: 'a request not answered within this is 503 (0 = off)', parse: whole('requestTimeoutMs') },
+  { env: 'HEAP_GROWTH_PERCENT', default: '50', help: "how far the server's heap may grow past what is live, in percent (0 = V8's default)", parse: whole('heapGrowthPercent') },
   {
     env: 'REQUIRED_PROFILES',
     default: '',

@@ -35,6 +35,7 @@ export function duplicateTherapyRule(search: SearchEngine, baseUrl: () => string
 export async function duplicateOfOtherOrganisation(tx: Store, search: SearchEngine, baseUrl: string, request: MedicationRequest): Promise<DetectedIssue | undefined> {
   const patient = parseLocal(request.subject?.reference ?? '', baseUrl);
   if (patient?.resourceType !== 'Patient') return undefined;
+  if (noOtherPrescriptionHere(tx, search, patient.id, request)) return undefined;
   const records = await gatherMedicationRecords(search, { sql: tx.sql, baseUrl, strict: false }, patient.id, true);
   records.requests = records.requests.filter((r) => r.id !== request.id);
   const lookup = medicationLookup(records.referenced, baseUrl);
@@ -51,6 +52,20 @@ export async function duplicateOfOtherOrganisation(tx: Store, search: SearchEngi
   const gp = await registeredPractice(tx, patient.id, baseUrl);
   if (gp && !issue.extension?.some((e) => e.valueReference?.reference === gp.reference)) issue.extension = [...(issue.extension ?? []), { url: ISSUE_ORGANISATION_EXTENSION, valueReference: gp }];
   return issue;
+}
+
+/**
+ * A patient created in this transaction has only the prescriptions written in it: when none but this
+ * one is in use, there is nothing to duplicate, and no statement is needed to know it.
+ */
+function noOtherPrescriptionHere(tx: Store, search: SearchEngine, patientId: string, request: MedicationRequest): boolean {
+  const here = tx.writtenHere;
+  if (!here?.isNew('Patient', patientId)) return false;
+  const inUse = new URLSearchParams([
+    ['subject', `Patient/${patientId}`],
+    ['status', [...IN_USE].join(',')],
+  ]);
+  return !here.referringTo('MedicationRequest', `Patient/${patientId}`).some((r) => r.id !== request.id && search.matches(r, inUse));
 }
 
 /** The patient's registered GP practice (generalPractitioner: the Organization, or a PractitionerRole's), with its ODS code. */

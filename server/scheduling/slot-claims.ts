@@ -21,8 +21,8 @@ import { DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, OVERLA
 export function bookingRules(search: SearchEngine): WriteRule {
   return {
     types: ['Appointment', 'Slot', 'Schedule'],
-    beforeWrite: async (tx, type, id, next) => {
-      if (type === 'Appointment') return appointmentWritten(tx, search, id, next as Appointment | undefined);
+    beforeWrite: async (tx, type, id, next, creating) => {
+      if (type === 'Appointment') return appointmentWritten(tx, search, id, next as Appointment | undefined, creating);
       if (type === 'Slot') return slotWritten(tx, id, next as Slot | undefined);
       const problems = next ? availabilityProblems(next as Schedule) : [];
       if (problems.length) throw invalid(422, problems.map((p) => issue('invalid', p.message, p.expression)));
@@ -30,15 +30,17 @@ export function bookingRules(search: SearchEngine): WriteRule {
   };
 }
 
-async function appointmentWritten(tx: Store, search: SearchEngine, id: string, next: Appointment | undefined): Promise<void> {
-  const before = await lockAndRead<Appointment>(tx, 'Appointment', id);
+async function appointmentWritten(tx: Store, search: SearchEngine, id: string, next: Appointment | undefined, creating: boolean): Promise<void> {
+  // A create's id has no row yet, and so no claims.
+  const before = creating ? undefined : await lockAndRead<Appointment>(tx, 'Appointment', id);
   const occupying = !!next && OCCUPYING.has(next.status);
   const wanted = occupying ? slotIdsOf(next) : [];
   const patients = occupying ? patientIdsOf(next) : [];
-  const held = await claimsOfAppointment(tx.sql, id);
+  const held = creating ? [] : await claimsOfAppointment(tx.sql, id);
   if (!wanted.length && !held.length && !patients.length) return;
 
-  await lockRows(tx.sql, 'Patient', patients);
+  // A patient created in this transaction is seen by no other until it commits: none can book it meanwhile.
+  await lockRows(tx.sql, 'Patient', patients.filter((p) => !tx.writtenHere?.isNew('Patient', p)));
   const slotIds = [...new Set([...wanted, ...held.map((c) => c.slot_id)])].filter(Boolean).sort();
   const slots = await lockSlots(tx.sql, slotIds);
   const claims = new Map((await claimsOfSlots(tx.sql, slotIds)).map((c) => [c.slot_id, c]));
@@ -125,17 +127,36 @@ async function refuseDoubleBooking(tx: Store, search: SearchEngine, id: string, 
       ['date', `lt${next.end}`],
       ['date', `ge${from}`],
     ]);
-    for (const otherId of await search.matchIds(tx.sql, 'Appointment', criteria, 200)) {
-      if (otherId === id) continue;
-      const other = await read<Appointment>(tx, 'Appointment', otherId);
-      if (!other?.start || !other.end) continue;
+    for (const other of await appointmentsMatching(tx, search, criteria, patient, id)) {
+      if (!other.start || !other.end) continue;
       if (Date.parse(other.start) < end && Date.parse(other.end) > start) {
         const overlap = `from ${other.start} to ${other.end}, which overlaps; set the extension ${OVERLAP_INTENDED} (valueBoolean true) if both are intended`;
-        throw takenFor(otherId, `Patient/${patient} already has Appointment/${otherId} ${overlap}`, `Patient/${patient} already has an appointment ${overlap}`, 'Appointment.start');
+        throw takenFor(other.id as string, `Patient/${patient} already has Appointment/${other.id} ${overlap}`, `Patient/${patient} already has an appointment ${overlap}`, 'Appointment.start');
       }
     }
   }
 }
+
+/**
+ * The patient's appointments matching the criteria, other than this one. Those of a patient created
+ * in this transaction can only have been written in it too: taken from what it wrote, without a
+ * statement (the in-memory match agrees with the search's SQL).
+ */
+async function appointmentsMatching(tx: Store, search: SearchEngine, criteria: URLSearchParams, patient: string, id: string): Promise<Appointment[]> {
+  const here = tx.writtenHere;
+  if (here?.isNew('Patient', patient)) {
+    return (here.referringTo('Appointment', `Patient/${patient}`) as Appointment[]).filter((a) => a.id !== id && search.matches(a, criteria)).slice(0, DOUBLE_BOOKING_CANDIDATES);
+  }
+  const found: Appointment[] = [];
+  for (const otherId of await search.matchIds(tx.sql, 'Appointment', criteria, DOUBLE_BOOKING_CANDIDATES)) {
+    const other = otherId === id ? undefined : await read<Appointment>(tx, 'Appointment', otherId);
+    if (other) found.push(other);
+  }
+  return found;
+}
+
+/** The patient's overlapping appointments looked at: enough for any real diary. */
+const DOUBLE_BOOKING_CANDIDATES = 200;
 
 function holdExpiry(next: Appointment): Date {
   const asked = Date.parse(extension(next, HOLD_EXPIRES)?.valueInstant ?? '');

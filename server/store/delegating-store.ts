@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from './db.js';
+import type { WrittenHere } from './written-here.js';
 import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult } from './store.js';
 
 /**
@@ -12,6 +13,10 @@ export abstract class DelegatingStore implements Store {
 
   get sql(): Queryable {
     return this.inner.sql;
+  }
+
+  get writtenHere(): WrittenHere | undefined {
+    return this.inner.writtenHere;
   }
 
   writeIssues(resource: Resource): Promise<OperationOutcomeIssue[]> {

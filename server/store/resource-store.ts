@@ -6,6 +6,7 @@ import { historyPage } from './history.js';
 import { PendingCreates } from './pending-creates.js';
 import { readMany, toVersion, type Row } from './rows.js';
 import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
+import { WrittenHere } from './written-here.js';
 
 /** The Store on PostgreSQL or PGlite: same SQL for both. */
 export class SqlStore implements Store {
@@ -14,6 +15,7 @@ export class SqlStore implements Store {
     private readonly indexer: ResourceIndexer,
     /** Set when this instance is bound to an open transaction: its connection, holding back the creates. */
     private readonly tx?: PendingCreates,
+    readonly writtenHere?: WrittenHere,
   ) {}
 
   get sql(): Queryable {
@@ -24,7 +26,7 @@ export class SqlStore implements Store {
     if (this.tx) return fn(this);
     return this.db.transaction(async (tx) => {
       const pending = new PendingCreates(tx, this.indexer);
-      const result = await fn(new SqlStore(this.db, this.indexer, pending));
+      const result = await fn(new SqlStore(this.db, this.indexer, pending, new WrittenHere()));
       await pending.flush();
       return result;
     });
@@ -68,6 +70,7 @@ export class SqlStore implements Store {
       // Extracted before it waits: a SearchParameter's registration flushes the creates before it, not itself.
       const index = await self.indexer.firstVersionRows(self.sql, stored);
       self.tx!.add({ resourceType: stored.resourceType, id, lastUpdated: now, content, index });
+      self.writtenHere!.noteCreate(stored);
       return { resourceType: stored.resourceType, id, versionId: 1, lastUpdated: now, deleted: false, content, created: true, resource: stored };
     });
   }
@@ -102,6 +105,7 @@ export class SqlStore implements Store {
       const now = new Date();
       await self.writeRow('delete', resourceType, id, versionId, now, null);
       await self.indexer.remove(self.sql, resourceType, id);
+      self.writtenHere?.noteDelete(resourceType, id);
       return { resourceType, id, versionId, lastUpdated: now, deleted: true };
     });
   }
@@ -124,6 +128,7 @@ export class SqlStore implements Store {
     const content = JSON.stringify(stored);
     if (!(await this.writeRow(kind, stored.resourceType, stored.id, versionId, now, content))) return undefined;
     await this.indexer.index(this.sql, stored);
+    this.writtenHere?.noteUpdate(stored);
     return { resourceType: stored.resourceType, id: stored.id, versionId, lastUpdated: now, deleted: false, content, created: kind !== 'update', resource: stored };
   }
 

@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from './db.js';
+import type { WrittenHere } from './written-here.js';
 
 /** One stored version of a resource. `content` is the JSON text exactly as served (absent when deleted). */
 export interface ResourceVersion {
@@ -102,4 +103,6 @@ export interface Store {
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** The connection this store runs on (the transaction's, inside `transaction`), for search. */
   readonly sql: Queryable;
+  /** Inside `transaction`: what it has written so far (write rules answer from it instead of reading back). */
+  readonly writtenHere?: WrittenHere;
 }

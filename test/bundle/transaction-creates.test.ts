@@ -62,6 +62,29 @@ describeEachDatabase('transaction: many creates written together', (server) => {
     expect(new Set(changes.map((c) => `${c.version_id} ${c.interaction}`))).to.deep.equal(new Set(['1 create']));
   });
 
+  it('new patients with their appointments and prescriptions: the write rules read nothing back, and the bundle is written in one statement', async () => {
+    const db = server().running.services.db;
+    const statements: string[] = [];
+    const unwatched = db.transaction.bind(db);
+    db.transaction = (fn) => unwatched((tx) => fn({ query: (sql, params, options) => (statements.push(sql), tx.query(sql, params, options)) }));
+    const entries = Array.from({ length: 10 }, (_, i): BundleEntry[] => {
+      const patient = { reference: `urn:uuid:rules-patient-${i}` };
+      return [
+        { fullUrl: patient.reference, resource: { resourceType: 'Patient', name: [{ family: 'RulesReadNothing' }] }, request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: patient, medicationCodeableConcept: { text: 'Sertraline 50mg tablets' } }, request: { method: 'POST', url: 'MedicationRequest' } },
+        { resource: { resourceType: 'Appointment', status: 'booked', start: '2027-07-01T09:00:00Z', end: '2027-07-01T09:10:00Z', participant: [{ actor: patient, status: 'accepted' }] }, request: { method: 'POST', url: 'Appointment' } },
+      ];
+    }).flat();
+    try {
+      const res = await post(server(), transaction(entries));
+      expect(res.status, res.text).to.equal(200);
+    } finally {
+      db.transaction = unwatched;
+    }
+    expect(statements.filter((sql) => !sql.includes('audit_event'))).to.have.length(1);
+    expect((await server().fhir('GET', 'Appointment?patient.family=RulesReadNothing&_total=accurate')).body.total).to.equal(10);
+  });
+
   it('an entry failing after the creates were written (a stale If-Match on a PUT, run after every POST) undoes them all', async () => {
     await server().fhir('PUT', 'Patient/many-stale', { body: { resourceType: 'Patient', id: 'many-stale' } });
     await server().fhir('PUT', 'Patient/many-stale', { body: { resourceType: 'Patient', id: 'many-stale', active: true } });

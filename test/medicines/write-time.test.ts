@@ -99,6 +99,28 @@ for (const kind of DB_KINDS) {
       expect(implicated(issue)).to.include.members(['MedicationRequest/rx-olive-amlodipine-gp', 'MedicationRequest/rx-olive-amlodipine-pharmacist']);
     });
 
+    it('transaction with a new patient: a second organisation prescribing the same medicine in the same bundle records the issue; one prescription alone records none', async () => {
+      const bundle = (family: string, ...prescribers: string[]): Bundle => ({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { fullUrl: `urn:uuid:${family}`, resource: { resourceType: 'Patient', name: [{ family }] }, request: { method: 'POST', url: 'Patient' } },
+          ...prescribers.map((p) => ({ resource: { ...rx(p, sertraline), subject: { reference: `urn:uuid:${family}` } }, request: { method: 'POST' as const, url: 'MedicationRequest' } })),
+        ],
+      });
+      const both = await server().fhir('POST', '', { body: bundle(randomUUID(), 'PractitionerRole/role-okafor-gp', 'PractitionerRole/role-lee-psychiatrist') });
+      expect(both.status, both.text).to.equal(200);
+      const [first, second] = both.body.entry.slice(1).map((e: { response: { location: string } }) => /MedicationRequest\/[^/]+/.exec(e.response.location)?.[0]);
+      const [issue, ...more] = await issuesFor(second);
+      expect(more).to.have.length(0);
+      expect(implicated(issue)).to.deep.equal([first, second].sort());
+      expect((await issuesFor(first)).map((i) => i.id)).to.deep.equal([issue.id]); // the first entry recorded none of its own
+      expect(issue.detail).to.contain('Riverside Surgery').and.contain('North Leeds Community Mental Health Team');
+      const alone = await server().fhir('POST', '', { body: bundle(randomUUID(), 'PractitionerRole/role-okafor-gp') });
+      expect(alone.status, alone.text).to.equal(200);
+      expect(await issuesFor(/MedicationRequest\/[^/]+/.exec(alone.body.entry[1].response.location)?.[0] ?? '')).to.have.length(0);
+    });
+
     it('EPS $process-message: an order duplicating another organisation\'s medicine records the issue, and the receiving pharmacy sees it', async () => {
       const message = fixture<Bundle>('medicines/eps/gp-acute-nominated-pharmacy.json');
       expect((await server().fhir('POST', '$process-message', { body: message })).status).to.equal(200);

@@ -46,6 +46,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' })).to.throw(/PORT[\s\S]*DATABASE_URL[\s\S]*LOG_LEVEL/);
   });
 
+  it('the heap may grow 50% past what is live unless HEAP_GROWTH_PERCENT says otherwise (0: V8 decides)', () => {
+    expect(loadConfig({}).heapGrowthPercent).to.equal(50);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).to.equal(0);
+    expect(() => loadConfig({ HEAP_GROWTH_PERCENT: 'half' })).to.throw(/HEAP_GROWTH_PERCENT/);
+  });
+
   it('a settings file is read and the environment overrides it', () => {
     const config = loadConfig({ PORT: '9001' }, { PORT: '9000', MAX_COUNT: '50' });
     expect(config.port).to.equal(9001);

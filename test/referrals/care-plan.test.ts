@@ -36,6 +36,32 @@ describe('referrals: the shared care plan (NeighbourhoodCarePlan)', function () 
     expect(await countOf(server, 'CarePlan?patient=Patient/pat-margaret-jones')).to.equal(1);
   });
 
+  it('in one transaction with a new patient, a second active plan is refused (409) at its entry, naming the first; one plan is stored', async () => {
+    const newPlan = () => ({ ...plan(), subject: { reference: 'urn:uuid:plan-patient' }, careTeam: [{ reference: 'urn:uuid:plan-team' }], addresses: undefined, activity: undefined });
+    const entries = (plans: number) => [
+      { fullUrl: 'urn:uuid:plan-patient', resource: { resourceType: 'Patient', name: [{ family: 'PlannedInBundle' }] }, request: { method: 'POST', url: 'Patient' } },
+      {
+        fullUrl: 'urn:uuid:plan-team',
+        resource: {
+          resourceType: 'CareTeam',
+          status: 'active',
+          subject: { reference: 'urn:uuid:plan-patient' },
+          participant: [{ role: [{ coding: [{ system: 'http://snomed.info/sct', code: '768820003' }] }], member: { reference: 'PractitionerRole/role-walker-care-coordinator' } }],
+        },
+        request: { method: 'POST', url: 'CareTeam' },
+      },
+      ...Array.from({ length: plans }, () => ({ resource: newPlan(), request: { method: 'POST', url: 'CarePlan' } })),
+    ];
+    const two = await server.fhir('POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: entries(2) } });
+    expect(two.status, two.text).to.equal(409);
+    expect(two.body.issue[0].diagnostics).to.match(/^Bundle\.entry\[3\].*already has an active neighbourhood care plan \(CarePlan\/[^)]+\)/);
+    expect(await countOf(server, 'Patient?family=PlannedInBundle')).to.equal(0);
+    const one = await server.fhir('POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: entries(1) } });
+    expect(one.status, one.text).to.equal(200);
+    const patient = /Patient\/[^/]+/.exec(one.body.entry[0].response.location)?.[0];
+    expect(await countOf(server, `CarePlan?patient=${patient}&status=active`)).to.equal(1);
+  });
+
   it('a plan authored by someone other than the team’s care coordinator is 422 naming CarePlan.author', async () => {
     const res = await server.fhir('POST', 'CarePlan', { as: riverside, body: { ...plan(), status: 'draft', author: { reference: 'PractitionerRole/role-okafor-gp' } } });
     expect(res.status).to.equal(422);

@@ -197,6 +197,45 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     expect(intended.status, JSON.stringify(intended.body)).to.equal(201);
   });
 
+  it('in one transaction of new patients, earlier entries count: a second overlapping appointment for one patient, or a second claim on one slot, is 409 at its entry and nothing is written', async () => {
+    const patient = (n: number) => ({ fullUrl: `urn:uuid:new-patient-${n}`, resource: { resourceType: 'Patient', name: [{ family: `BookedInBundle${n}` }] }, request: { method: 'POST', url: 'Patient' } });
+    const slotEntry = { fullUrl: 'urn:uuid:new-slot', resource: { resourceType: 'Slot', schedule: { reference: 'Schedule/sched-gp' }, status: 'free', start: '2027-06-01T09:00:00Z', end: '2027-06-01T09:15:00Z' }, request: { method: 'POST', url: 'Slot' } };
+    const visit = (n: number, start: string, end: string, extra: Record<string, unknown> = {}) => ({
+      resource: { resourceType: 'Appointment', status: 'booked', start, end, participant: [{ actor: { reference: `urn:uuid:new-patient-${n}` }, status: 'accepted' }], ...extra },
+      request: { method: 'POST', url: 'Appointment' },
+    });
+    const bundle = (...entry: unknown[]) => ({ resourceType: 'Bundle', type: 'transaction', entry });
+    const count = async () => (await server().fhir('GET', 'Patient?family:contains=BookedInBundle&_summary=count')).body.total;
+
+    const overlapping = await server().fhir('POST', '', { body: bundle(patient(1), visit(1, '2027-06-01T10:00:00Z', '2027-06-01T10:30:00Z'), visit(1, '2027-06-01T10:15:00Z', '2027-06-01T10:45:00Z')) });
+    expect(overlapping.status, overlapping.text).to.equal(409);
+    expect(fatal(overlapping)).to.match(/Patient\/[^ ]+ already has Appointment\/[^ ]+ from 2027-06-01T10:00:00Z to 2027-06-01T10:30:00Z, which overlaps/);
+    expect(overlapping.body.issue[0].expression[0]).to.match(/^Bundle\.entry\[2\]/);
+    const oneSlot = { slot: [{ reference: 'urn:uuid:new-slot' }] };
+    const sameSlot = await server().fhir('POST', '', { body: bundle(patient(1), patient(2), slotEntry, visit(1, '2027-06-01T09:00:00Z', '2027-06-01T09:15:00Z', oneSlot), visit(2, '2027-06-01T09:00:00Z', '2027-06-01T09:15:00Z', oneSlot)) });
+    expect(sameSlot.status, sameSlot.text).to.equal(409);
+    expect(fatal(sameSlot)).to.contain('is already booked for another appointment');
+    expect(sameSlot.body.issue[0].expression[0]).to.match(/^Bundle\.entry\[4\]/);
+    expect(await count()).to.equal(0);
+
+    // Two patients at one time, one patient at two times, and an overlap said to be intended: all booked.
+    const fine = await server().fhir('POST', '', {
+      body: bundle(
+        patient(1),
+        patient(2),
+        slotEntry,
+        visit(1, '2027-06-01T09:00:00Z', '2027-06-01T09:15:00Z', oneSlot),
+        visit(2, '2027-06-01T09:00:00Z', '2027-06-01T09:15:00Z'),
+        visit(1, '2027-06-01T09:15:00Z', '2027-06-01T09:30:00Z'),
+        visit(1, '2027-06-01T09:10:00Z', '2027-06-01T09:20:00Z', { extension: [{ url: OVERLAP_INTENDED, valueBoolean: true }] }),
+      ),
+    });
+    expect(fine.status, fine.text).to.equal(200);
+    expect(await count()).to.equal(2);
+    const slotId = /Slot\/([^/]+)/.exec(fine.body.entry[2].response.location)?.[1] ?? '';
+    expect((await slot(server(), slotId)).status).to.equal('busy');
+  });
+
   it('a longer appointment takes adjacent slots of one schedule; slots with a gap are 422', async () => {
     const [a, b, c, d] = await Promise.all(['dental-1500', 'dental-1530', 'dental-1700', 'dental-1800'].map((id) => slot(server(), id)));
     const long = await server().fhir('POST', 'Appointment/$book', { as: clientA, body: parameters({ name: 'appointment-resource', resource: appointment('proposed', 'sched-ben', [a, b]) }) });
