@@ -52,8 +52,14 @@ export function auditRowOf(record: AuditRecord, recorded: Date, serverAddress?: 
 /** Writes rows in one statement, whatever their number. */
 export async function insertAuditRows(sql: Queryable, rows: AuditRow[]): Promise<void> {
   if (!rows.length) return;
+  const params: unknown[] = [];
+  await sql.query(auditInsert((v) => `$${params.push(v)}`, rows), params, { prepared: true });
+}
+
+/** The INSERT of rows, its one parameter bound with `bind`. */
+export function auditInsert(bind: (value: unknown) => string, rows: AuditRow[]): string {
   // One JSON parameter, not one per column: text[] columns cannot travel through unnest.
-  await sql.query(`INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, $1::json)`, [JSON.stringify(rows)], { prepared: true });
+  return `INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, ${bind(JSON.stringify(rows))}::json)`;
 }
 
 /** The AuditEvent of a row, in the IHE BALP shape of audit-event.ts; every event has one version. */

@@ -2,7 +2,8 @@ import type { Logger } from '../logger.js';
 import type { Db, Queryable } from '../store/db.js';
 import { maintainAuditPartitions } from './partitions.js';
 import type { AuditRecord } from './record.js';
-import { auditRowOf, insertAuditRows, type AuditRow } from './trail-row.js';
+import { PendingCreates } from '../store/pending-creates.js';
+import { auditInsert, auditRowOf, insertAuditRows, type AuditRow } from './trail-row.js';
 
 export interface AuditWriterOptions {
   /** The database the audit trail is in: the server is its only writer. */
@@ -75,11 +76,15 @@ export class AuditWriter {
     });
   }
 
-  /** Writes the record in the caller's open transaction: it commits (or not) with the write it records. */
+  /**
+   * Writes the record in the caller's open transaction: it commits (or not) with the write it
+   * records. Creates the transaction holds back go in the same statement (PendingCreates.flushWith).
+   */
   async recordWithin(tx: Queryable, rec: AuditRecord): Promise<void> {
     const row = auditRowOf(rec, new Date(), this.serverAddress);
     await this.partitionsFor(row.recorded);
-    await insertAuditRows(tx, [row]);
+    if (tx instanceof PendingCreates) await tx.flushWith((bind) => auditInsert(bind, [row]));
+    else await insertAuditRows(tx, [row]);
   }
 
   /**

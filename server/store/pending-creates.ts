@@ -51,10 +51,29 @@ export class PendingCreates implements Queryable {
     return this.written;
   }
 
-  private async write(versions: NewVersion[]): Promise<void> {
+  /**
+   * Writes the waiting versions and one more INSERT (built with `bind`) in the same statement, as
+   * a data-modifying CTE: a row that commits with the transaction and that nothing reads back, the
+   * audit event of a write. One round trip fewer per write; with nothing waiting it goes alone.
+   */
+  flushWith(insert: (bind: (value: unknown) => string) => string): Promise<void> {
+    if (!this.waiting.length) {
+      return this.flush().then(async () => {
+        const params: unknown[] = [];
+        await this.tx.query(insert((v) => `$${params.push(v)}`), params);
+      });
+    }
+    const versions = this.waiting;
+    this.waiting = [];
+    this.written = this.written.then(() => this.write(versions, insert));
+    return this.written;
+  }
+
+  private async write(versions: NewVersion[], alongsideLast?: (bind: (value: unknown) => string) => string): Promise<void> {
     for (let i = 0; i < versions.length; i += CHUNK) {
       const chunk = versions.slice(i, i + CHUNK);
-      await this.indexer.writeFirstVersionRows(this.tx, chunk.map((v) => v.index), (bind) => firstVersionRows(bind, chunk));
+      const extra = alongsideLast && i + CHUNK >= versions.length ? alongsideLast : undefined;
+      await this.indexer.writeFirstVersionRows(this.tx, chunk.map((v) => v.index), (bind) => [...firstVersionRows(bind, chunk), ...(extra ? [`written_alongside AS (${extra(bind)})`] : [])]);
     }
   }
 }
