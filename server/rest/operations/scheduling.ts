@@ -27,8 +27,8 @@ export const findOperation: Operation = {
     ctx.access?.require('Slot', 's');
     const params = inputs(req);
     const q = findRequest(params);
-    await expireDueHolds(schedulingStore());
-    const { bundle, proposals } = await findAppointments(ctx, q);
+    // Lapsed holds are expired on the way (the statement that finds the slots says when there are any).
+    const { bundle, proposals } = await findAppointments(ctx, q, { expire: () => expireDueHolds(schedulingStore()) });
     // The IHE bundle profile carries an OperationOutcome entry for what the server did not use (e.g. reason, timing).
     const ignored = [...params.keys()].filter((name) => !FIND_PARAMETERS.includes(name) && !name.startsWith('_'));
     if (ignored.length) {
