@@ -126,7 +126,11 @@ function londonMidnight(instant: string, days: number): string {
   return `((date_trunc('day', ${instant} AT TIME ZONE 'Europe/London')${days ? ` + interval '${days} day'` : ''}) AT TIME ZONE 'Europe/London')`;
 }
 
-/** The patients' appointments (id, start, end, sites) that slots may not overlap; Appointment's date parameter is its start. */
+/**
+ * The patients' appointments (id, start, end, sites) that slots may not overlap; Appointment's date
+ * parameter is its start. Found from the patients, then each checked for its date and status (OFFSET 0
+ * keeps the plan, made once for every patient, from walking everyone's appointments in the window instead).
+ */
 function bookedSql(w: SqlWriter, q: NonNullable<FreeSlotQuery['patients']>): string {
   const slotSites =
     `SELECT ss.site FROM search_reference sl JOIN search_reference sc ON sc.resource_type = 'Slot' AND sc.id = sl.target_id AND sc.param = 'schedule' AND sc.target_type = 'Schedule' ` +
@@ -135,8 +139,8 @@ function bookedSql(w: SqlWriter, q: NonNullable<FreeSlotQuery['patients']>): str
        FROM resources r
        WHERE r.resource_type = 'Appointment' AND NOT r.deleted
          AND r.id IN (SELECT p.id FROM search_reference p WHERE p.resource_type = 'Appointment' AND p.param = 'patient' AND p.target_type = 'Patient' AND p.target_id = ANY(${w.p(q.ids)}::text[]))
-         AND r.id IN (SELECT d.id FROM search_date d WHERE d.resource_type = 'Appointment' AND d.param = 'date' AND d.low >= ${w.p(q.from)}::timestamptz AND d.low < ${w.p(q.to)}::timestamptz)
-         AND r.id IN (SELECT t.id FROM search_token t WHERE t.resource_type = 'Appointment' AND t.param = 'status' AND t.code = ANY(${w.p(q.statuses)}::text[]))
+         AND EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = 'Appointment' AND d.id = r.id AND d.param = 'date' AND d.low >= ${w.p(q.from)}::timestamptz AND d.low < ${w.p(q.to)}::timestamptz OFFSET 0)
+         AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Appointment' AND t.id = r.id AND t.param = 'status' AND t.code = ANY(${w.p(q.statuses)}::text[]) OFFSET 0)
          ${q.visible ? `AND ${q.visible}` : ''}
        LIMIT 500`;
 }
