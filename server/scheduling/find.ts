@@ -7,8 +7,7 @@ import type { SearchEngine } from '../search/search.js';
 import { SqlWriter } from '../search/sql-writer.js';
 import type { Store } from '../store/store.js';
 import { mayBook } from './booking-restriction.js';
-import { londonDay, londonInstant } from './london-time.js';
-import { type FreeSlot, type FreeSlotQuery, type PatientAppointment, appointmentsOfPatients, freeSlots, wantedSchedules } from './slot-query.js';
+import { type FreeSlot, type FreeSlotQuery, type FreeSlots, freeSlots } from './slot-query.js';
 import { OCCUPYING, SAME_DAY_SAME_SITE, localId } from './vocabulary.js';
 
 /** The inputs of Appointment/$find as IHE ITI-115 names them (https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-find). */
@@ -29,6 +28,11 @@ export interface FindRequest {
 export const SCORE_SAME_DAY_SAME_SITE = 1;
 export const SCORE_OTHER = 0.5;
 
+/** Expires the holds that have lapsed (hold-expiry.ts), with the hub's own rights rather than the caller's. */
+export interface LapsedHolds {
+  expire(): Promise<unknown>;
+}
+
 /** What $find runs with: the store and search as the caller may use them (server/rest hands its context). */
 export interface FindContext {
   store: Store;
@@ -41,24 +45,21 @@ export interface FindContext {
  * Proposed Appointments for free slots the caller may book: earliest first, those on a day and at a
  * site where the patient already has an appointment before all others (search.score and the
  * same-day-same-site extension say so); slots overlapping the patient's appointments are left out.
- * A few queries on one snapshot: the patients' appointments, the wanted schedules, then the slots
- * with every filter applied and paged in SQL.
+ * One statement finds the slots, with every filter applied and paged in SQL (slot-query.ts); when a
+ * hold had lapsed, `holds` expires it and the slots are found again, as they now are.
  */
-export async function findAppointments(ctx: FindContext, q: FindRequest): Promise<{ bundle: Bundle; proposals: Appointment[] }> {
-  const found = await ctx.store.transaction(async (tx) => {
-    // Joins run in the order written (the slot walk first): PostgreSQL's search among join orders
-    // took as long as running these queries on the bench data (bench/scheduling.ts).
-    await tx.sql.query('SET LOCAL join_collapse_limit = 1');
-    return findFreeSlots({ ...ctx, store: tx }, q);
-  });
+export async function findAppointments(ctx: FindContext, q: FindRequest, holds?: LapsedHolds): Promise<{ bundle: Bundle; proposals: Appointment[] }> {
+  let found = await findFreeSlots(ctx, q);
+  // A lapsed hold's slots are free once it is expired: then the slots are asked for again.
+  if (found.lapsedHolds && holds) {
+    await holds.expire();
+    found = await findFreeSlots(ctx, q);
+  }
   const caller = ctx.access?.principal;
   const seen = new Set<string>();
-  const byRank = (f: FreeSlot): [number, number, string] => [f.companion ? 0 : 1, Date.parse(f.slot.start), f.slot.id];
-  found.sort((a, b) => {
-    const [x, y] = [byRank(a), byRank(b)];
-    return x[0] - y[0] || x[1] - y[1] || x[2].localeCompare(y[2]);
-  });
-  const candidates = found.filter((f) => !seen.has(f.slot.id) && seen.add(f.slot.id) && mayBook(caller, f.slot, f.schedule));
+  const ranked = found.slots.map((f) => ({ f, companion: f.companion ? 0 : 1, start: Date.parse(f.slot.start) }));
+  ranked.sort((x, y) => x.companion - y.companion || x.start - y.start || x.f.slot.id.localeCompare(y.f.slot.id));
+  const candidates = ranked.map((r) => r.f).filter((f) => !seen.has(f.slot.id) && seen.add(f.slot.id) && mayBook(caller, f.slot, f.schedule));
   const proposals = candidates.slice(0, q.count).map((c) => proposal(c, q, caller));
   const entries: BundleEntry[] = proposals.map((p, i) => ({
     fullUrl: `${ctx.baseUrl}/Appointment/${p.id}`,
@@ -69,30 +70,17 @@ export async function findAppointments(ctx: FindContext, q: FindRequest): Promis
 }
 
 /** The free slots that pass the request, companions of the patients' appointments marked; not yet checked against booking-restriction.ts. */
-async function findFreeSlots(ctx: FindContext, q: FindRequest): Promise<FreeSlot[]> {
+async function findFreeSlots(ctx: FindContext, q: FindRequest): Promise<FreeSlots> {
   const w = new SqlWriter(ctx.baseUrl, new Map());
-  const booked = q.patients.length
-    ? await appointmentsOfPatients(ctx.store.sql, w, {
-        patients: q.patients,
-        statuses: [...OCCUPYING],
-        // Appointment's date parameter is its start: look back a day for long appointments already running.
-        from: new Date(Date.parse(q.start) - 24 * 3600_000).toISOString(),
-        to: q.end,
-        visible: ctx.access?.condition(w, 'r', 'Appointment', 's'),
-      })
-    : [];
-  const sw = new SqlWriter(ctx.baseUrl, new Map());
-  return freeSlots(ctx.store.sql, sw, await slotQuery(ctx, sw, q, booked));
+  return freeSlots(ctx.store.sql, w, await slotQuery(ctx, w, q));
 }
 
 /** The request as SQL: the actor, specialty and visit-type filters, the caller's access and booking rights, the patient's appointments. */
-async function slotQuery(ctx: FindContext, w: SqlWriter, q: FindRequest, booked: PatientAppointment[]): Promise<FreeSlotQuery> {
-  // Schedule conditions pick the schedules in a query of their own; slot conditions go into the slot query (w).
-  const ws = new SqlWriter(ctx.baseUrl, new Map());
+async function slotQuery(ctx: FindContext, w: SqlWriter, q: FindRequest): Promise<FreeSlotQuery> {
   // Each $find parameter becomes search criteria; a value search cannot parse is a 400 naming the $find parameter.
   const criteria = async (param: string, type: 'Schedule' | 'Slot', pairs: Array<[string, string]>): Promise<string> => {
     try {
-      return await ctx.search.criteriaSql(ctx.store.sql, type === 'Schedule' ? ws : w, type === 'Schedule' ? 's' : 'r', type, new URLSearchParams(pairs));
+      return await ctx.search.criteriaSql(ctx.store.sql, w, type === 'Schedule' ? 's' : 'r', type, new URLSearchParams(pairs));
     } catch (err) {
       if (err instanceof FhirError && err.status === 400) throw badRequest(`${param}: ${err.outcome.issue[0]?.diagnostics ?? err.message}`, `Parameters.parameter.where(name = '${param}')`);
       throw err;
@@ -132,7 +120,7 @@ async function slotQuery(ctx: FindContext, w: SqlWriter, q: FindRequest, booked:
   }
   if (ctx.access) {
     slot.push(ctx.access.condition(w, 'r', 'Slot', 's'));
-    schedule.push(ctx.access.condition(ws, 's', 'Schedule', 'r'));
+    schedule.push(ctx.access.condition(w, 's', 'Schedule', 'r'));
   }
   const caller = ctx.access?.principal;
   return {
@@ -140,16 +128,21 @@ async function slotQuery(ctx: FindContext, w: SqlWriter, q: FindRequest, booked:
     to: q.end,
     // Slots the SQL admits but booking-restriction.ts refuses are dropped afterwards: fetch a few more.
     limit: q.count + 10,
-    ...(schedule.length ? { schedules: await wantedSchedules(ctx.store.sql, ws, schedule) } : {}),
+    schedule,
     slot,
     ...(caller && caller.kind !== 'admin' ? { bookableBy: { kind: caller.kind, org: caller.org } } : {}),
-    busy: booked.flatMap(({ appointment: a }) => (a.start && a.end ? [{ start: a.start, end: a.end }] : [])),
-    companions: booked.flatMap(({ appointment: a, sites }) => {
-      if (!a.start) return [];
-      const day = londonDay(new Date(a.start)).date;
-      const next = new Date(Date.parse(`${day}T12:00:00Z`) + 24 * 3600_000).toISOString().slice(0, 10);
-      return sites.map((site) => ({ site, from: londonInstant(day, 0).toISOString(), to: londonInstant(next, 0).toISOString(), appointment: a.id }));
-    }),
+    ...(q.patients.length
+      ? {
+          patients: {
+            ids: q.patients,
+            statuses: [...OCCUPYING],
+            // Appointment's date parameter is its start: look back a day for long appointments already running.
+            from: new Date(Date.parse(q.start) - 24 * 3600_000).toISOString(),
+            to: q.end,
+            visible: ctx.access?.condition(w, 'r', 'Appointment', 's'),
+          },
+        }
+      : {}),
   };
 }
 

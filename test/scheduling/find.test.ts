@@ -86,6 +86,26 @@ describeEachDatabase('Appointment/$find (IHE ITI-115)', (server) => {
     expect(dental.search.score).to.equal(0.5);
     expect(dental.resource.extension).to.equal(undefined);
   });
+
+  it('same day means the London day: in summer time an appointment at 23:15 UTC shares its day with the next UTC day\'s slots', async () => {
+    const put = async (id: string, schedule: string, start: string, end: string): Promise<{ id: string; start: string; end: string }> => {
+      const res = await server().fhir('PUT', `Slot/${id}`, { body: { resourceType: 'Slot', id, schedule: { reference: `Schedule/${schedule}` }, status: 'free', start, end } });
+      expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 201]);
+      return res.body;
+    };
+    // 00:15 on 2 July in London (BST), 23:15 on 1 July in UTC.
+    const late = await put('summer-gp-late', 'sched-gp', '2027-07-01T23:15:00Z', '2027-07-01T23:30:00Z');
+    await put('summer-mh-1-july', 'sched-mh', '2027-07-01T12:00:00Z', '2027-07-01T12:30:00Z');
+    await put('summer-mh-2-july', 'sched-mh', '2027-07-02T12:00:00Z', '2027-07-02T12:30:00Z');
+    const booked = await server().fhir('POST', 'Appointment', { body: appointment('booked', 'sched-ben', [late]) });
+    expect(booked.status, JSON.stringify(booked.body)).to.equal(201);
+    const res = await server().fhir('GET', 'Appointment/$find?start=2027-07-01T00:00:00Z&end=2027-07-03T00:00:00Z&patient-reference=Patient/sched-ben');
+    expect(res.status).to.equal(200);
+    const score = (slotId: string): number => res.body.entry.find((e: { resource: { slot: Array<{ reference: string }> } }) => e.resource.slot[0].reference === `Slot/${slotId}`).search.score;
+    expect(slotsOf(res)[0]).to.equal('Slot/summer-mh-2-july');
+    expect(score('summer-mh-2-july')).to.equal(1);
+    expect(score('summer-mh-1-july')).to.equal(0.5);
+  });
 });
 
 describeEachDatabase('scheduling extensions are documented where clients look', (server) => {

@@ -27,8 +27,8 @@ export const findOperation: Operation = {
     ctx.access?.require('Slot', 's');
     const params = inputs(req);
     const q = findRequest(params);
-    await expireDueHolds(schedulingStore());
-    const { bundle, proposals } = await findAppointments(ctx, q);
+    // Lapsed holds are expired on the way (the statement that finds the slots says when there are any).
+    const { bundle, proposals } = await findAppointments(ctx, q, { expire: () => expireDueHolds(schedulingStore()) });
     // The IHE bundle profile carries an OperationOutcome entry for what the server did not use (e.g. reason, timing).
     const ignored = [...params.keys()].filter((name) => !FIND_PARAMETERS.includes(name) && !name.startsWith('_'));
     if (ignored.length) {
@@ -38,12 +38,13 @@ export const findOperation: Operation = {
     if (proposals.length) {
       // Remembered so $hold and $book can take an `appointment-reference` to one (IHE's usual flow):
       // a cache in an unlogged table (migration 130), one statement. In id order, so concurrent finds
-      // offering the same slots take their row locks in one order.
+      // offering the same slots take their row locks in one order. One JSON array: each element's text
+      // is the proposal's JSON as stored (a text[] parameter would escape every quote in it).
       const byId = [...proposals].sort((a, b) => String(a.id).localeCompare(String(b.id)));
       await schedulingStore().sql.query(
-        `INSERT INTO appointment_proposal (id, content) SELECT * FROM unnest($1::text[], $2::text[])
+        `INSERT INTO appointment_proposal (id, content) SELECT p ->> 'id', p::text FROM json_array_elements($1::json) p
          ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, created_at = now()`,
-        [byId.map((p) => p.id), byId.map((p) => JSON.stringify(p))],
+        [JSON.stringify(byId)],
         { prepared: true },
       );
     }
