@@ -51,7 +51,7 @@ export async function directTarget(): Promise<Target> {
       try {
         const res = await routes.route(
           { method: 'POST', path: '', query: new URLSearchParams(), headers: { preferReturn: 'minimal' }, body: bundle },
-          { store: services.store, search: services.search, baseUrl: config.baseUrl },
+          { store: services.store, hub: services.store, search: services.search, baseUrl: config.baseUrl },
         );
         return { status: res.status, body: res.body as Bundle };
       } catch (err) {

@@ -53,7 +53,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = createApp({
     config,
     routes,
-    fhir: { store: services.store, search: services.search, exports: exports.dispatcher },
+    fhir: { store: services.store, hub: services.store, search: services.search, exports: exports.dispatcher },
     readiness: services.readiness,
     mountRoutes: [
       (a) => mountExportRoutes(a, { sql: services.db, dispatcher: exports.dispatcher, baseUrl: () => services.config.baseUrl, requiresAccessToken: !config.auth.disabled }),

@@ -15,7 +15,6 @@ import type { SearchEngine } from './search/search.js';
 import type { Db } from './store/db.js';
 import { openDb } from './store/open-db.js';
 import { migrate } from './store/migrate.js';
-import { configureScheduling } from './scheduling/runtime.js';
 import { hubStore } from './store-stack.js';
 import { bookingRules } from './scheduling/slot-claims.js';
 import { withSlotAvailability } from './scheduling/slot-availability.js';
@@ -58,7 +57,6 @@ export async function openServices(config: Config): Promise<Services> {
   // Slot writes also keep $find's slot_availability projection (server/scheduling/slot-availability.ts).
   const indexer = withSlotAvailability(search, (slot) => search.referenceTargets(slot, ['schedule']).find((t) => t.resourceType === 'Schedule')?.id);
   const store = hubStore(db, indexer, { required: config.requiredProfiles ?? {}, rules });
-  configureScheduling(store);
   await installConformance(store, search);
   const closers: Array<() => Promise<void>> = [() => db.close()];
   observeDatabase(db);

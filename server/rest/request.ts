@@ -46,6 +46,12 @@ export interface FhirResponse {
 /** What every interaction handler needs: the store (bound to a transaction inside bundles), search and the public base URL. */
 export interface FhirContext {
   store: Store;
+  /**
+   * The hub's own store, beneath every client's access and outside any transaction: for the
+   * housekeeping a client's request triggers on everyone's behalf (expiring lapsed holds, keeping
+   * $find's proposals). What it reads is never returned to the client as such.
+   */
+  hub: Store;
   search: SearchEngine;
   baseUrl: string;
   /** The FHIR base as this request reached it (scheme, host, /fhir), when it differs from baseUrl: references to it are local too. */

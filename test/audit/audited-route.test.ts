@@ -17,7 +17,7 @@ describe('audited route: a write and its AuditEvent commit together', function (
   this.timeout(60_000);
   let h: Harness;
   let writer: AuditWriter;
-  const contextFor = async (store: Store) => ({ store, search: h.engine, baseUrl: 'http://hub.test/fhir' });
+  const contextFor = async (store: Store) => ({ store, hub: h.store, search: h.engine, baseUrl: 'http://hub.test/fhir' });
   const { route } = fhirRoutes(loadConfig({}));
   before(async () => {
     h = await openHarness();

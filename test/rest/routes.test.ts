@@ -10,7 +10,8 @@ import type { Store } from '../../server/store/store.js';
 const settings = loadConfig({});
 const request = (method: FhirRequest['method'], path: string): FhirRequest => ({ method, path, query: new URLSearchParams(), headers: {} });
 // No request here reaches the database: a read finds nothing.
-const ctx: FhirContext = { store: { read: async () => undefined } as unknown as Store, search: createSearchEngine({ defaultCount: 20, maxCount: 1000 }), baseUrl: 'http://hub.test/fhir' };
+const nothing = { read: async () => undefined } as unknown as Store;
+const ctx: FhirContext = { store: nothing, hub: nothing, search: createSearchEngine({ defaultCount: 20, maxCount: 1000 }), baseUrl: 'http://hub.test/fhir' };
 
 /** The FhirError a request through the table ends in. */
 async function refusal(method: FhirRequest['method'], path: string): Promise<{ status: number; diagnostics?: string }> {

@@ -3,7 +3,6 @@ import type { Appointment, Bundle, ParametersParameter } from '@medplum/fhirtype
 import { FhirError, badRequest, issue, notFound, outcome } from '../../errors.js';
 import { findAppointments, type FindRequest } from '../../scheduling/find.js';
 import { expireDueHolds } from '../../scheduling/hold-expiry.js';
-import { schedulingStore } from '../../scheduling/runtime.js';
 import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
@@ -28,7 +27,7 @@ export const findOperation: Operation = {
     const params = inputs(req);
     const q = findRequest(params);
     // Lapsed holds are expired on the way (the statement that finds the slots says when there are any).
-    const { bundle, proposals } = await findAppointments(ctx, q, { expire: () => expireDueHolds(schedulingStore()) });
+    const { bundle, proposals } = await findAppointments(ctx, q, { expire: () => expireDueHolds(ctx.hub) });
     // The IHE bundle profile carries an OperationOutcome entry for what the server did not use (e.g. reason, timing).
     const ignored = [...params.keys()].filter((name) => !FIND_PARAMETERS.includes(name) && !name.startsWith('_'));
     if (ignored.length) {
@@ -41,7 +40,7 @@ export const findOperation: Operation = {
       // offering the same slots take their row locks in one order. One JSON array: each element's text
       // is the proposal's JSON as stored (a text[] parameter would escape every quote in it).
       const byId = [...proposals].sort((a, b) => String(a.id).localeCompare(String(b.id)));
-      await schedulingStore().sql.query(
+      await ctx.hub.sql.query(
         `INSERT INTO appointment_proposal (id, content) SELECT p ->> 'id', p::text FROM json_array_elements($1::json) p
          ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, created_at = now()`,
         [JSON.stringify(byId)],
@@ -77,7 +76,7 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
   const op = status === 'pending' ? '$hold' : '$book';
   const params = inputs(req);
   const clientId = ctx.access?.principal.clientId ?? 'anonymous';
-  await expireDueHolds(schedulingStore());
+  await expireDueHolds(ctx.hub);
   const { appointment, existing } = await resolveAppointment(ctx, params, op, clientId);
   if (existing) {
     const current = JSON.parse(existing.content) as Appointment;
@@ -128,7 +127,7 @@ async function resolveAppointment(ctx: FhirContext, params: Map<string, Paramete
     return { appointment, existing };
   }
   if (existing) return { appointment: JSON.parse(existing.content) as Appointment, existing };
-  const rows = await schedulingStore().sql.query<{ content: string }>('SELECT content FROM appointment_proposal WHERE id = $1', [id]);
+  const rows = await ctx.hub.sql.query<{ content: string }>('SELECT content FROM appointment_proposal WHERE id = $1', [id]);
   if (!rows.length) throw notFound(`Appointment/${id} is neither an appointment nor a proposal of $find on this server (proposals are kept a day)`);
   return { appointment: JSON.parse(rows[0].content) as Appointment };
 }
