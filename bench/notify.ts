@@ -141,7 +141,7 @@ export async function runNotifyBenchmark(
     const cpuAtStart = machineCpuTicks();
     // CPU time, unlike latency, compares across runs on a machine shared with other work.
     const serverCpu = (): number => cpuSeconds(api.process.pid!) + (worker ? cpuSeconds(worker.pid!) : 0);
-    const cpuSecondsAtStart = { server: serverCpu(), postgres: postgresCpuSeconds(pg.url) };
+    const cpuSecondsAtStart = { server: serverCpu(), postgres: postgresCpuSeconds(pg.url), bench: process.cpuUsage() };
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
@@ -175,7 +175,12 @@ export async function runNotifyBenchmark(
     const expected = (writes - failedWrites) * (subscriptions / patients);
     const until = Date.now() + 60_000;
     while (received < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    const cpuSecondsUsed = { server: serverCpu() - cpuSecondsAtStart.server, postgres: postgresCpuSeconds(pg.url) - cpuSecondsAtStart.postgres };
+    const benchCpu = process.cpuUsage(cpuSecondsAtStart.bench);
+    const cpuSecondsUsed = {
+      server: serverCpu() - cpuSecondsAtStart.server,
+      postgres: postgresCpuSeconds(pg.url) - cpuSecondsAtStart.postgres,
+      bench: (benchCpu.user + benchCpu.system) / 1e6, // the writer and the receivers: on the same 2 vCPUs
+    };
     await new Promise((r) => setTimeout(r, 1000)); // late repeats still count as duplicates
     const statsAfter = await commandStats();
     latencies.sort((a, b) => a - b);
@@ -190,7 +195,7 @@ export async function runNotifyBenchmark(
     // The whole machine (API, workers, PostgreSQL, Redis, the receivers and this writer): near 100% means the CPUs are the floor.
     console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs (the server's process${worker ? 'es' : ''}: ${Math.round(100 * serverWhileWriting)}% of one)`);
     const perWrite = (seconds: number): string => ((1000 * seconds) / Math.max(1, writes - failedWrites)).toFixed(2);
-    console.log(`CPU per write, from the first write to the last notification: server ${perWrite(cpuSecondsUsed.server)} ms, PostgreSQL ${perWrite(cpuSecondsUsed.postgres)} ms`);
+    console.log(`CPU per write, from the first write to the last notification: server ${perWrite(cpuSecondsUsed.server)} ms, PostgreSQL ${perWrite(cpuSecondsUsed.postgres)} ms, this benchmark's writer and receivers ${perWrite(cpuSecondsUsed.bench)} ms`);
     if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');
