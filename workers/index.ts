@@ -123,7 +123,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
       await feed.stop();
       await relay.stop();
       await Promise.allSettled([matchWorker.close(), deliveryWorker.close(), exportWorker.stop(), scheduling.stop()]);
-      await matcher.handedOver();
       await deliverer.stop();
       await audit.close();
       cache.stop();

@@ -23,8 +23,6 @@ export function collecting(sub: SubscriptionModel, now = Date.now()): boolean {
 export class MatchStep {
   readonly index: SubscriptionIndex;
   private lastFullLoad = 0;
-  /** Batches being handed to this process's deliverer, one after another in batch order. */
-  private handing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -136,21 +134,13 @@ export class MatchStep {
     return [];
   }
 
-  /** Settles once every batch matched so far has been taken by this process's deliverer (or queued). */
-  handedOver(): Promise<void> {
-    return this.handing;
-  }
-
   /**
    * The whole batch's events in one hand-over (the deliverer fans them out per subscription and
-   * keeps each one's order): to this process's deliverer, or, when there is none or it failed, as
-   * one delivery job whose id derives from the batch's seqs, so a re-run batch adds nothing. The
-   * match job does not wait for the deliverer to take the batch (its lease statement, a flush under
-   * way), only for the batch before: the next batch is matched meanwhile, and hand-overs still go
-   * one at a time in batch order.
-   * The events are stored first either way: a hand-over lost with its process, or whose job could
-   * not be queued, is found by the sweep. Events of a `requested` subscription wait for its
-   * handshake; those of an `error` one wait for the client to set it active again.
+   * keeps each one's order): straight to this process's deliverer, or, when there is none or it
+   * failed, as one delivery job whose id derives from the batch's seqs, so a re-run batch adds
+   * nothing. The events are stored first either way: a hand-over lost with its process is found by
+   * the sweep. Events of a `requested` subscription wait for its handshake; those of an `error` one
+   * wait for the client to set it active again.
    */
   private async requestDelivery(changes: Change[], events: SubscriptionEvent[], lifecycle: DeliveryJob[], loaded: Map<VersionKey, Resource>): Promise<void> {
     const deliverable = events.filter((e) => this.index.get(e.subscriptionId)?.status === 'active');
@@ -160,18 +150,8 @@ export class MatchStep {
       const versions: Record<string, number> = {};
       for (const e of deliverable) versions[e.subscriptionId] = this.index.get(e.subscriptionId)!.versionId;
       const batch: BatchJob = { kind: 'batch', changes: changes.filter((c) => seqs.has(c.seq)), events: deliverable.map((e) => [e.subscriptionId, e.eventNumber, e.changeSeq]), versions };
-      const job = { name: 'batch', data: batch, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` } };
-      const deliverHere = this.deliverHere;
-      if (deliverHere) {
-        const previous = this.handing;
-        this.handing = previous
-          .then(() => deliverHere(batch, loaded))
-          .catch(() => this.queues.deliveries.add(job.name, job.data, job.opts))
-          .then(() => undefined)
-          .catch(() => undefined);
-        // One hand-over at most waits behind the matcher: behind a slow deliverer, matching slows too and batches grow in the change log.
-        await previous;
-      } else jobs.push(job);
+      const handedOver = this.deliverHere ? await this.deliverHere(batch, loaded).then(() => true, () => false) : false;
+      if (!handedOver) jobs.push({ name: 'batch', data: batch, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch_${changes[0].seq}_${changes[changes.length - 1].seq}` } });
     }
     for (const job of lifecycle) {
       if (job.kind === 'batch') continue;

@@ -44,33 +44,14 @@ describe('a match batch is handed to the local deliverer', function () {
 
   it('without a delivery job', async () => {
     const handed: BatchJob[] = [];
-    const step = await matcher(async (batch) => void handed.push(batch));
-    await step.processUntilDone(changes);
-    await step.handedOver();
+    await (await matcher(async (batch) => void handed.push(batch))).processUntilDone(changes);
     expect(handed.map((b) => b.events)).to.deep.equal([[[subscriptionId, 1, changes[0].seq]]]);
     expect(await queues.deliveries.getJob(batchJobId())).to.equal(undefined);
   });
 
   it('and queued as a delivery job when the hand-over fails', async () => {
-    const step = await matcher(() => Promise.reject(new Error('database away')));
-    await step.processUntilDone(changes);
-    await step.handedOver();
+    await (await matcher(() => Promise.reject(new Error('database away')))).processUntilDone(changes);
     const job = await queues.deliveries.getJob(batchJobId());
     expect(job?.data).to.deep.include({ kind: 'batch', events: [[subscriptionId, 1, changes[0].seq]] });
-  });
-
-  // Taking a batch can wait for a lease statement or a flush under way: the next match need not.
-  it('without the match job waiting for the deliverer to take the batch', async () => {
-    const handed: BatchJob[] = [];
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const step = await matcher(async (batch) => {
-      handed.push(batch);
-      await gate;
-    });
-    await step.processUntilDone(changes); // returns while the deliverer still takes the batch
-    expect(handed.map((b) => b.events)).to.deep.equal([[[subscriptionId, 1, changes[0].seq]]]);
-    open();
-    await step.handedOver();
   });
 });
