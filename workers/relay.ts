@@ -72,7 +72,8 @@ export class Relay {
     // instead of queueing up, each with its own fixed cost.
     if (!pending.length || waiting > 0) return 0;
     return this.db.transaction(async (tx) => {
-      // The lock is an init plan, taken once before any row: without it, no row is read. The rows by key (= ANY): no join to plan.
+      // The lock is an init plan, taken once before any row: without it, no row is read. The rows are
+      // then stamped by key (= ANY), with no join for the planner to get wrong.
       const rows = await tx.query<Row>(
         `UPDATE change_log SET relayed_at = now()
          WHERE seq = ANY(ARRAY(
