@@ -8,12 +8,12 @@ const { writeFileSync } = require('node:fs');
 const path = require('node:path');
 const inspector = require('node:inspector');
 const pg = require('pg');
-const { Worker } = require('bullmq');
+const { Queue, Worker } = require('bullmq');
 
 const dir = process.env.NOTIFY_TRACE_DIR;
 const profile = process.env.NOTIFY_TRACE_PROFILE !== '0';
 const counts = new Map();
-// Stage times: [stage, ms, seqs]; the relay's stamp of the rows it queued, and each job's wait and run.
+// Stage times: [stage, ms, seqs]; the relay's add of each batch it queued, and each job's wait and run.
 let stages = [];
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (config, ...rest) {
@@ -21,9 +21,16 @@ pg.Client.prototype.query = function (config, ...rest) {
   if (text) {
     const key = text.replace(/\s+/g, ' ').trim().slice(0, 140);
     counts.set(key, (counts.get(key) || 0) + 1);
-    if (key.startsWith('UPDATE change_log SET relayed_at')) stages.push({ stage: 'relayed', at: Date.now(), seqs: (Array.isArray(rest[0]) ? rest[0] : config.values)[0].map(Number) });
   }
   return original.call(this, config, ...rest);
+};
+
+// The relay has queued a batch of changes once its add to the `changes` queue is answered.
+const add = Queue.prototype.add;
+Queue.prototype.add = async function (name, data, ...rest) {
+  const job = await add.call(this, name, data, ...rest);
+  if (name === 'changes' && data && data.changes) stages.push({ stage: 'relayed', at: Date.now(), seqs: data.changes.map((c) => c.seq) });
+  return job;
 };
 
 const callProcessJob = Worker.prototype.callProcessJob;

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { startDisposableRedis } from '../scripts/disposable-redis.js';
 import { startPrivatePostgres } from '../scripts/private-postgres.js';
-import { busyShare, machineCpuTicks, startChild } from './support.js';
+import { busyShare, cpuSeconds, machineCpuTicks, postgresCpuSeconds, startChild } from './support.js';
 
 /**
  * Notification scenario: 1,000 active subscriptions (half R4 criteria with the resource as payload,
@@ -139,6 +139,9 @@ export async function runNotifyBenchmark(
     const statsBefore = await commandStats();
     if (trace) api.process.kill('SIGUSR2'); // profile and count from here on
     const cpuAtStart = machineCpuTicks();
+    // CPU time, unlike latency, compares across runs on a machine shared with other work.
+    const serverCpu = (): number => cpuSeconds(api.process.pid!) + (worker ? cpuSeconds(worker.pid!) : 0);
+    const cpuSecondsAtStart = { server: serverCpu(), postgres: postgresCpuSeconds(pg.url), bench: process.cpuUsage() };
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
@@ -168,9 +171,16 @@ export async function runNotifyBenchmark(
     await Promise.all(inflight);
     const writeSeconds = (Date.now() - started) / 1000;
     const cpuWhileWriting = busyShare(cpuAtStart, machineCpuTicks());
+    const serverWhileWriting = (serverCpu() - cpuSecondsAtStart.server) / writeSeconds; // in vCPUs: near 1 for one process means its JavaScript thread is the floor
     const expected = (writes - failedWrites) * (subscriptions / patients);
     const until = Date.now() + 60_000;
     while (received < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const benchCpu = process.cpuUsage(cpuSecondsAtStart.bench);
+    const cpuSecondsUsed = {
+      server: serverCpu() - cpuSecondsAtStart.server,
+      postgres: postgresCpuSeconds(pg.url) - cpuSecondsAtStart.postgres,
+      bench: (benchCpu.user + benchCpu.system) / 1e6, // the writer and the receivers: on the same 2 vCPUs
+    };
     await new Promise((r) => setTimeout(r, 1000)); // late repeats still count as duplicates
     const statsAfter = await commandStats();
     latencies.sort((a, b) => a - b);
@@ -183,7 +193,9 @@ export async function runNotifyBenchmark(
       `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
     // The whole machine (API, workers, PostgreSQL, Redis, the receivers and this writer): near 100% means the CPUs are the floor.
-    console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs`);
+    console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs (the server's process${worker ? 'es' : ''}: ${Math.round(100 * serverWhileWriting)}% of one)`);
+    const perWrite = (seconds: number): string => ((1000 * seconds) / Math.max(1, writes - failedWrites)).toFixed(2);
+    console.log(`CPU per write, from the first write to the last notification: server ${perWrite(cpuSecondsUsed.server)} ms, PostgreSQL ${perWrite(cpuSecondsUsed.postgres)} ms, this benchmark's writer and receivers ${perWrite(cpuSecondsUsed.bench)} ms`);
     if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');

@@ -3,7 +3,7 @@ import type { Change } from '../subscriptions/subscription-index.js';
 import { CHANGES_JOB_OPTIONS, within, type Queues } from './queues.js';
 
 // Any constant; the same in every process, so one relay at a time moves rows and batches stay in seq order.
-const RELAY_LOCK = 5_213_447_019;
+export const RELAY_LOCK = 5_213_447_019;
 const BATCH = 500;
 
 interface Row {
@@ -17,7 +17,7 @@ interface Row {
 
 /**
  * Moves committed change-log rows (the outbox) to the `changes` queue and stamps them relayed.
- * The rows are locked (FOR UPDATE SKIP LOCKED, under an advisory lock) while the job is added, so
+ * The rows are locked and stamped (FOR UPDATE SKIP LOCKED, under an advisory lock) while the job is added, so
  * several relays never relay a row twice; the job id derives from the seqs, so a relay that dies
  * after adding but before committing re-adds the same id, which BullMQ ignores. While Redis is down
  * the add fails fast, nothing is stamped, and the rows wait: no change is lost. Woken by each commit
@@ -56,34 +56,46 @@ export class Relay {
     })();
   }
 
-  /** One batch; returns how many rows it relayed. */
+  /**
+   * One batch; returns how many rows it relayed. Five round trips in sequence when there is work:
+   * the probe beside the waiting count, then BEGIN, one statement that takes the advisory lock,
+   * locks and stamps the rows and returns them, the add, COMMIT. The stamp is only seen once the
+   * job is added: an add that fails rolls it back.
+   */
   async relayOnce(): Promise<number> {
-    const pending = await this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1');
-    if (!pending.length) return 0;
+    const [pending, waiting] = await Promise.all([
+      this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1'),
+      within(3000, this.queues.changes.getWaitingCount()),
+    ]);
     // A batch already waits for the matcher: leave the rows, so that when it is taken (a finished
     // match job wakes the relay) they go as one larger batch. Behind a busy matcher, batches grow
     // instead of queueing up, each with its own fixed cost.
-    if ((await within(3000, this.queues.changes.getWaitingCount())) > 0) return 0;
+    if (!pending.length || waiting > 0) return 0;
     return this.db.transaction(async (tx) => {
-      const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
-      if (!lock.locked) return 0;
+      // The lock is an init plan, taken once before any row: without it, no row is read. The rows are
+      // then stamped by key (= ANY), with no join for the planner to get wrong.
       const rows = await tx.query<Row>(
-        `SELECT seq, resource_type, id, version_id, interaction, changed_at FROM change_log
-         WHERE relayed_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        `UPDATE change_log SET relayed_at = now()
+         WHERE seq = ANY(ARRAY(
+           SELECT seq FROM change_log WHERE relayed_at IS NULL AND (SELECT pg_try_advisory_xact_lock($1))
+           ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))
+         RETURNING seq, resource_type, id, version_id, interaction, changed_at`,
+        [RELAY_LOCK],
       );
       if (!rows.length) return 0;
-      const changes: Change[] = rows.map((r) => ({
-        seq: Number(r.seq),
-        resourceType: r.resource_type,
-        id: r.id,
-        versionId: r.version_id,
-        interaction: r.interaction,
-        changedAt: new Date(r.changed_at).toISOString(),
-      }));
+      const changes: Change[] = rows
+        .map((r) => ({
+          seq: Number(r.seq),
+          resourceType: r.resource_type,
+          id: r.id,
+          versionId: r.version_id,
+          interaction: r.interaction,
+          changedAt: new Date(r.changed_at).toISOString(),
+        }))
+        .sort((a, b) => a.seq - b.seq); // RETURNING keeps no order
       const first = changes[0].seq;
       const last = changes[changes.length - 1].seq;
       await within(3000, this.queues.changes.add('changes', { changes }, { ...CHANGES_JOB_OPTIONS, jobId: `changes_${first}_${last}` }));
-      await tx.query('UPDATE change_log SET relayed_at = now() WHERE seq = ANY($1::bigint[])', [changes.map((c) => c.seq)]);
       return rows.length;
     });
   }

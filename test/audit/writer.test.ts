@@ -62,6 +62,26 @@ describe('audit writer and search', function () {
     await writer.close();
   });
 
+  it('with a gathering time, records arriving within it go together, the first one too', async () => {
+    const { db, transactions } = counting(h.db);
+    const writer = new AuditWriter({ db, log: logger, gatherMs: 20 });
+    await writer.partitionsFor(new Date());
+    const before = transactions();
+    await Promise.all([alice, bob, alice, bob, alice].map((p, i) => writer.record(rec(p, `g${i}`))));
+    expect(transactions() - before).to.equal(1);
+    await writer.close();
+  });
+
+  it('close() writes a gathering record without waiting out its time', async () => {
+    const writer = new AuditWriter({ db: h.db, log: logger, gatherMs: 3_600_000 });
+    const before = await auditCount(h);
+    const pending = writer.record(rec(alice, 'gathering'));
+    await writer.partitionsFor(new Date());
+    await writer.close();
+    await pending;
+    expect(await auditCount(h)).to.equal(before + 1);
+  });
+
   it('a failed batch rejects every record waiting on it', async () => {
     const failing = new Proxy(h.db, {
       get: (target, prop) => (prop === 'transaction' || prop === 'query' ? () => Promise.reject(new Error('database away')) : Reflect.get(target, prop, target)),

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Queues } from '../../workers/queues.js';
-import { Relay } from '../../workers/relay.js';
+import { Relay, RELAY_LOCK } from '../../workers/relay.js';
 import type { TestServer } from '../support/server.js';
 import { startSubscriptionServer, subFixture, testSubscriptionConfig } from './support.js';
 
@@ -38,5 +38,23 @@ describe('the relay while a batch waits for the matcher', function () {
     expect(await unrelayed()).to.equal(0);
     const jobs = await queues.changes.getWaiting();
     expect(jobs.map((j) => j.data.changes.length)).to.deep.equal([held]);
+  });
+
+  // Batches stay in seq order because one relay at a time moves rows: one that finds the lock taken
+  // leaves every row as it is, even those the other relay has not locked.
+  it('relays nothing while another relay holds the lock', async () => {
+    const db = server.running.services.db;
+    const relay = new Relay(db, queues);
+    await queues.changes.drain();
+    expect((await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') })).status).to.equal(201);
+    const before = await unrelayed();
+    expect(before).to.be.at.least(1);
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [RELAY_LOCK]);
+      expect(await relay.relayOnce()).to.equal(0);
+    });
+    expect(await unrelayed()).to.equal(before);
+    expect(await relay.relayOnce()).to.equal(before);
+    expect(await unrelayed()).to.equal(0);
   });
 });
