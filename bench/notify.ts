@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
@@ -69,6 +69,7 @@ export async function runNotifyBenchmark(
   // --trace=DIR: a CPU profile of the server child, its SQL statements by text (bench/notify-trace.cjs),
   // and Redis commands (INFO commandstats) over the write phase, to see where a notification's time goes.
   const trace = options.trace ? path.resolve(options.trace) : undefined;
+  if (trace) mkdirSync(trace, { recursive: true }); // the server child writes its stage log there
   const traceEnv: Record<string, string> = trace
     ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'notify-trace.cjs')}`, NOTIFY_TRACE_DIR: trace, NOTIFY_TRACE_PROFILE: options.profile === false ? '0' : '1' }
     : {};
