@@ -92,7 +92,8 @@ export class AuditWriter {
   async recordWithin(tx: Queryable, rec: AuditRecord): Promise<void> {
     const row = auditRowOf(rec, new Date(), this.serverAddress);
     await this.partitionsFor(row.recorded);
-    if (tx instanceof PendingCreates) await tx.flushWith((bind) => auditInsert(bind, [row]));
+    // Nothing held back (an update, a delete): the audit's own prepared statement.
+    if (tx instanceof PendingCreates && tx.holding) await tx.flushWith((bind) => auditInsert(bind, [row]));
     else await insertAuditRows(tx, [row]);
   }
 

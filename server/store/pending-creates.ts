@@ -51,18 +51,17 @@ export class PendingCreates implements Queryable {
     return this.written;
   }
 
+  /** Whether creates are waiting: flushWith has something to send its INSERT with. */
+  get holding(): boolean {
+    return this.waiting.length > 0;
+  }
+
   /**
-   * Writes the waiting versions and one more INSERT (built with `bind`) in the same statement, as
-   * a data-modifying CTE: a row that commits with the transaction and that nothing reads back, the
-   * audit event of a write. One round trip fewer per write; with nothing waiting it goes alone.
+   * Writes the waiting versions (there must be some: `holding`) and one more INSERT (built with
+   * `bind`) in the same statement, as a data-modifying CTE: a row that commits with the transaction
+   * and that nothing reads back, the audit event of a write. One round trip fewer per write.
    */
   flushWith(insert: (bind: (value: unknown) => string) => string): Promise<void> {
-    if (!this.waiting.length) {
-      return this.flush().then(async () => {
-        const params: unknown[] = [];
-        await this.tx.query(insert((v) => `$${params.push(v)}`), params);
-      });
-    }
     const versions = this.waiting;
     this.waiting = [];
     this.written = this.written.then(() => this.write(versions, insert));
