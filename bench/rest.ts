@@ -4,10 +4,11 @@ import path from 'node:path';
 import { secretToken } from '../scripts/client-http.js';
 import { benchPostgres, cpuSeconds, load, postgresCpuSeconds, printTable, startChild, type Child, type LoadResult } from './support.js';
 
-const patient = (i: number) => ({
+/** Patient i of a layout: identifier and family its own (the layouts share one database), so each search finds one patient (x…x: no family a prefix of another, as string search matches prefixes). */
+const patient = (layout: string, i: number) => ({
   resourceType: 'Patient',
-  identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: String(9000000000 + i) }],
-  name: [{ family: 'Okafor', given: ['Ada'] }],
+  identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: `${layout}${i}` }],
+  name: [{ family: `Okafor${layout}x${i}x`, given: ['Ada'] }],
   gender: 'female',
   birthDate: '1956-03-14',
 });
@@ -53,13 +54,14 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
       auth = { authorization: `Bearer ${(await secretToken(servers[0].url, creds.client_id, creds.client_secret)).token}` };
     }
     const json = { ...jsonType, ...auth };
+    const layout = String(Date.now() % 1e8);
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const res = await fetch(`${servers[0].url}/fhir/Patient`, { method: 'POST', headers: json, body: JSON.stringify(patient(i)) });
+      const res = await fetch(`${servers[0].url}/fhir/Patient`, { method: 'POST', headers: json, body: JSON.stringify(patient(layout, i)) });
       ids.push(((await res.json()) as { id: string }).id);
     }
     const results = [
-      await measured(databaseUrl, servers, () => spreadLoad('create (POST Patient)', servers, seconds, (s) => ({ url: `${s.url}/fhir/Patient`, method: 'POST', headers: json, body: JSON.stringify(patient(1)) }))),
+      await measured(databaseUrl, servers, () => spreadLoad('create (POST Patient)', servers, seconds, (s) => ({ url: `${s.url}/fhir/Patient`, method: 'POST', headers: json, body: JSON.stringify(patient(layout, -1)) }))),
       await measured(databaseUrl, servers, () => spreadLoad('read (GET Patient/id)', servers, seconds, (s, n) => ({
         url: s.url,
         headers: auth,
@@ -74,10 +76,21 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
             setupRequest: (r) => {
               const i = n();
               const id = ids[i % ids.length];
-              return { ...r, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...patient(i), id }) };
+              return { ...r, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...patient(layout, i % ids.length), id, telecom: [{ system: 'phone', value: String(i) }] }) };
             },
           },
         ],
+      }))),
+      // The searches of the issue 14 table: each finds one of the patients created above.
+      await measured(databaseUrl, servers, () => spreadLoad('search by identifier (GET Patient?identifier=)', servers, seconds, (s, n) => ({
+        url: s.url,
+        headers: auth,
+        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|${layout}${n() % ids.length}` }) }],
+      }))),
+      await measured(databaseUrl, servers, () => spreadLoad('search by family (GET Patient?family=)', servers, seconds, (s, n) => ({
+        url: s.url,
+        headers: auth,
+        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient?family=Okafor${layout}x${n() % ids.length}x` }) }],
       }))),
     ];
     return { results, rss: Math.max(...servers.map((s) => s.peakRssMb())) };

@@ -19,9 +19,10 @@ export interface AuditWriterOptions {
    */
   maxConcurrent?: number;
   /**
-   * How long a record may wait for others before its batch goes (default 0: at once). For records
-   * nobody waits on, such as notification attempts: a batch every few milliseconds under a stream
-   * of them is a statement, a round trip and its CPU each time, for rows no one reads sooner.
+   * How long a record may wait for others before its batch goes (default 0: the rest of its turn of
+   * the event loop, no timer). For records nobody waits on, such as notification attempts: a batch
+   * every few milliseconds under a stream of them is a statement, a round trip and its CPU each
+   * time, for rows no one reads sooner.
    */
   gatherMs?: number;
   /** AUDIT_RETENTION_MONTHS: whole months older than this are dropped (PostgreSQL); absent = keep everything. */
@@ -39,9 +40,10 @@ interface Pending {
  * multi-row insert (one statement, so one transaction), and each record's promise settles when it
  * has committed (or failed).
  * So every request can wait for its audit to be durable without paying a transaction of its own.
- * A record goes at once while fewer than `maxConcurrent` batches are committing, and otherwise
- * waits for one of them to end, with those arriving meanwhile: no timer holds a request whose
- * batch could already be committing, and batches grow with the load.
+ * A record waits for the end of its turn of the event loop, then goes while fewer than
+ * `maxConcurrent` batches are committing, and otherwise waits for one of them to end, with those
+ * arriving meanwhile: no timer holds a request whose batch could already be committing, and
+ * batches grow with the load.
  * One narrow row per event (trail-row.ts): no history, change-log or search index rows.
  */
 export class AuditWriter {
@@ -51,7 +53,8 @@ export class AuditWriter {
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private readonly gatherMs: number;
-  private gathering?: NodeJS.Timeout;
+  /** Cancels the wait under way for more records, if any. */
+  private gathering?: () => void;
   private readonly retentionMonths?: number;
   private queue: Pending[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -129,14 +132,24 @@ export class AuditWriter {
     }
   }
 
-  /** Starts the batches it may; `now`: without waiting out the gathering time (it has passed, or the writer closes). */
+  /**
+   * Starts the batches it may. A record waits for the rest of its turn of the event loop (or the
+   * gathering time): the reads answered together in one turn then share a statement and a commit,
+   * where the first of them used to go alone. `now`: the wait is over (or the writer closes).
+   */
   private pump(now = false): void {
-    if (!now && this.gatherMs > 0 && this.queue.length < this.maxBatch) {
-      this.gathering ??= setTimeout(() => this.pump(true), this.gatherMs);
+    if (!now && this.queue.length < this.maxBatch) {
+      if (this.gathering) return;
+      if (this.gatherMs > 0) {
+        const timer = setTimeout(() => this.pump(true), this.gatherMs);
+        this.gathering = () => clearTimeout(timer);
+      } else {
+        const turn = setImmediate(() => this.pump(true));
+        this.gathering = () => clearImmediate(turn);
+      }
       return;
     }
-    clearTimeout(this.gathering);
-    this.gathering = undefined;
+    this.stopGathering();
     while (this.queue.length && this.inFlight.size < this.maxConcurrent) {
       const batch = this.queue.splice(0, this.maxBatch);
       const writing = this.write(batch).finally(() => {
@@ -146,6 +159,11 @@ export class AuditWriter {
       });
       this.inFlight.add(writing);
     }
+  }
+
+  private stopGathering(): void {
+    this.gathering?.();
+    this.gathering = undefined;
   }
 
   private async write(batch: Pending[]): Promise<void> {

@@ -63,10 +63,11 @@ export async function writeRows(sql: Queryable, resources: ResourceRows[], first
     const args = columns.map((col, c) => `${bind(col)}::${types[c]}[]`);
     ctes.push(`i_${kind} AS (INSERT INTO ${spec.table} (resource_type, id, param, grp, ${spec.columns.map(([name]) => name).join(', ')}) SELECT * FROM unnest(${args.join(', ')}))`);
   }
-  if (ctes.length) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+  // The text depends only on which tables get rows (values travel as arrays): prepared, it is parsed and planned once per connection.
+  if (ctes.length) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params, { prepared: true });
 }
 
 export async function deleteRows(sql: Queryable, resourceType: string, id: string): Promise<void> {
   const ctes = INDEX_TABLES.slice(1).map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
-  await sql.query(`WITH ${ctes.join(', ')} DELETE FROM ${INDEX_TABLES[0]} WHERE resource_type = $1 AND id = $2`, [resourceType, id]);
+  await sql.query(`WITH ${ctes.join(', ')} DELETE FROM ${INDEX_TABLES[0]} WHERE resource_type = $1 AND id = $2`, [resourceType, id], { prepared: true });
 }

@@ -8,8 +8,10 @@ export interface Queryable {
 
 export interface QueryOptions {
   /**
-   * The statement runs often with other values and planning it costs more than running it (scheduling's
-   * $find): PostgreSQL keeps it prepared on each connection, so its plan is made once there.
+   * The statement runs often with other values and planning it costs more than running it (a read by
+   * id, a write's rows, an exact-match search, scheduling's $find): PostgreSQL keeps it prepared on
+   * each connection, so it is parsed once there and, once a generic plan is as good, planned once.
+   * Only for texts whose plan does not depend on the values (not ranges), and which are few.
    */
   prepared?: boolean;
 }

@@ -118,6 +118,7 @@ export class SqlStore implements Store {
     const rows = await this.sql.query<{ version_id: number; deleted: boolean }>(
       'SELECT version_id, deleted FROM resources WHERE resource_type = $1 AND id = $2 FOR UPDATE',
       [resourceType, id],
+      { prepared: true },
     );
     return rows[0];
   }
@@ -149,6 +150,7 @@ export class SqlStore implements Store {
        c AS (INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) SELECT $1, $2, $3, $7, $4 FROM r)
        SELECT id FROM r`,
       [resourceType, id, versionId, now, content === null, content, interaction],
+      { prepared: true },
     );
     return rows.length > 0;
   }

@@ -51,13 +51,38 @@ describe('audit writer and search', function () {
     await writer.close();
   });
 
-  it('by default one batch commits at a time: records arriving meanwhile wait and go together', async () => {
+  it('records made in one turn of the event loop go together, the first one too', async () => {
     const { db, transactions } = counting(h.db);
     const writer = new AuditWriter({ db, log: logger });
     await writer.partitionsFor(new Date()); // the month's partitions are not what is counted
     const before = transactions();
-    // The first goes alone at once; the four behind it gather while it commits.
     await Promise.all([alice, bob, alice, bob, alice].map((p, i) => writer.record(rec(p, `w${i}`))));
+    expect(transactions() - before).to.equal(1);
+    await writer.close();
+  });
+
+  it('by default one batch commits at a time: records of later turns wait for it and go together', async () => {
+    const { db, transactions } = counting(h.db);
+    // The first batch's statement is held until the other records are in.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let statements = 0;
+    const holding = new Proxy(db, {
+      get: (target, prop) =>
+        prop === 'query' ? (sql: string, params?: unknown[]) => (statements++ === 0 ? held.then(() => target.query(sql, params)) : target.query(sql, params)) : Reflect.get(target, prop, target),
+    });
+    const writer = new AuditWriter({ db: holding, log: logger });
+    await writer.partitionsFor(new Date()); // the month's partitions are not what is counted
+    const before = transactions();
+    const first = writer.record(rec(alice, 't0'));
+    // Each of the next four in a turn of its own, all while the first batch commits.
+    const later: Promise<void>[] = [];
+    for (let i = 1; i < 5; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      later.push(writer.record(rec(bob, `t${i}`)));
+    }
+    release();
+    await Promise.all([first, ...later]);
     expect(transactions() - before).to.equal(2);
     await writer.close();
   });

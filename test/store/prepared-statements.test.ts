@@ -3,6 +3,8 @@ import type { Db, Queryable } from '../../server/store/db.js';
 import { openDb } from '../../server/store/open-db.js';
 import { PendingCreates } from '../../server/store/pending-creates.js';
 import { createSearchEngine } from '../../server/search/engine.js';
+import { migrate } from '../../server/store/migrate.js';
+import { SqlStore } from '../../server/store/resource-store.js';
 import { freshPostgresUrl } from '../support/server.js';
 
 /** The statements prepared on this connection (session). */
@@ -37,5 +39,35 @@ describe('prepared statements (the database seam, PostgreSQL)', function () {
       expect((await preparedOn(tx)).length).to.be.at.most(200);
       expect(await preparedOn(tx)).to.not.include('SELECT $1::int AS n /* bound 209 */');
     });
+  });
+});
+
+describe('prepared statements on the write and search paths (PostgreSQL)', function () {
+  this.timeout(60_000);
+  let db: Db;
+  before(async () => {
+    db = await openDb({ databaseUrl: await freshPostgresUrl(), dataDir: 'memory://', poolSize: 1 });
+    await migrate(db);
+  });
+  after(async () => db?.close());
+
+  it('a create, an update and an exact-match search are prepared (planned once per connection); a prefix search is not', async () => {
+    const engine = createSearchEngine({ defaultCount: 20, maxCount: 100 });
+    const store = new SqlStore(db, engine);
+    const patient = { resourceType: 'Patient' as const, identifier: [{ system: 'urn:prepared', value: '1' }], name: [{ family: 'Prepared' }] };
+    const { id } = await store.create(patient);
+    await store.update({ ...patient, id, active: true });
+    const search = (query: string) => engine.search({ sql: db, baseUrl: 'http://x/fhir', strict: true }, 'Patient', new URLSearchParams(query));
+    expect((await search('identifier=urn:prepared|1')).entry?.map((e) => e.resource?.id)).to.deep.equal([id]);
+    expect((await search('family=Prep')).entry?.map((e) => e.resource?.id)).to.deep.equal([id]);
+    const prepared = await preparedOn(db);
+    const has = (fragment: string): boolean => prepared.some((s) => s.includes(fragment));
+    expect(has('created AS (SELECT * FROM unnest'), 'the create').to.equal(true);
+    expect(has('FOR UPDATE'), "the update's lock").to.equal(true);
+    expect(has('UPDATE resources SET'), "the update's rows").to.equal(true);
+    expect(has('DELETE FROM search_string WHERE (resource_type, id) IN'), "the update's index rows").to.equal(true);
+    expect(has('FROM search_token x1'), 'the identifier search').to.equal(true);
+    // A prefix is a range: its plan depends on the value, so it is planned for each.
+    expect(has('FROM search_string x1'), 'the family search').to.equal(false);
   });
 });
