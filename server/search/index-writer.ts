@@ -48,7 +48,12 @@ export async function writeRows(sql: Queryable, resources: ResourceRows[], first
   const bind = (value: unknown): string => `$${params.push(value)}`;
   const ctes: string[] = alongside?.(bind) ?? [];
   // First versions have no rows to replace: skipping the deletes saves seven index probes per create.
-  if (!firstVersions) {
+  if (!firstVersions && resources.length === 1) {
+    // One resource (an update): plain equality, whose one plan PostgreSQL keeps; the join with an
+    // unnest below it re-planned for every update, at twice the cost of running it.
+    const [type, id] = [bind(resources[0].resourceType), bind(resources[0].id)];
+    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE resource_type = ${type} AND id = ${id})`));
+  } else if (!firstVersions) {
     const [types, ids] = [bind(resources.map((r) => r.resourceType)), bind(resources.map((r) => r.id))];
     INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE (resource_type, id) IN (SELECT * FROM unnest(${types}::text[], ${ids}::text[])))`));
   }

@@ -65,7 +65,7 @@ describe('prepared statements on the write and search paths (PostgreSQL)', funct
     expect(has('created AS (SELECT * FROM unnest'), 'the create').to.equal(true);
     expect(has('FOR UPDATE'), "the update's lock").to.equal(true);
     expect(has('UPDATE resources SET'), "the update's rows").to.equal(true);
-    expect(has('DELETE FROM search_string WHERE (resource_type, id) IN'), "the update's index rows").to.equal(true);
+    expect(has('DELETE FROM search_string WHERE resource_type = $1 AND id = $2'), "the update's index rows").to.equal(true);
     expect(has('FROM search_token x1'), 'the identifier search').to.equal(true);
     // A prefix is a range: its plan depends on the value, so it is planned for each.
     expect(has('FROM search_string x1'), 'the family search').to.equal(false);
