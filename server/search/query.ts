@@ -5,7 +5,7 @@ import type { Controls, Cursor } from './controls.js';
 import type { RowFilter } from './row-filter.js';
 import type { Filter } from './parse.js';
 import { ParamError } from './parse.js';
-import type { SearchRegistry } from './registry.js';
+import type { ParamType, SearchRegistry } from './registry.js';
 
 /** What to search: per resource type, the filters that apply (AND), plus an optional compartment. */
 export interface SearchPlan {
@@ -104,7 +104,7 @@ export class SearchQuery {
       return `SELECT * FROM (${inner}) b ${after} ORDER BY ${order('b')} LIMIT ${limit}`;
     });
     const text = branches.length === 1 ? branches[0] : `SELECT * FROM (${branches.map((b) => `(${b})`).join(' UNION ALL ')}) u ORDER BY ${order('u')} LIMIT ${limit}`;
-    const rows = await sql.query<Row>(text, w.values, { prepared: this.plan.branches.every(({ filters }) => filters.every(isEquality)) });
+    const rows = await sql.query<Row>(text, w.values, { prepared: this.plan.branches.every(({ filters }) => filters.every(isPlannedOnce)) });
     const more = rows.length > controls.count;
     const pageRows = rows.slice(0, controls.count);
     return { rows: reverse ? pageRows.reverse() : pageRows, more };
@@ -138,13 +138,16 @@ export class SearchQuery {
 }
 
 /**
- * An exact match on a token, reference or uri (an identifier, a subject, _id): the plan does not
- * depend on the value, so the page query is kept prepared and planned once per connection, where
- * planning it cost PostgreSQL three times running it. Ranges (strings' prefixes, dates, numbers)
- * keep a plan made for their values: a generic one misjudges how many rows a range finds.
+ * A match on a token, reference, uri or string prefix without modifier (an identifier, a subject,
+ * _id, a family name): kept prepared, so PostgreSQL parses the page query once per connection and,
+ * once a generic plan costs no more than the plans made for each value, plans it once; planning
+ * had cost it three times running it. Dates, numbers and quantities keep a plan made for their
+ * values: a generic plan of theirs misjudged how many rows a range finds ($find, session 6).
  */
-function isEquality(filter: Filter): boolean {
-  return filter.kind === 'param' && !filter.modifier && (filter.def.type === 'token' || filter.def.type === 'reference' || filter.def.type === 'uri');
+const PLANNED_ONCE: ReadonlySet<ParamType> = new Set(['token', 'reference', 'uri', 'string']);
+
+function isPlannedOnce(filter: Filter): boolean {
+  return filter.kind === 'param' && !filter.modifier && PLANNED_ONCE.has(filter.def.type);
 }
 
 /**
