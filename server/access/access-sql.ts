@@ -89,7 +89,8 @@ class CompiledAccess implements AccessSql {
     const types = [...new Set(inUse.map((n) => this.policy.sets[n].type))];
     const sw = new SqlWriter('', new Map());
     const stampSql = `SELECT concat_ws(',', ${types.map((t) => `(SELECT max(seq) FROM change_log WHERE resource_type = ${sw.p(t)})`).join(', ')}) AS stamp`;
-    const [{ stamp }] = await sql.query<{ stamp: string }>(stampSql, sw.values);
+    // Every request of a client with sets asks this: prepared, it is planned once per connection.
+    const [{ stamp }] = await sql.query<{ stamp: string }>(stampSql, sw.values, { prepared: true });
     const last = this.resolved;
     if (last && last.stamp === stamp && Date.now() - last.at < RESOLUTION_MAX_AGE_MS) return last.access;
     const ids = new Map<string, string[]>(names.map((n) => [n, []]));
