@@ -5,6 +5,8 @@ import { PendingCreates } from '../../server/store/pending-creates.js';
 import { createSearchEngine } from '../../server/search/engine.js';
 import { migrate } from '../../server/store/migrate.js';
 import { SqlStore } from '../../server/store/resource-store.js';
+import { loadPolicies } from '../../server/access/policy.js';
+import { AccessCompiler } from '../../server/access/request-access.js';
 import { freshPostgresUrl } from '../support/server.js';
 
 /** The statements prepared on this connection (session). */
@@ -71,5 +73,13 @@ describe('prepared statements on the write and search paths (PostgreSQL)', funct
     expect(has('FROM search_string x1'), 'the family search').to.equal(true);
     // A date range's plan depends on the value: it is planned for each.
     expect(has('FROM search_date x1'), 'the date search').to.equal(false);
+  });
+
+  it("a GP practice's request asks whether its sets changed with a prepared statement", async () => {
+    const compiler = new AccessCompiler(createSearchEngine({ defaultCount: 20, maxCount: 100 }), loadPolicies());
+    const practice = compiler.forPrincipal({ clientId: 'gp-prepared', org: 'A99999', kind: 'gp-practice', scopes: [] });
+    await practice.prepare(db);
+    await practice.prepare(db);
+    expect((await preparedOn(db)).some((s) => s.includes('max(seq) FROM change_log'))).to.equal(true);
   });
 });
