@@ -108,6 +108,8 @@ export class EventStore {
         changes.map((c) => c.interaction),
         changes.map((c) => c.changedAt),
       ],
+      // Every match batch runs it: parsed once per connection (the text never changes).
+      { prepared: true },
     );
     return rows.map(toEvent).sort((a, b) => a.changeSeq - b.changeSeq || (a.subscriptionId < b.subscriptionId ? -1 : 1));
   }
@@ -116,6 +118,7 @@ export class EventStore {
     const rows = await sql.query<EventRow>(
       'SELECT * FROM subscription_event WHERE subscription_id = $1 AND event_number >= $2 AND event_number <= $3 ORDER BY event_number LIMIT $4',
       [subscriptionId, from, to, limit],
+      { prepared: true },
     );
     return rows.map(toEvent);
   }

@@ -12,6 +12,8 @@ export async function loadVersions(sql: Queryable, wanted: [type: string, id: st
     `SELECT h.resource_type, h.id, h.version_id, h.content FROM resource_history h
      JOIN unnest($1::text[], $2::text[], $3::int[]) AS w(t, i, v) ON h.resource_type = w.t AND h.id = w.i AND h.version_id = w.v`,
     [wanted.map((w) => w[0]), wanted.map((w) => w[1]), wanted.map((w) => w[2])],
+    // Every match batch and delivery reads versions: parsed once per connection.
+    { prepared: true },
   );
   for (const r of rows) if (r.content) found.set(versionKey(r.resource_type, r.id, r.version_id), JSON.parse(r.content) as Resource);
   return found;
