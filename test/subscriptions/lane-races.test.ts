@@ -175,6 +175,7 @@ describe('a deliverer never sends an event twice while it stays up', function ()
       publish: async () => 0,
       limiter,
       flushMs: 3_600_000, // flushes only when the test calls one
+      idleLeaseMs: 0, // and each one gives back the leases of the lanes idle by then
     });
     // The matcher hands its batches to the test, which gives them to the deliverer when it chooses.
     matcher = new MatchStep(real, server.running.services.search, new EventStore(real), queues, async (batch) => void handed.push(batch));
