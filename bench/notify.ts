@@ -29,6 +29,10 @@ export async function runNotifyBenchmark(
   let traceReport: (() => Promise<void>) | undefined;
   const written = new Map<string, number>(); // resource id -> lastUpdated ms
   const latencies: number[] = [];
+  // Latencies by when their write committed, in windows of WINDOW_MS from the first write: where in the run a stall was.
+  const WINDOW_MS = 2000;
+  const byWindow: number[][] = [];
+  let writesStarted = 0;
   let received = 0;
   let duplicates = 0;
   const seen = new Map<string, number>(); // X-Notification-Id (the same on every attempt of one notification) -> first receipt
@@ -59,7 +63,10 @@ export async function runNotifyBenchmark(
         received++;
         lastReceipt = now;
         const at = written.get(id);
-        if (at) latencies.push(now - at);
+        if (at) {
+          latencies.push(now - at);
+          (byWindow[Math.max(0, Math.floor((at - writesStarted) / WINDOW_MS))] ??= []).push(now - at);
+        }
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -144,6 +151,7 @@ export async function runNotifyBenchmark(
     const serverCpu = (): number => cpuSeconds(api.process.pid!) + (worker ? cpuSeconds(worker.pid!) : 0);
     const cpuSecondsAtStart = { server: serverCpu(), postgres: postgresCpuSeconds(pg.url), bench: process.cpuUsage() };
     const started = Date.now();
+    writesStarted = started;
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
       const due = started + (n * 1000) / rate;
@@ -193,6 +201,8 @@ export async function runNotifyBenchmark(
     console.log(
       `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
+    const p99 = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(0.99 * v.length))];
+    console.log(`\np99 by when the write committed, per ${WINDOW_MS / 1000} s from the first write: ${byWindow.map((v, i) => `${(i * WINDOW_MS) / 1000}s ${v?.length ? p99(v) : '-'}`).join(', ')} ms`);
     // The whole machine (API, workers, PostgreSQL, Redis, the receivers and this writer): near 100% means the CPUs are the floor.
     console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs (the server's process${worker ? 'es' : ''}: ${Math.round(100 * serverWhileWriting)}% of one)`);
     const perWrite = (seconds: number): string => ((1000 * seconds) / Math.max(1, writes - failedWrites)).toFixed(2);
