@@ -145,6 +145,11 @@ export async function runNotifyBenchmark(
     }
     const writes = rate * seconds;
     const statsBefore = await commandStats();
+    // PostgreSQL sessions the server opens while writing: each is a new backend with cold caches (its pool grows, or reconnects after idling).
+    const stats = new PgClient(pg.url);
+    await stats.connect();
+    const sessions = async (): Promise<number> => Number((await stats.query('SELECT sessions FROM pg_stat_database WHERE datname = current_database()')).rows[0].sessions);
+    const sessionsBefore = await sessions();
     if (trace) api.process.kill('SIGUSR2'); // profile and count from here on
     const cpuAtStart = machineCpuTicks();
     // CPU time, unlike latency, compares across runs on a machine shared with other work.
@@ -192,6 +197,8 @@ export async function runNotifyBenchmark(
     };
     await new Promise((r) => setTimeout(r, 1000)); // late repeats still count as duplicates
     const statsAfter = await commandStats();
+    const sessionsOpened = (await sessions()) - sessionsBefore;
+    await stats.end();
     latencies.sort((a, b) => a - b);
     const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
     const span = (lastReceipt - started) / 1000;
@@ -207,6 +214,7 @@ export async function runNotifyBenchmark(
     console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs (the server's process${worker ? 'es' : ''}: ${Math.round(100 * serverWhileWriting)}% of one)`);
     const perWrite = (seconds: number): string => ((1000 * seconds) / Math.max(1, writes - failedWrites)).toFixed(2);
     console.log(`CPU per write, from the first write to the last notification: server ${perWrite(cpuSecondsUsed.server)} ms, PostgreSQL ${perWrite(cpuSecondsUsed.postgres)} ms, this benchmark's writer and receivers ${perWrite(cpuSecondsUsed.bench)} ms`);
+    console.log(`PostgreSQL sessions opened from the first write on: ${sessionsOpened}`);
     if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');
