@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
+import type { Db } from '../../server/store/db.js';
 import type { SubscriptionConfig } from '../../server/subscription-config.js';
 import { CHANGES_QUEUE, connection, Queues } from '../../workers/queues.js';
 import { Relay, RELAY_LOCK } from '../../workers/relay.js';
@@ -66,6 +67,26 @@ describe('the relay while a batch waits for the matcher', function () {
     } finally {
       await matcher.close();
     }
+  });
+
+  it("while this process's own matcher works, the relay leaves the changes without a statement (its finished job wakes the relay)", async () => {
+    const real = server.running.services.db;
+    let statements = 0;
+    const counted: Db = { ...real, query: (sql, params, options) => (statements++, real.query(sql, params, options)) };
+    let matching = true;
+    const relay = new Relay(counted, queues, () => matching);
+    await queues.changes.drain();
+    expect((await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') })).status).to.equal(201);
+    const held = await unrelayed();
+    expect(held).to.be.at.least(1);
+
+    expect(await relay.relayOnce()).to.equal(0);
+    expect(statements).to.equal(0);
+    expect(await unrelayed()).to.equal(held);
+
+    matching = false; // the job is done
+    expect(await relay.relayOnce()).to.equal(held);
+    expect(await unrelayed()).to.equal(0);
   });
 
   // Batches stay in seq order because one relay at a time moves rows: one that finds the lock taken
