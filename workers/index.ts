@@ -85,20 +85,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   // Matching numbers events per subscription in change order, so one batch at a time across all processes.
   await queues.changes.setGlobalConcurrency(1).catch(() => undefined);
   let stopping = false;
-  let matching = false;
-  const relay = new Relay(deps.db, queues, () => matching);
-  const matchWorker = new Worker<ChangesJob>(
-    CHANGES_QUEUE,
-    async (job) => {
-      matching = true;
-      try {
-        await matcher.processUntilDone(job.data.changes, () => stopping);
-      } finally {
-        matching = false;
-      }
-    },
-    { ...workerOptions, concurrency: 1 },
-  );
+  const relay = new Relay(deps.db, queues);
+  const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.processUntilDone(job.data.changes, () => stopping)), { ...workerOptions, concurrency: 1 });
   matchWorker.on('completed', () => relay.wake()); // the relay holds rows back while a batch waits (relay.ts)
   // Kicks, handshakes, heartbeats, and batches a matcher could not hand to its own deliverer: they only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up.
   const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });

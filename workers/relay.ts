@@ -32,8 +32,6 @@ export class Relay {
   constructor(
     private readonly db: Db,
     private readonly queues: Queues,
-    /** Whether this process's matcher is running a batch now: its end wakes the relay, so until then there is nothing to ask. */
-    private readonly matching: () => boolean = () => false,
   ) {}
 
   /** Runs relay passes until the outbox is empty; coalesces wake-ups that arrive meanwhile. */
@@ -59,22 +57,20 @@ export class Relay {
   }
 
   /**
-   * One batch; returns how many rows it relayed. Six round trips in sequence when there is work:
-   * the queue's count, the probe, BEGIN, one statement that takes the advisory lock, locks and
-   * stamps the rows and returns them, the add, COMMIT. The stamp is only seen once the job is
-   * added: an add that fails rolls it back.
+   * One batch; returns how many rows it relayed. Five round trips in sequence when there is work:
+   * the probe beside the waiting count, then BEGIN, one statement that takes the advisory lock,
+   * locks and stamps the rows and returns them, the add, COMMIT. The stamp is only seen once the
+   * job is added: an add that fails rolls it back.
    */
   async relayOnce(): Promise<number> {
-    // A batch already waits for the matcher or is being matched: leave the rows, so that when the
-    // match job finishes (which wakes the relay) they go as one larger batch. Behind a busy matcher,
-    // batches grow instead of queueing up, each with its own fixed cost (a relay pass, a match job:
-    // about eight statements and as many Redis commands). Asked first, and not at all while this
-    // process's own matcher works: a commit wakes the relay, and at 200 writes/s most wake-ups come
-    // while a batch is being matched, each one a probe statement and a count for nothing.
-    if (this.matching()) return 0;
-    if ((await within(3000, this.queues.changes.getJobCountByTypes('waiting', 'active'))) > 0) return 0;
-    const pending = await this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1');
-    if (!pending.length) return 0;
+    const [pending, waiting] = await Promise.all([
+      this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1'),
+      within(3000, this.queues.changes.getWaitingCount()),
+    ]);
+    // A batch already waits for the matcher: leave the rows, so that when it is taken (a finished
+    // match job wakes the relay) they go as one larger batch. Behind a busy matcher, batches grow
+    // instead of queueing up, each with its own fixed cost.
+    if (!pending.length || waiting > 0) return 0;
     return this.db.transaction(async (tx) => {
       // The lock is an init plan, taken once before any row: without it, no row is read. The rows are
       // then stamped by key (= ANY), with no join for the planner to get wrong.

@@ -1,23 +1,18 @@
-import { Worker } from 'bullmq';
 import { expect } from 'chai';
-import type { Db } from '../../server/store/db.js';
-import type { SubscriptionConfig } from '../../server/subscription-config.js';
-import { CHANGES_QUEUE, connection, Queues } from '../../workers/queues.js';
+import { Queues } from '../../workers/queues.js';
 import { Relay, RELAY_LOCK } from '../../workers/relay.js';
 import type { TestServer } from '../support/server.js';
 import { startSubscriptionServer, subFixture, testSubscriptionConfig } from './support.js';
 
 // Behind a busy matcher the relay does not queue one small batch per commit: while a batch waits to
-// be matched, or is being matched, committed changes stay in the change log and go later as one batch.
+// be matched, committed changes stay in the change log and go later as one batch.
 describe('the relay while a batch waits for the matcher', function () {
   this.timeout(120_000);
   let server: TestServer;
   let queues: Queues;
-  let config: SubscriptionConfig;
   before(async () => {
     server = await startSubscriptionServer('postgres', { runWorkers: false });
-    config = testSubscriptionConfig();
-    queues = new Queues(config); // a queue prefix of its own: no matcher takes these jobs
+    queues = new Queues(testSubscriptionConfig()); // a queue prefix of its own: no matcher takes these jobs
   });
   after(async () => {
     await queues?.close();
@@ -43,50 +38,6 @@ describe('the relay while a batch waits for the matcher', function () {
     expect(await unrelayed()).to.equal(0);
     const jobs = await queues.changes.getWaiting();
     expect(jobs.map((j) => j.data.changes.length)).to.deep.equal([held]);
-  });
-
-  it('leaves the changes in the change log while a batch is being matched, and relays them when it is done', async () => {
-    const relay = new Relay(server.running.services.db, queues);
-    await relay.relayOnce();
-    await queues.changes.drain();
-    await queues.changes.add('changes', { changes: [] });
-    // A matcher that has taken the batch and works on it.
-    const matcher = new Worker(CHANGES_QUEUE, null, { connection: connection(config.redisUrl!), prefix: config.queuePrefix });
-    try {
-      const matching = await matcher.getNextJob('matcher');
-      expect(matching, 'the matcher took the batch').to.not.equal(undefined);
-      expect((await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') })).status).to.equal(201);
-
-      expect(await relay.relayOnce()).to.equal(0);
-      const held = await unrelayed();
-      expect(held).to.be.at.least(1);
-
-      await matching!.moveToCompleted('matched', 'matcher', false);
-      expect(await relay.relayOnce()).to.equal(held);
-      expect(await unrelayed()).to.equal(0);
-    } finally {
-      await matcher.close();
-    }
-  });
-
-  it("while this process's own matcher works, the relay leaves the changes without a statement (its finished job wakes the relay)", async () => {
-    const real = server.running.services.db;
-    let statements = 0;
-    const counted: Db = { ...real, query: (sql, params, options) => (statements++, real.query(sql, params, options)) };
-    let matching = true;
-    const relay = new Relay(counted, queues, () => matching);
-    await queues.changes.drain();
-    expect((await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') })).status).to.equal(201);
-    const held = await unrelayed();
-    expect(held).to.be.at.least(1);
-
-    expect(await relay.relayOnce()).to.equal(0);
-    expect(statements).to.equal(0);
-    expect(await unrelayed()).to.equal(held);
-
-    matching = false; // the job is done
-    expect(await relay.relayOnce()).to.equal(held);
-    expect(await unrelayed()).to.equal(0);
   });
 
   // Batches stay in seq order because one relay at a time moves rows: one that finds the lock taken
