@@ -29,6 +29,10 @@ export async function runNotifyBenchmark(
   let traceReport: (() => Promise<void>) | undefined;
   const written = new Map<string, number>(); // resource id -> lastUpdated ms
   const latencies: number[] = [];
+  // Latencies by when their write committed, in windows of WINDOW_MS from the first write: where in the run a stall was.
+  const WINDOW_MS = 2000;
+  const byWindow: number[][] = [];
+  let writesStarted = 0;
   let received = 0;
   let duplicates = 0;
   const seen = new Map<string, number>(); // X-Notification-Id (the same on every attempt of one notification) -> first receipt
@@ -59,7 +63,10 @@ export async function runNotifyBenchmark(
         received++;
         lastReceipt = now;
         const at = written.get(id);
-        if (at) latencies.push(now - at);
+        if (at) {
+          latencies.push(now - at);
+          (byWindow[Math.max(0, Math.floor((at - writesStarted) / WINDOW_MS))] ??= []).push(now - at);
+        }
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -138,12 +145,18 @@ export async function runNotifyBenchmark(
     }
     const writes = rate * seconds;
     const statsBefore = await commandStats();
+    // PostgreSQL sessions the server opens while writing: each is a new backend with cold caches (its pool grows, or reconnects after idling).
+    const stats = new PgClient(pg.url);
+    await stats.connect();
+    const sessions = async (): Promise<number> => Number((await stats.query('SELECT sessions FROM pg_stat_database WHERE datname = current_database()')).rows[0].sessions);
+    const sessionsBefore = await sessions();
     if (trace) api.process.kill('SIGUSR2'); // profile and count from here on
     const cpuAtStart = machineCpuTicks();
     // CPU time, unlike latency, compares across runs on a machine shared with other work.
     const serverCpu = (): number => cpuSeconds(api.process.pid!) + (worker ? cpuSeconds(worker.pid!) : 0);
     const cpuSecondsAtStart = { server: serverCpu(), postgres: postgresCpuSeconds(pg.url), bench: process.cpuUsage() };
     const started = Date.now();
+    writesStarted = started;
     const inflight: Promise<void>[] = [];
     for (let n = 0; n < writes; n++) {
       const due = started + (n * 1000) / rate;
@@ -184,6 +197,8 @@ export async function runNotifyBenchmark(
     };
     await new Promise((r) => setTimeout(r, 1000)); // late repeats still count as duplicates
     const statsAfter = await commandStats();
+    const sessionsOpened = (await sessions()) - sessionsBefore;
+    await stats.end();
     latencies.sort((a, b) => a - b);
     const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
     const span = (lastReceipt - started) / 1000;
@@ -193,10 +208,13 @@ export async function runNotifyBenchmark(
     console.log(
       `| ${subscriptions} | ${rate} | ${(writes / writeSeconds).toFixed(0)} | ${failedWrites} | ${expected} | ${received} | ${duplicates} | ${pct(50)} ms | ${pct(99)} ms | ${(received / span).toFixed(0)} |`,
     );
+    const p99 = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(0.99 * v.length))];
+    console.log(`\np99 by when the write committed, per ${WINDOW_MS / 1000} s from the first write: ${byWindow.map((v, i) => `${(i * WINDOW_MS) / 1000}s ${v?.length ? p99(v) : '-'}`).join(', ')} ms`);
     // The whole machine (API, workers, PostgreSQL, Redis, the receivers and this writer): near 100% means the CPUs are the floor.
     console.log(`\nMachine CPU busy while writing: ${Math.round(100 * cpuWhileWriting)}% of ${os.cpus().length} vCPUs (the server's process${worker ? 'es' : ''}: ${Math.round(100 * serverWhileWriting)}% of one)`);
     const perWrite = (seconds: number): string => ((1000 * seconds) / Math.max(1, writes - failedWrites)).toFixed(2);
     console.log(`CPU per write, from the first write to the last notification: server ${perWrite(cpuSecondsUsed.server)} ms, PostgreSQL ${perWrite(cpuSecondsUsed.postgres)} ms, this benchmark's writer and receivers ${perWrite(cpuSecondsUsed.bench)} ms`);
+    console.log(`PostgreSQL sessions opened from the first write on: ${sessionsOpened}`);
     if (writeErrors.size) console.log(`\nFailed writes: ${[...writeErrors].map(([reason, n]) => `${n} × ${reason}`).join('; ')}`);
     const redisCalls = [...statsAfter].map(([cmd, n]) => [cmd, n - (statsBefore.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0);
     const perNotification = (n: number): string => (received ? (n / received).toFixed(2) : '-');

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { setFlagsFromString } from 'node:v8';
 import { loadConfig, settingsHelp, type Config } from './config.js';
+import { boundHeapGrowth } from './heap-growth.js';
 import { claimDataDir } from './store/embedded-owner.js';
 import { startExportRuntime } from './export/runtime.js';
 import { loadPolicies } from './access/policy.js';
@@ -135,8 +135,7 @@ if (require.main === module) {
     console.error((err as Error).message);
     process.exit(2);
   }
-  // Before the heap fills: V8 otherwise lets it grow to about four times what is live under a steady import (BENCHMARKS.md, import).
-  if (config.heapGrowthPercent) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
+  boundHeapGrowth(config.heapGrowthPercent);
   // Subscriptions need Redis: without REDIS_URL, a private redis-server runs beside the server.
   // If it cannot run, the API still serves: changes wait in the change log until a worker with Redis reads them.
   (config.subscriptions.redisUrl

@@ -55,7 +55,8 @@ export class DeliveryCursors {
 
   /**
    * One statement for a flush: the attempt log rows, then per subscription the cursor moved (a move
-   * clears failures and back-off), and the lease renewed or released. The cursor moves whoever holds
+   * past the stored cursor clears failures and back-off; one that is not past it was overtaken by a
+   * failure written meanwhile, whose back-off stands), and the lease renewed or released. The cursor moves whoever holds
    * the lease now: it only ever records deliveries that got a 2xx, and dropping one because the lease
    * changed hands would send those events again. Returns the subscriptions whose lease is still
    * ours; a missing one was lost (expired and taken) and must stop delivering.
@@ -68,9 +69,9 @@ export class DeliveryCursors {
          SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::int[], $10::bool[], $11::int[], $12::text[]))
        UPDATE subscription_state s SET
          delivered_through = GREATEST(s.delivered_through, u.through),
-         failures = CASE WHEN u.through > 0 THEN 0 ELSE s.failures END,
-         next_attempt_at = CASE WHEN u.through > 0 THEN NULL ELSE s.next_attempt_at END,
-         last_error = CASE WHEN u.through > 0 THEN NULL ELSE s.last_error END,
+         failures = CASE WHEN u.through > s.delivered_through THEN 0 ELSE s.failures END,
+         next_attempt_at = CASE WHEN u.through > s.delivered_through THEN NULL ELSE s.next_attempt_at END,
+         last_error = CASE WHEN u.through > s.delivered_through THEN NULL ELSE s.last_error END,
          last_sent_at = CASE WHEN u.through > 0 THEN now() ELSE s.last_sent_at END,
          lease_owner = CASE WHEN s.lease_owner = $1 AND u.release THEN NULL ELSE s.lease_owner END,
          lease_until = CASE WHEN s.lease_owner IS DISTINCT FROM $1 THEN s.lease_until WHEN u.release THEN NULL ELSE now() + $2::interval END

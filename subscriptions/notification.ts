@@ -118,5 +118,17 @@ export function notificationRequest(input: NotificationInput): NotificationReque
   const url = `${endpoint.replace(/\/+$/, '')}/${loaded.event.resourceType}/${encodeURIComponent(loaded.event.resourceId)}`;
   if (loaded.event.interaction === 'delete') return { method: 'DELETE', url, body: '' };
   if (!loaded.resource) return { method: 'POST', url: endpoint, body: '' }; // the version is gone: a ping is all that is left
-  return { method: 'PUT', url, body: JSON.stringify(loaded.resource), contentType: sub.payload };
+  return { method: 'PUT', url, body: resourceJson(loaded.resource), contentType: sub.payload };
+}
+
+/**
+ * A resource version serialised once, however many subscriptions send it as their payload: the
+ * deliverer hands every event of one version the same object (a write matching ten subscriptions
+ * was ten serialisations of one resource).
+ */
+const serialised = new WeakMap<Resource, string>();
+function resourceJson(resource: Resource): string {
+  let json = serialised.get(resource);
+  if (json === undefined) serialised.set(resource, (json = JSON.stringify(resource)));
+  return json;
 }

@@ -23,7 +23,18 @@ export interface DelivererDeps extends SendDeps {
   config: SubscriptionConfig;
   /** How often cursor moves, lease releases and the attempt log are written (one statement each time). */
   flushMs?: number;
+  /** How long an idle lane keeps its lease before a flush gives it back (IDLE_LEASE_MS). */
+  idleLeaseMs?: number;
 }
+
+/**
+ * An idle lane keeps its lease this long: a subscription with an event every second or so then
+ * costs no lease statement per batch (taking and giving back leases was a statement per match batch
+ * and the flushes' main work). Another worker process that matches an event for it meanwhile finds
+ * the lease taken and queues a kick, which this process (still holding the lane) or that one (once
+ * the lease is free) takes: at most about this long, usually one kick's delay.
+ */
+const IDLE_LEASE_MS = 2000;
 
 /** Retry n waits base * 2^(n-1), capped, times a jitter in [0.5, 1) so failed receivers are not hit in lock-step. */
 export function backoffMs(config: SubscriptionConfig, failures: number): number {
@@ -44,8 +55,10 @@ interface Lane {
   fromDb: boolean;
   handshake: boolean;
   running: boolean;
-  /** 'asked': release at the next flush unless work comes; 'flushing': that flush is under way. */
+  /** 'asked': idle, released by the first flush once idle for idleLeaseMs, unless work comes; 'flushing': that flush is under way. */
   release: 'no' | 'asked' | 'flushing';
+  /** When its loop last ended with nothing left to send. */
+  idleSince: number;
   /** Its loop must stop: it lost its lease (it left the map), or failed (it leaves once the back-off is written). */
   gone: boolean;
 }
@@ -188,6 +201,7 @@ export class Deliverer {
           handshake: false,
           running: false,
           release: 'no',
+          idleSince: 0,
           gone: false,
         });
       }
@@ -202,7 +216,7 @@ export class Deliverer {
     return result;
   }
 
-  /** Starts the lane's loop unless it runs; when it ends with nothing left, the lease goes at the next flush. */
+  /** Starts the lane's loop unless it runs; when it ends with nothing left, the lease goes once the lane has stayed idle a while. */
   private run(lane: Lane): void {
     if (lane.running || lane.gone || this.stopping) return;
     lane.running = true;
@@ -217,7 +231,10 @@ export class Deliverer {
         lane.running = false;
         if (lane.gone) return;
         if (!this.stopping && (lane.handshake || lane.fromDb || lane.queue.has(lane.cursor + 1))) this.run(lane);
-        else lane.release = 'asked';
+        else {
+          lane.release = 'asked';
+          lane.idleSince = Date.now();
+        }
       });
   }
 
@@ -346,18 +363,21 @@ export class Deliverer {
   }
 
   /**
-   * Writes cursor moves, renews the leases held (every third of their lifetime), releases idle
-   * lanes and logs attempts, in one statement. On failure everything waits for the next flush.
+   * Writes cursor moves, renews the leases held (every third of their lifetime), releases lanes
+   * idle for idleLeaseMs (all of them when stopping) and logs attempts, in one statement. On failure
+   * everything waits for the next flush.
    */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    const renew = Date.now() - this.lastRenew > this.cursors.leaseMs / 3;
+    const now = Date.now();
+    const renew = now - this.lastRenew > this.cursors.leaseMs / 3;
+    const idleBefore = this.stopping ? Infinity : now - (this.deps.idleLeaseMs ?? IDLE_LEASE_MS);
     const rows = new Map<string, CursorMove>();
     // The lane each row speaks for: by the answer, that one may have failed and another taken its place.
     const lanes = new Map<string, Lane>();
     for (const [id, through] of this.moves) rows.set(id, { subscriptionId: id, through, release: false });
     for (const lane of this.lanes.values()) {
-      if (lane.release === 'asked' && !lane.running) {
+      if (lane.release === 'asked' && !lane.running && lane.idleSince <= idleBefore) {
         lane.release = 'flushing';
         rows.set(lane.id, { subscriptionId: lane.id, through: rows.get(lane.id)?.through ?? 0, release: true });
       } else if (renew && !rows.has(lane.id)) rows.set(lane.id, { subscriptionId: lane.id, through: 0, release: false });
@@ -367,11 +387,10 @@ export class Deliverer {
     if (!rows.size && !attempts.length) return Promise.resolve();
     this.moves = new Map();
     this.attempts = [];
-    const started = Date.now();
     this.flushing = this.cursors
       .flush([...rows.values()], attempts)
       .then((kept) => {
-        if (renew) this.lastRenew = started;
+        if (renew) this.lastRenew = now;
         for (const row of rows.values()) {
           const lane = lanes.get(row.subscriptionId);
           if (!lane || lane.gone) continue;

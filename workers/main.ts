@@ -1,4 +1,5 @@
 import { loadConfig } from '../server/config.js';
+import { boundHeapGrowth } from '../server/heap-growth.js';
 import { openServices } from '../server/services.js';
 import { startWorkers } from './index.js';
 
@@ -8,6 +9,7 @@ import { startWorkers } from './index.js';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  boundHeapGrowth(config.heapGrowthPercent);
   if (!config.subscriptions.redisUrl) throw new Error('npm run worker needs REDIS_URL (the Redis the API uses)');
   if (!config.databaseUrl) throw new Error('npm run worker needs DATABASE_URL: an embedded PGlite database belongs to one process');
   const services = await openServices(config);

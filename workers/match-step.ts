@@ -100,6 +100,8 @@ export class MatchStep {
 
   /** Subscription changes that another worker process matched since this one last looked. */
   private async catchUp(beforeSeq: number): Promise<void> {
+    // This process matched the batch just before (no seq lies between): nothing to look for.
+    if (beforeSeq <= this.index.loadedThroughSeq + 1) return;
     const rows = await this.db.query<{ id: string; version_id: number; seq: number }>(
       "SELECT id, version_id, seq FROM change_log WHERE resource_type = 'Subscription' AND seq > $1 AND seq < $2 ORDER BY seq",
       [this.index.loadedThroughSeq, beforeSeq],

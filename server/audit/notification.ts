@@ -18,7 +18,7 @@ export function notificationRecord(attempt: NotificationAttempt): AuditRecord {
   const patients = new Set<string>();
   for (const { reference, resource } of attempt.events) {
     if (reference.startsWith('Patient/')) patients.add(reference.slice('Patient/'.length));
-    if (resource) for (const id of patientIdsOf(resource)) patients.add(id);
+    if (resource) for (const id of patientsOf(resource)) patients.add(id);
   }
   const record: AuditRecord = {
     interaction: 'notification',
@@ -30,4 +30,16 @@ export function notificationRecord(attempt: NotificationAttempt): AuditRecord {
   };
   if (attempt.error) record.description = attempt.error;
   return record;
+}
+
+/**
+ * A resource version's patients, found once however many subscriptions are notified of it (the
+ * deliverer hands every event of one version the same object): FHIRPath over the compartment
+ * parameters, ten times per write that matches ten subscriptions, was most of an attempt's record.
+ */
+const patientsByVersion = new WeakMap<Resource, string[]>();
+function patientsOf(resource: Resource): string[] {
+  let ids = patientsByVersion.get(resource);
+  if (!ids) patientsByVersion.set(resource, (ids = patientIdsOf(resource)));
+  return ids;
 }

@@ -12,7 +12,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** Layer of a source file, lowest first. Composition roots wire everything and sit on top. */
 const LAYERS: Array<[rank: number, name: string, test: RegExp]> = [
   [7, 'composition root', /^(server\/main|server\/services|workers\/main)\.ts$/],
-  [0, 'base', /^server\/((errors|logger|metrics|readiness|redis-url|config|subscription-config|auth-config|private-redis|net)\.ts$|fhir\/)/],
+  [0, 'base', /^server\/((errors|logger|metrics|readiness|redis-url|config|subscription-config|auth-config|private-redis|net|heap-growth)\.ts$|fhir\/)/],
   [1, 'store', /^server\/store\//],
   [2, 'search', /^server\/search\//],
   [3, 'validation, authentication, access, subscriptions', /^(profiles\/|server\/(auth|access)\/|subscriptions\/|server\/caller\.ts$)/],

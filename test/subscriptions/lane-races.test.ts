@@ -175,6 +175,7 @@ describe('a deliverer never sends an event twice while it stays up', function ()
       publish: async () => 0,
       limiter,
       flushMs: 3_600_000, // flushes only when the test calls one
+      idleLeaseMs: 0, // and each one gives back the leases of the lanes idle by then
     });
     // The matcher hands its batches to the test, which gives them to the deliverer when it chooses.
     matcher = new MatchStep(real, server.running.services.search, new EventStore(real), queues, async (batch) => void handed.push(batch));
@@ -317,6 +318,32 @@ describe('a deliverer never sends an event twice while it stays up', function ()
     expect(arrivedFor(x)).to.deep.equal([`${x}-1-1`, `${x}-1-1`, `${x}-2-2`]);
   });
 
+  it('a flush under way when its lane fails leaves the back-off the failure wrote: the retry waits for it', async () => {
+    const [x] = await subscribe(['backoff-x']);
+    const batch = await batchFor(['backoff-x', 'backoff-x']); // x:1, x:2
+    receiver.hold(`${x}-2-2`);
+    await deliverer!.deliverBatch(batch);
+    await quiet(); // x:1 delivered, x:2 in flight
+
+    // A flush with x's cursor move (through 1) sets off; the database is slow to run it.
+    const started = slow.hold(FLUSH, 'before');
+    const flush = deliverer!.flush();
+    await started.reached;
+    // x:2 fails: the back-off is written first ...
+    receiver.release(`${x}-2-2`, 503);
+    await quiet();
+    // ... and then the flush runs, its move already recorded.
+    started.open();
+    await flush;
+
+    const db = server.running.services.db;
+    const [state] = await db.query<{ delivered_through: string; failures: number; backing_off: boolean }>(
+      'SELECT delivered_through, failures, next_attempt_at IS NOT NULL AS backing_off FROM subscription_state WHERE subscription_id = $1',
+      [x],
+    );
+    expect({ ...state, delivered_through: Number(state.delivered_through) }).to.deep.equal({ delivered_through: 1, failures: 1, backing_off: true });
+  });
+
   it('a flush whose answer comes after its lane failed and a new lane took the lease leaves the new lane alone', async () => {
     const [x] = await subscribe(['flush-x']);
     const batch1 = await batchFor(['flush-x', 'flush-x']); // x:1, x:2
@@ -337,7 +364,13 @@ describe('a deliverer never sends an event twice while it stays up', function ()
     // The flush runs now (the lease is nobody's) and its answer is slow to come back ...
     started.open();
     await answered.reached;
-    // ... while the next write for x starts a new lane, which retries x:2.
+    // ... while, once the back-off has passed (the flush leaves it: the test above), the next write
+    // for x starts a new lane, which retries x:2.
+    const db = server.running.services.db;
+    await eventually(
+      () => db.query<{ due: boolean }>('SELECT next_attempt_at IS NULL OR next_attempt_at <= now() AS due FROM subscription_state WHERE subscription_id = $1', [x]),
+      ([row]) => row.due,
+    );
     receiver.hold(`${x}-2-2`);
     await deliverer!.deliverBatch(batch2);
     await quiet();
