@@ -49,6 +49,7 @@ export class DeliveryCursors {
          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
        RETURNING subscription_id, delivered_through, failures`,
       [[...ids].sort(), this.owner, interval(this.leaseMs)],
+      { prepared: true },
     );
     return new Map(rows.map((r) => [r.subscription_id, { deliveredThrough: Number(r.delivered_through), failures: Number(r.failures) }]));
   }
@@ -95,6 +96,7 @@ export class DeliveryCursors {
         sorted.map((m) => m.through),
         sorted.map((m) => m.release),
       ],
+      { prepared: true },
     );
     return new Set(rows.filter((r) => r.ours).map((r) => r.subscription_id));
   }

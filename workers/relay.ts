@@ -64,7 +64,7 @@ export class Relay {
    */
   async relayOnce(): Promise<number> {
     const [pending, waiting] = await Promise.all([
-      this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1'),
+      this.db.query('SELECT 1 FROM change_log WHERE relayed_at IS NULL LIMIT 1', [], { prepared: true }),
       within(3000, this.queues.changes.getWaitingCount()),
     ]);
     // A batch already waits for the matcher: leave the rows, so that when it is taken (a finished
@@ -81,6 +81,7 @@ export class Relay {
            ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED))
          RETURNING seq, resource_type, id, version_id, interaction, changed_at`,
         [RELAY_LOCK],
+        { prepared: true },
       );
       if (!rows.length) return 0;
       const changes: Change[] = rows

@@ -10,6 +10,10 @@ export async function openPostgres(url: string, options: DbOptions): Promise<Db>
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 20,
+    // Sessions once opened stay open (as HikariCP's default keeps its minimum idle at the maximum):
+    // closing them after 10 s idle made the next burst open new ones, with cold caches and none of
+    // the statements prepared.
+    min: options.poolSize ?? 20,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
   // An idle client losing its connection (database restart) must not crash the process.
