@@ -55,7 +55,7 @@ export class AccessStore extends DelegatingStore {
 
   override update(resource: Resource & { id: string }, ifMatch?: number): Promise<WriteResult> {
     return this.inner.transaction(async (tx) => {
-      const before = await tx.read(resource.resourceType, resource.id);
+      const before = await tx.readForUpdate(resource.resourceType, resource.id);
       const exists = !!before && !before.deleted;
       this.access.require(resource.resourceType, exists ? 'u' : 'c');
       if (exists) await check(tx.sql, this.access, before, 'u', 'update');
@@ -69,7 +69,7 @@ export class AccessStore extends DelegatingStore {
   override delete(type: string, id: string, ifMatch?: number): Promise<ResourceVersion | undefined> {
     return this.inner.transaction(async (tx) => {
       this.access.require(type, 'd');
-      const before = await tx.read(type, id);
+      const before = await tx.readForUpdate(type, id);
       if (before && !before.deleted) await check(tx.sql, this.access, before, 'd', 'delete');
       return tx.delete(type, id, ifMatch).catch(async (err: unknown) => Promise.reject(await namedIfReadable(tx.sql, this.access, err)));
     });

@@ -12,6 +12,11 @@ export class AuditTrailStore extends DelegatingStore {
     return resourceType === 'AuditEvent' ? this.readAuditEvent(id) : this.inner.read(resourceType, id);
   }
 
+  /** An AuditEvent is never written through the store: nothing to lock. */
+  override readForUpdate(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
+    return resourceType === 'AuditEvent' ? this.readAuditEvent(id) : this.inner.readForUpdate(resourceType, id);
+  }
+
   override async readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
     const events = refs.filter((r) => r.resourceType === 'AuditEvent');
     if (!events.length) return this.inner.readMany(refs);

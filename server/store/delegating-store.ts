@@ -27,6 +27,10 @@ export abstract class DelegatingStore implements Store {
     return this.inner.read(resourceType, id);
   }
 
+  readForUpdate(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
+    return this.inner.readForUpdate(resourceType, id);
+  }
+
   readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]> {
     return this.inner.readMany(refs);
   }

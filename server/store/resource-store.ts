@@ -18,6 +18,9 @@ export class SqlStore implements Store {
     readonly writtenHere?: WrittenHere,
   ) {}
 
+  /** Current rows this transaction read FOR UPDATE (readForUpdate) and has not written since. */
+  private readonly locked = new Map<string, { version_id: number; deleted: boolean }>();
+
   get sql(): Queryable {
     return this.tx ?? this.db;
   }
@@ -40,6 +43,13 @@ export class SqlStore implements Store {
   async read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
     // The hottest statement of all: planned once per connection (db.ts QueryOptions.prepared).
     const rows = await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2', [resourceType, id], { prepared: true });
+    return rows[0] && toVersion(rows[0]);
+  }
+
+  async readForUpdate(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
+    if (!this.tx) return this.read(resourceType, id);
+    const rows = await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2 FOR UPDATE', [resourceType, id], { prepared: true });
+    if (rows[0]) this.locked.set(lockKey(resourceType, id), { version_id: rows[0].version_id, deleted: rows[0].deleted });
     return rows[0] && toVersion(rows[0]);
   }
 
@@ -115,6 +125,9 @@ export class SqlStore implements Store {
   }
 
   private async lockCurrent(resourceType: string, id: string): Promise<{ version_id: number; deleted: boolean } | undefined> {
+    // Locked by readForUpdate in this transaction and not written since: nobody else can have changed it.
+    const held = this.locked.get(lockKey(resourceType, id));
+    if (held) return held;
     const rows = await this.sql.query<{ version_id: number; deleted: boolean }>(
       'SELECT version_id, deleted FROM resources WHERE resource_type = $1 AND id = $2 FOR UPDATE',
       [resourceType, id],
@@ -139,6 +152,7 @@ export class SqlStore implements Store {
    * create-or-skip found the id taken.
    */
   private async writeRow(kind: RowWrite, resourceType: string, id: string, versionId: number, now: Date, content: string | null): Promise<boolean> {
+    this.locked.delete(lockKey(resourceType, id));
     const interaction: Interaction = kind === 'create-or-skip' ? 'create' : kind;
     const current =
       kind === 'update' || kind === 'delete'
@@ -155,6 +169,8 @@ export class SqlStore implements Store {
     return rows.length > 0;
   }
 }
+
+const lockKey = (resourceType: string, id: string): string => `${resourceType}/${id}`;
 
 /** How a version reaches the current-row table. */
 type RowWrite = 'create-or-skip' | 'update' | 'delete';

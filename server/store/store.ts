@@ -84,6 +84,12 @@ export interface Store {
   writeIssues(resource: Resource): Promise<OperationOutcomeIssue[]>;
   /** Current version, deleted or not: https://hl7.org/fhir/R4/http.html#read */
   read(resourceType: string, id: string): Promise<ResourceVersion | undefined>;
+  /**
+   * As read, with the current row locked until the transaction ends (inside one): a check made on
+   * it still holds when the update or delete that follows writes, and that write takes its lock
+   * from here rather than reading the row again.
+   */
+  readForUpdate(resourceType: string, id: string): Promise<ResourceVersion | undefined>;
   /** The current (live) versions of these resources, those held; in no particular order. */
   readMany(refs: Array<{ resourceType: string; id: string }>): Promise<ResourceVersion[]>;
   /** One version: https://hl7.org/fhir/R4/http.html#vread */

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import type { Patient } from '@medplum/fhirtypes';
+import { createSearchEngine } from '../../server/search/engine.js';
+import type { Db, Queryable } from '../../server/store/db.js';
+import { migrate } from '../../server/store/migrate.js';
+import { openDb } from '../../server/store/open-db.js';
+import { SqlStore } from '../../server/store/resource-store.js';
+import { freshPostgresUrl } from '../support/server.js';
+
+/** The database with the text of every statement run in its transactions kept. */
+function recording(db: Db): { db: Db; statements: string[] } {
+  const statements: string[] = [];
+  const record = (q: Queryable): Queryable => ({ query: (sql, params, options) => (statements.push(sql), q.query(sql, params, options)) });
+  return { db: { ...db, query: record(db).query, transaction: (fn) => db.transaction((tx) => fn(record(tx))) }, statements };
+}
+
+describe('store: readForUpdate (PostgreSQL)', function () {
+  this.timeout(60_000);
+  let db: Db;
+  const engine = createSearchEngine({ defaultCount: 20, maxCount: 100 });
+  const patient: Patient = { resourceType: 'Patient', name: [{ family: 'Locked' }] };
+  before(async () => {
+    db = await openDb({ databaseUrl: await freshPostgresUrl(), dataDir: 'memory://', poolSize: 3 });
+    await migrate(db);
+  });
+  after(async () => db?.close());
+
+  it('an update after readForUpdate in its transaction reads the row once, and a second update locks again', async () => {
+    const { id } = await new SqlStore(db, engine).create(patient);
+    const { db: rec, statements } = recording(db);
+    const written = await new SqlStore(rec, engine).transaction(async (tx) => {
+      const before = await tx.readForUpdate('Patient', id);
+      expect(before?.versionId).to.equal(1);
+      await tx.update({ ...patient, id, active: true });
+      return tx.update({ ...patient, id, active: false });
+    });
+    expect(written.versionId).to.equal(3);
+    // One lock for readForUpdate, none for the first update, one for the second (its row was written since).
+    expect(statements.filter((s) => s.includes('FOR UPDATE'))).to.have.length(2);
+  });
+
+  it('holds the row: a concurrent update waits for the transaction that read it for update', async () => {
+    const store = new SqlStore(db, engine);
+    const { id } = await store.create(patient);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const first = store.transaction(async (tx) => {
+      await tx.readForUpdate('Patient', id);
+      locked();
+      await held;
+      return tx.update({ ...patient, id, gender: 'female' });
+    });
+    await isLocked;
+    const second = store.update({ ...patient, id, gender: 'male' });
+    // The second waits on the row lock (PostgreSQL says so), not on time.
+    for (;;) {
+      const waiting = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+      if (waiting[0].n > 0) break;
+    }
+    release();
+    expect((await first).versionId).to.equal(2);
+    expect((await second).versionId).to.equal(3);
+  });
+});
