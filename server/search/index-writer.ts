@@ -48,14 +48,14 @@ export async function writeRows(sql: Queryable, resources: ResourceRows[], first
   const bind = (value: unknown): string => `$${params.push(value)}`;
   const ctes: string[] = alongside?.(bind) ?? [];
   // First versions have no rows to replace: skipping the deletes saves seven index probes per create.
-  if (!firstVersions && resources.length === 1) {
+  if (!firstVersions) {
     // One resource (an update): plain equality, whose one plan PostgreSQL keeps; the join with an
     // unnest below it re-planned for every update, at twice the cost of running it.
-    const [type, id] = [bind(resources[0].resourceType), bind(resources[0].id)];
-    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE resource_type = ${type} AND id = ${id})`));
-  } else if (!firstVersions) {
-    const [types, ids] = [bind(resources.map((r) => r.resourceType)), bind(resources.map((r) => r.id))];
-    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE (resource_type, id) IN (SELECT * FROM unnest(${types}::text[], ${ids}::text[])))`));
+    const owners =
+      resources.length === 1
+        ? `resource_type = ${bind(resources[0].resourceType)} AND id = ${bind(resources[0].id)}`
+        : `(resource_type, id) IN (SELECT * FROM unnest(${bind(resources.map((r) => r.resourceType))}::text[], ${bind(resources.map((r) => r.id))}::text[]))`;
+    INDEX_TABLES.forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE ${owners})`));
   }
   for (const kind of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const spec = TABLES[kind] as { table: string; columns: [string, string][]; values: (row: unknown) => unknown[] };
