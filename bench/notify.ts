@@ -222,7 +222,7 @@ export async function runNotifyBenchmark(
     if (trace) {
       traceReport = async () => {
         printSql(trace, received, writes - failedWrites, options.profile !== false);
-        await printStages(trace, pg.url, seen);
+        await printStages(trace, pg.url, seen, WINDOW_MS);
       };
     }
     // Failed attempts explain repeats: a notification that failed (or seemed to) is sent again.
@@ -268,7 +268,7 @@ type StageRecord = { stage: 'relayed'; at: number; seqs: number[] } | { stage: s
  * reaching the deliverer, the request's start, its receipt. Each stage's percentiles are its own, so
  * they do not add up; the means do.
  */
-async function printStages(dir: string, databaseUrl: string, receipts: Map<string, number>): Promise<void> {
+async function printStages(dir: string, databaseUrl: string, receipts: Map<string, number>, windowMs: number): Promise<void> {
   const records = JSON.parse(readFileSync(path.join(dir, 'stages.json'), 'utf8')) as StageRecord[];
   const bySeq = new Map<number, Record<string, number>>();
   const at = (seq: number): Record<string, number> => bySeq.get(seq) ?? (bySeq.set(seq, {}).get(seq) as Record<string, number>);
@@ -302,12 +302,20 @@ async function printStages(dir: string, databaseUrl: string, receipts: Map<strin
     ['commit → receipt', 'commit', 'receipt'],
   ];
   const values = spans.map(() => [] as number[]);
+  // The same spans by when the write committed, per WINDOW_MS: which stage a cold start or a stall is in.
+  const windows = new Map<number, number[][]>();
+  const firstCommit = Math.min(...rows.map((r) => new Date(r.changed_at).getTime()));
   for (const r of rows) {
     const receipt = receipts.get(r.notification_id);
     const t = bySeq.get(Number(r.change_seq));
     if (!receipt || !t?.relayed || !t.matchStart || !t.deliverStart) continue; // not in the traced write phase
     const times: Record<string, number> = { ...t, commit: new Date(r.changed_at).getTime(), sent: new Date(r.sent).getTime(), receipt };
-    spans.forEach(([, from, to], i) => values[i].push(times[to] - times[from]));
+    const window = Math.floor((times.commit - firstCommit) / windowMs);
+    const inWindow = windows.get(window) ?? (windows.set(window, spans.map(() => [])).get(window) as number[][]);
+    spans.forEach(([, from, to], i) => {
+      values[i].push(times[to] - times[from]);
+      inWindow[i].push(times[to] - times[from]);
+    });
   }
   const pct = (v: number[], p: number): number => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))];
   console.log(`\nWhere the time goes, per notification (${values[0].length} traced), ms:\n`);
@@ -318,6 +326,12 @@ async function printStages(dir: string, databaseUrl: string, receipts: Map<strin
     const mean = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
     console.log(`| ${name} | ${mean.toFixed(1)} | ${pct(v, 50)} | ${pct(v, 90)} | ${pct(v, 99)} |`);
   });
+  console.log(`\nMean of each stage by when the write committed, per ${windowMs / 1000} s, ms:\n`);
+  console.log(`| from | ${spans.map(([, from, to]) => `${from} → ${to}`).join(' | ')} |`);
+  console.log(`| --- | ${spans.map(() => '---:').join(' | ')} |`);
+  for (const [window, spansOf] of [...windows].sort((a, b) => a[0] - b[0])) {
+    console.log(`| ${(window * windowMs) / 1000}s | ${spansOf.map((v) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(1)).join(' | ')} |`);
+  }
 }
 
 if (require.main === module) {

@@ -90,13 +90,14 @@ export class AuditWriter {
 
   /**
    * Writes the record in the caller's open transaction: it commits (or not) with the write it
-   * records. Creates the transaction holds back go in the same statement (PendingCreates.flushWith).
+   * records. With creates the transaction holds back, it waits to go in their statement
+   * (PendingCreates.holdWith), so a failure to write it fails the transaction when that is sent.
    */
   async recordWithin(tx: Queryable, rec: AuditRecord): Promise<void> {
     const row = auditRowOf(rec, new Date(), this.serverAddress);
     await this.partitionsFor(row.recorded);
     // Nothing held back (an update, a delete): the audit's own prepared statement.
-    if (tx instanceof PendingCreates && tx.holding) await tx.flushWith((bind) => auditInsert(bind, [row]));
+    if (tx instanceof PendingCreates && tx.holding) tx.holdWith((bind) => auditInsert(bind, [row]));
     else await insertAuditRows(tx, [row]);
   }
 

@@ -14,6 +14,12 @@ export interface QueryOptions {
    * Only for texts whose plan does not depend on the values (not ranges), and which are few.
    */
   prepared?: boolean;
+  /**
+   * Nothing follows this statement in its transaction. When nothing went before it either, it is
+   * sent alone, without BEGIN and COMMIT: one statement commits atomically by itself, and a create
+   * saves two round trips. Outside a transaction, and on PGlite, it changes nothing.
+   */
+  last?: boolean;
 }
 
 export interface Db extends Queryable {

@@ -24,6 +24,8 @@ const CHUNK = 1000;
  */
 export class PendingCreates implements Queryable {
   private waiting: NewVersion[] = [];
+  /** INSERTs to go in the statement that writes the waiting versions (holdWith). */
+  private alongside: Insert[] = [];
   /** The writes under way, in order: a statement issued meanwhile waits for them. */
   private written: Promise<void> = Promise.resolve();
 
@@ -41,41 +43,49 @@ export class PendingCreates implements Queryable {
     return this.tx.query<T>(sql, params, options);
   }
 
-  /** Writes the waiting versions; a failure fails this and every later statement (the transaction is aborted anyway). */
-  flush(): Promise<void> {
+  /**
+   * Writes the waiting versions; a failure fails this and every later statement (the transaction is
+   * aborted anyway). `last`: the transaction commits right after (QueryOptions.last).
+   */
+  flush(options?: { last?: boolean }): Promise<void> {
     if (this.waiting.length) {
       const versions = this.waiting;
+      const alongside = this.alongside;
       this.waiting = [];
-      this.written = this.written.then(() => this.write(versions));
+      this.alongside = [];
+      this.written = this.written.then(() => this.write(versions, alongside, options?.last ?? false));
     }
     return this.written;
   }
 
-  /** Whether creates are waiting: flushWith has something to send its INSERT with. */
+  /** Whether creates are waiting: holdWith has something to send its INSERT with. */
   get holding(): boolean {
     return this.waiting.length > 0;
   }
 
   /**
-   * Writes the waiting versions (there must be some: `holding`) and one more INSERT (built with
-   * `bind`) in the same statement, as a data-modifying CTE: a row that commits with the transaction
-   * and that nothing reads back, the audit event of a write. One round trip fewer per write.
+   * One more INSERT (built with `bind`) for the statement that writes the waiting versions, as a
+   * data-modifying CTE: a row that commits with the transaction and that nothing reads back, the
+   * audit event of a write. It waits with them, so a create whose transaction does nothing else is
+   * one statement, sent alone (flush with `last`).
    */
-  flushWith(insert: (bind: (value: unknown) => string) => string): Promise<void> {
-    const versions = this.waiting;
-    this.waiting = [];
-    this.written = this.written.then(() => this.write(versions, insert));
-    return this.written;
+  holdWith(insert: Insert): void {
+    if (!this.waiting.length) throw new Error('holdWith needs waiting creates to go with');
+    this.alongside.push(insert);
   }
 
-  private async write(versions: NewVersion[], alongsideLast?: (bind: (value: unknown) => string) => string): Promise<void> {
+  private async write(versions: NewVersion[], alongside: Insert[], last: boolean): Promise<void> {
     for (let i = 0; i < versions.length; i += CHUNK) {
       const chunk = versions.slice(i, i + CHUNK);
-      const extra = alongsideLast && i + CHUNK >= versions.length ? alongsideLast : undefined;
-      await this.indexer.writeFirstVersionRows(this.tx, chunk.map((v) => v.index), (bind) => [...firstVersionRows(bind, chunk), ...(extra ? [`written_alongside AS (${extra(bind)})`] : [])]);
+      const final = i + CHUNK >= versions.length;
+      const extra = final ? alongside : [];
+      const sql: Queryable = final && last ? { query: (text, params, options) => this.tx.query(text, params, { ...options, last: true }) } : this.tx;
+      await this.indexer.writeFirstVersionRows(sql, chunk.map((v) => v.index), (bind) => [...firstVersionRows(bind, chunk), ...extra.map((insert, n) => `written_alongside${n} AS (${insert(bind)})`)]);
     }
   }
 }
+
+type Insert = (bind: (value: unknown) => string) => string;
 
 /**
  * The current, history and change-log rows of new resources as data-modifying CTEs over one unnest

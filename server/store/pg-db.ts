@@ -31,13 +31,25 @@ export async function openPostgres(url: string, options: DbOptions): Promise<Db>
     query: on(pool),
     async transaction(fn) {
       const conn = await pool.connect();
+      const run = on(conn);
+      // BEGIN goes just before the first statement, and not at all before a lone last one
+      // (QueryOptions.last), which then commits by itself.
+      let begun: Promise<unknown> | undefined;
+      let alone = false;
+      const tx: Queryable = {
+        async query(sql, params, options) {
+          if (alone) throw new Error('A statement after the last one of its transaction');
+          if (!begun && options?.last) alone = true;
+          else await (begun ??= conn.query('BEGIN'));
+          return run(sql, params, options);
+        },
+      };
       try {
-        await conn.query('BEGIN');
-        const result = await fn({ query: on(conn) });
-        await conn.query('COMMIT');
+        const result = await fn(tx);
+        if (begun) await conn.query('COMMIT');
         return result;
       } catch (err) {
-        await conn.query('ROLLBACK').catch(() => undefined);
+        if (begun) await conn.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
         conn.release();

@@ -30,7 +30,7 @@ export class SqlStore implements Store {
     return this.db.transaction(async (tx) => {
       const pending = new PendingCreates(tx, this.indexer);
       const result = await fn(new SqlStore(this.db, this.indexer, pending, new WrittenHere()));
-      await pending.flush();
+      await pending.flush({ last: true });
       return result;
     });
   }
