@@ -43,8 +43,8 @@ export function withSlotAvailability(inner: ResourceIndexer, scheduleOf: Schedul
     );
   };
   return {
-    async index(tx, resource) {
-      await inner.index(tx, resource);
+    async index(tx, resource, alongside) {
+      await inner.index(tx, resource, alongside);
       await replace(tx, resource);
     },
     async indexRows(tx, resource) {

@@ -1,7 +1,7 @@
 import type { Bundle, BundleLink, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../errors.js';
 import type { Queryable } from '../store/db.js';
-import type { ExtractedIndexRows } from '../store/store.js';
+import type { Alongside, ExtractedIndexRows } from '../store/store.js';
 import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
 import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
@@ -45,14 +45,14 @@ class SqlSearchEngine implements SearchEngine {
 
   constructor(private readonly options: SearchEngineOptions) {}
 
-  async index(tx: Queryable, resource: Resource): Promise<void> {
+  async index(tx: Queryable, resource: Resource, alongside?: Alongside): Promise<void> {
     await this.custom.sync(tx, false);
     if (resource.resourceType === 'SearchParameter') await this.custom.put(tx, resource as SearchParameter & { id: string });
-    await this.indexRows(tx, resource);
+    await this.indexRows(tx, resource, alongside);
   }
 
-  async indexRows(tx: Queryable, resource: Resource): Promise<void> {
-    await writeRows(tx, [{ resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) }], resource.meta?.versionId === '1');
+  async indexRows(tx: Queryable, resource: Resource, alongside?: Alongside): Promise<void> {
+    await writeRows(tx, [{ resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) }], resource.meta?.versionId === '1', alongside);
   }
 
   async firstVersionRows(tx: Queryable, resource: Resource): Promise<ResourceRows> {
@@ -61,7 +61,7 @@ class SqlSearchEngine implements SearchEngine {
     return { resourceType: resource.resourceType, id: resource.id!, rows: extractRows(this.registry, resource) };
   }
 
-  async writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: (bind: (value: unknown) => string) => string[]): Promise<void> {
+  async writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: Alongside): Promise<void> {
     await writeRows(tx, rows as ResourceRows[], true, alongside); // what firstVersionRows returned
   }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../store/db.js';
+import type { Alongside } from '../store/store.js';
 import type { IndexRows } from './extract.js';
 
 /** Index tables and how each row kind becomes columns; order matches the INSERT column lists. */
@@ -42,7 +43,7 @@ export interface ResourceRows {
  * whatever the number of rows or resources. `alongside` adds the caller's own CTEs to the statement
  * (the store's current, history and change-log rows of new resources).
  */
-export async function writeRows(sql: Queryable, resources: ResourceRows[], firstVersions = false, alongside?: (bind: (value: unknown) => string) => string[]): Promise<void> {
+export async function writeRows(sql: Queryable, resources: ResourceRows[], firstVersions = false, alongside?: Alongside): Promise<void> {
   if (!resources.length && !alongside) return;
   const params: unknown[] = [];
   const bind = (value: unknown): string => `$${params.push(value)}`;

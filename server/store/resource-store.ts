@@ -113,7 +113,7 @@ export class SqlStore implements Store {
       if (!current || current.deleted) return undefined;
       const versionId = current.version_id + 1;
       const now = new Date();
-      await self.writeRow('delete', resourceType, id, versionId, now, null);
+      await self.writeRow({ kind: 'delete', resourceType, id, versionId, now, content: null });
       await self.indexer.remove(self.sql, resourceType, id);
       self.writtenHere?.noteDelete(resourceType, id);
       return { resourceType, id, versionId, lastUpdated: now, deleted: true };
@@ -140,34 +140,57 @@ export class SqlStore implements Store {
     const now = new Date();
     const stored = stamp(resource, versionId, now);
     const content = JSON.stringify(stored);
-    if (!(await this.writeRow(kind, stored.resourceType, stored.id, versionId, now, content))) return undefined;
-    await this.indexer.index(this.sql, stored);
+    const version = { kind, resourceType: stored.resourceType, id: stored.id, versionId, now, content };
+    if (kind === 'update') {
+      // The row is locked, so the UPDATE finds it: its rows go in the statement of its index rows.
+      this.locked.delete(lockKey(stored.resourceType, stored.id));
+      await this.indexer.index(this.sql, stored, (bind) => versionRows(bind, version));
+    } else {
+      if (!(await this.writeRow(version))) return undefined;
+      await this.indexer.index(this.sql, stored);
+    }
     this.writtenHere?.noteUpdate(stored);
     return { resourceType: stored.resourceType, id: stored.id, versionId, lastUpdated: now, deleted: false, content, created: kind !== 'update', resource: stored };
   }
 
   /**
-   * The current row, the history row and the change-log (outbox) row in ONE statement (data-modifying
-   * CTEs), so a write costs one round trip before its index rows. Returns false when a
-   * create-or-skip found the id taken.
+   * The version's rows in one statement of their own; false when a create-or-skip found the id
+   * taken (so no index rows may follow).
    */
-  private async writeRow(kind: RowWrite, resourceType: string, id: string, versionId: number, now: Date, content: string | null): Promise<boolean> {
-    this.locked.delete(lockKey(resourceType, id));
-    const interaction: Interaction = kind === 'create-or-skip' ? 'create' : kind;
-    const current =
-      kind === 'update' || kind === 'delete'
-        ? `UPDATE resources SET version_id = $3, last_updated = $4, deleted = $5, content = $6 WHERE resource_type = $1 AND id = $2 RETURNING id`
-        : `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`;
-    const rows = await this.sql.query(
-      `WITH r AS (${current}),
-       h AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) SELECT $1, $2, $3, $4, $5, $7, $6 FROM r),
-       c AS (INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) SELECT $1, $2, $3, $7, $4 FROM r)
-       SELECT id FROM r`,
-      [resourceType, id, versionId, now, content === null, content, interaction],
-      { prepared: true },
-    );
-    return rows.length > 0;
+  private async writeRow(version: VersionRow): Promise<boolean> {
+    this.locked.delete(lockKey(version.resourceType, version.id));
+    const params: unknown[] = [];
+    const ctes = versionRows((value) => `$${params.push(value)}`, version);
+    return (await this.sql.query(`WITH ${ctes.join(',\n')} SELECT id FROM version_current`, params, { prepared: true })).length > 0;
   }
+}
+
+/** A version as versionRows writes it; `content` null for a deletion. */
+interface VersionRow {
+  kind: RowWrite;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  now: Date;
+  content: string | null;
+}
+
+/**
+ * The current row, the history row and the change-log (outbox) row of a version as data-modifying
+ * CTEs of one statement; `version_current` returns the id when the current row was written.
+ */
+function versionRows(bind: (value: unknown) => string, v: VersionRow): string[] {
+  const logged: Interaction = v.kind === 'create-or-skip' ? 'create' : v.kind;
+  const [type, id, versionId, at, deleted, content, interaction] = [v.resourceType, v.id, v.versionId, v.now, v.content === null, v.content, logged].map(bind);
+  const current =
+    v.kind === 'create-or-skip'
+      ? `INSERT INTO resources (resource_type, id, version_id, last_updated, deleted, content) VALUES (${type}, ${id}, ${versionId}::int, ${at}::timestamptz, ${deleted}::boolean, ${content}) ON CONFLICT DO NOTHING RETURNING id`
+      : `UPDATE resources SET version_id = ${versionId}::int, last_updated = ${at}::timestamptz, deleted = ${deleted}::boolean, content = ${content} WHERE resource_type = ${type} AND id = ${id} RETURNING id`;
+  return [
+    `version_current AS (${current})`,
+    `version_history AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, interaction, content) SELECT ${type}, ${id}, ${versionId}::int, ${at}::timestamptz, ${deleted}::boolean, ${interaction}, ${content} FROM version_current)`,
+    `version_change AS (INSERT INTO change_log (resource_type, id, version_id, interaction, changed_at) SELECT ${type}, ${id}, ${versionId}::int, ${interaction}, ${at}::timestamptz FROM version_current)`,
+  ];
 }
 
 const lockKey = (resourceType: string, id: string): string => `${resourceType}/${id}`;

@@ -49,12 +49,19 @@ export interface ExtractedIndexRows {
   readonly id: string;
 }
 
+/** More data-modifying CTEs (`name AS (...)`) for a statement, their values bound with `bind`. */
+export type Alongside = (bind: (value: unknown) => string) => string[];
+
 /**
  * Writes the search index rows of a resource inside the write's transaction.
  * The search capability implements it; the store only calls it.
  */
 export interface ResourceIndexer {
-  index(tx: Queryable, resource: Resource): Promise<void>;
+  /**
+   * Replaces the resource's index rows. `alongside`: the store's own data-modifying CTEs for the
+   * same statement (as in writeFirstVersionRows), so that an update is one statement.
+   */
+  index(tx: Queryable, resource: Resource, alongside?: Alongside): Promise<void>;
   /** The index rows alone: a stored SearchParameter is not registered (for a restore that is rolled back). */
   indexRows(tx: Queryable, resource: Resource): Promise<void>;
   /**
@@ -68,7 +75,7 @@ export interface ResourceIndexer {
    * the store puts its own (`alongside`: more data-modifying CTEs, `name AS (...)`, whose values are
    * bound with `bind`), so that a batch of creates is one statement.
    */
-  writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: (bind: (value: unknown) => string) => string[]): Promise<void>;
+  writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: Alongside): Promise<void>;
   remove(tx: Queryable, resourceType: string, id: string): Promise<void>;
 }
 

@@ -39,6 +39,22 @@ describe('store: readForUpdate (PostgreSQL)', function () {
     expect(statements.filter((s) => s.includes('FOR UPDATE'))).to.have.length(2);
   });
 
+  it('an update is its lock and one statement: current, history, change-log and index rows together', async () => {
+    const { id } = await new SqlStore(db, engine).create({ ...patient, identifier: [{ system: 'urn:one-statement', value: '1' }] });
+    const { db: rec, statements } = recording(db);
+    const written = await new SqlStore(rec, engine).update({ ...patient, id, identifier: [{ system: 'urn:one-statement', value: '2' }] });
+    expect(written.versionId).to.equal(2);
+    expect(statements).to.have.length(2);
+    expect(statements[0]).to.include('FOR UPDATE');
+    for (const part of ['UPDATE resources SET', 'INSERT INTO resource_history', 'INSERT INTO change_log', 'DELETE FROM search_token', 'INSERT INTO search_token']) expect(statements[1]).to.include(part);
+    const [row] = await db.query<{ versions: number; logged: number; value: string }>(
+      `SELECT (SELECT count(*)::int FROM resource_history WHERE id = $1) AS versions, (SELECT count(*)::int FROM change_log WHERE id = $1) AS logged,
+              (SELECT string_agg(code, ',') FROM search_token WHERE id = $1 AND param = 'identifier') AS value`,
+      [id],
+    );
+    expect(row).to.deep.equal({ versions: 2, logged: 2, value: '2' });
+  });
+
   it('holds the row: a concurrent update waits for the transaction that read it for update', async () => {
     const store = new SqlStore(db, engine);
     const { id } = await store.create(patient);
