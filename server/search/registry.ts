@@ -5,6 +5,7 @@ import { loadR4Definitions } from '../fhir/r4-definitions.js';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentParams } from '../fhir/patient-compartment.js';
 import { implicitSystem } from './bindings.js';
+import { rootElements } from './expression-roots.js';
 import auditEventClient from './parameters/auditevent-client.json';
 import bookingRestriction from './parameters/booking-restriction.json';
 import careTeamCurrentParticipant from './parameters/careteam-current-participant.json';
@@ -28,6 +29,8 @@ export interface SearchParamDef {
   components?: { def: SearchParamDef; expression: FhirPathAtom }[];
   /** Token parameters over bound `code` elements: the system their values carry implicitly (see bindings.ts). */
   implicitSystem?: string;
+  /** The top-level elements the expression starts from (expression-roots.ts): a resource with none of them is not evaluated. */
+  roots?: ReadonlySet<string>;
 }
 
 /** Resource-level parameters every type has, from base Resource and DomainResource. */
@@ -119,12 +122,14 @@ export class SearchRegistry {
     if (!sp.expression) return { ...base, type: 'special' };
     // `Resource.meta.tag` only evaluates on a resource whose type is literally Resource: name the concrete type.
     const text = sp.expression.replace(/(^|\|\s*)(?:Resource|DomainResource)\./g, `$1${resourceType}.`);
-    const expression = getParsedExpressionForResourceType(resourceType, text);
+    const parsed = getParsedExpressionForResourceType(resourceType, text);
+    const roots = rootElements(parsed, resourceType);
+    const def = { ...base, expression: parsed, ...(roots ? { roots } : {}) };
     if (sp.type === 'token') {
       const system = implicitSystem(resourceType, sp);
-      return { ...base, expression, ...(system ? { implicitSystem: system } : {}) };
+      return { ...def, ...(system ? { implicitSystem: system } : {}) };
     }
-    if (sp.type !== 'composite') return { ...base, expression };
+    if (sp.type !== 'composite') return def;
     const components: { def: SearchParamDef; expression: FhirPathAtom }[] = [];
     for (const component of sp.component ?? []) {
       const componentSp = this.byUrl.get(component.definition);
@@ -134,6 +139,6 @@ export class SearchRegistry {
         expression: parseFhirPath(component.expression),
       });
     }
-    return { ...base, expression, components };
+    return { ...def, components };
   }
 }
