@@ -37,10 +37,13 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
   const wanted = occupying ? slotIdsOf(next) : [];
   const patients = occupying ? patientIdsOf(next) : [];
   const held = creating ? [] : await claimsOfAppointment(tx.sql, id);
-  if (!wanted.length && !held.length && !patients.length) return;
+  // The patients' rows serialise the double-booking check: an appointment that makes none (no time,
+  // the same time as before, or an overlap said to be intended) takes no lock on them.
+  const checksOverlap = occupying && !!next.start && !!next.end && changedTime(before, next) && extension(next, OVERLAP_INTENDED)?.valueBoolean !== true;
+  if (!wanted.length && !held.length && !(checksOverlap && patients.length)) return;
 
   // A patient created in this transaction is seen by no other until it commits: none can book it meanwhile.
-  await lockRows(tx.sql, 'Patient', patients.filter((p) => !tx.writtenHere?.isNew('Patient', p)));
+  if (checksOverlap) await lockRows(tx.sql, 'Patient', patients.filter((p) => !tx.writtenHere?.isNew('Patient', p)));
   const slotIds = [...new Set([...wanted, ...held.map((c) => c.slot_id)])].filter(Boolean).sort();
   const slots = await lockSlots(tx.sql, slotIds);
   const claims = new Map((await claimsOfSlots(tx.sql, slotIds)).map((c) => [c.slot_id, c]));
@@ -69,9 +72,7 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
       }
     }
     checkAdjacent(wanted.map((s) => slots.get(s) as Slot));
-    if (patients.length && changedTime(before, next) && extension(next, OVERLAP_INTENDED)?.valueBoolean !== true) {
-      await refuseDoubleBooking(tx, search, id, next, patients);
-    }
+    if (checksOverlap && patients.length) await refuseDoubleBooking(tx, search, id, next, patients);
   }
 
   // Claims this appointment gives up (cancelled, or slots dropped): the slots are free again.
