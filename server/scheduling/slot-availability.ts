@@ -66,8 +66,8 @@ export function withSlotAvailability(inner: ResourceIndexer, scheduleOf: Schedul
         `slot_availability_created AS (INSERT INTO slot_availability (slot_id, schedule_id, start, "end", status) SELECT * FROM unnest(${bind(created.map((c) => c.slotId))}::text[], ${bind(created.map((c) => c.scheduleId))}::text[], ${bind(created.map((c) => c.start))}::timestamptz[], ${bind(created.map((c) => c.end))}::timestamptz[], ${bind(created.map((c) => c.status))}::text[]))`,
       ]);
     },
-    async remove(tx, resourceType, id) {
-      await inner.remove(tx, resourceType, id);
+    async remove(tx, resourceType, id, alongside) {
+      await inner.remove(tx, resourceType, id, alongside);
       if (resourceType === 'Slot') await tx.query('DELETE FROM slot_availability WHERE slot_id = $1', [id]);
     },
   };

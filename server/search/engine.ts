@@ -65,10 +65,10 @@ class SqlSearchEngine implements SearchEngine {
     await writeRows(tx, rows as ResourceRows[], true, alongside); // what firstVersionRows returned
   }
 
-  async remove(tx: Queryable, resourceType: string, id: string): Promise<void> {
+  async remove(tx: Queryable, resourceType: string, id: string, alongside?: Alongside): Promise<void> {
     await this.custom.sync(tx, false);
     if (resourceType === 'SearchParameter') await this.custom.delete(tx, id);
-    await deleteRows(tx, resourceType, id);
+    await deleteRows(tx, resourceType, id, alongside);
   }
 
   parametersOf(resourceType: string): Array<{ name: string; type: string; definition?: string }> {

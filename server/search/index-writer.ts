@@ -73,7 +73,12 @@ export async function writeRows(sql: Queryable, resources: ResourceRows[], first
   if (ctes.length) await sql.query(`WITH ${ctes.join(',\n')} SELECT 1`, params, { prepared: true });
 }
 
-export async function deleteRows(sql: Queryable, resourceType: string, id: string): Promise<void> {
-  const ctes = INDEX_TABLES.slice(1).map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
-  await sql.query(`WITH ${ctes.join(', ')} DELETE FROM ${INDEX_TABLES[0]} WHERE resource_type = $1 AND id = $2`, [resourceType, id], { prepared: true });
+/** Deletes every index row of a resource in one statement, with the caller's CTEs (`alongside`). */
+export async function deleteRows(sql: Queryable, resourceType: string, id: string, alongside?: Alongside): Promise<void> {
+  const params: unknown[] = [];
+  const bind = (value: unknown): string => `$${params.push(value)}`;
+  const ctes = alongside?.(bind) ?? [];
+  const owner = `resource_type = ${bind(resourceType)} AND id = ${bind(id)}`;
+  INDEX_TABLES.slice(1).forEach((table, i) => ctes.push(`d${i} AS (DELETE FROM ${table} WHERE ${owner})`));
+  await sql.query(`WITH ${ctes.join(', ')} DELETE FROM ${INDEX_TABLES[0]} WHERE ${owner}`, params, { prepared: true });
 }

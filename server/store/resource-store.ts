@@ -113,8 +113,9 @@ export class SqlStore implements Store {
       if (!current || current.deleted) return undefined;
       const versionId = current.version_id + 1;
       const now = new Date();
-      await self.writeRow({ kind: 'delete', resourceType, id, versionId, now, content: null });
-      await self.indexer.remove(self.sql, resourceType, id);
+      // The row is locked, so the UPDATE finds it: the deletion's rows go in the statement that removes its index rows.
+      self.locked.delete(lockKey(resourceType, id));
+      await self.indexer.remove(self.sql, resourceType, id, (bind) => versionRows(bind, { kind: 'delete', resourceType, id, versionId, now, content: null }));
       self.writtenHere?.noteDelete(resourceType, id);
       return { resourceType, id, versionId, lastUpdated: now, deleted: true };
     });

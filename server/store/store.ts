@@ -76,7 +76,8 @@ export interface ResourceIndexer {
    * bound with `bind`), so that a batch of creates is one statement.
    */
   writeFirstVersionRows(tx: Queryable, rows: ExtractedIndexRows[], alongside?: Alongside): Promise<void>;
-  remove(tx: Queryable, resourceType: string, id: string): Promise<void>;
+  /** Deletes the resource's index rows; `alongside` as for index. */
+  remove(tx: Queryable, resourceType: string, id: string, alongside?: Alongside): Promise<void>;
 }
 
 /**

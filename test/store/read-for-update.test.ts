@@ -55,6 +55,22 @@ describe('store: readForUpdate (PostgreSQL)', function () {
     expect(row).to.deep.equal({ versions: 2, logged: 2, value: '2' });
   });
 
+  it('a delete is its lock and one statement: current, history and change-log rows with the index rows gone', async () => {
+    const { id } = await new SqlStore(db, engine).create({ ...patient, identifier: [{ system: 'urn:one-statement', value: 'gone' }] });
+    const { db: rec, statements } = recording(db);
+    const deleted = await new SqlStore(rec, engine).delete('Patient', id);
+    expect(deleted?.versionId).to.equal(2);
+    expect(statements).to.have.length(2);
+    expect(statements[0]).to.include('FOR UPDATE');
+    for (const part of ['UPDATE resources SET', 'INSERT INTO resource_history', 'INSERT INTO change_log', 'DELETE FROM search_token']) expect(statements[1]).to.include(part);
+    const [row] = await db.query<{ deleted: boolean; versions: number; logged: number; tokens: number }>(
+      `SELECT (SELECT deleted FROM resources WHERE id = $1), (SELECT count(*)::int FROM resource_history WHERE id = $1) AS versions,
+              (SELECT count(*)::int FROM change_log WHERE id = $1 AND interaction = 'delete') AS logged, (SELECT count(*)::int FROM search_token WHERE id = $1) AS tokens`,
+      [id],
+    );
+    expect(row).to.deep.equal({ deleted: true, versions: 2, logged: 1, tokens: 0 });
+  });
+
   it('holds the row: a concurrent update waits for the transaction that read it for update', async () => {
     const store = new SqlStore(db, engine);
     const { id } = await store.create(patient);
