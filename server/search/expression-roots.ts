@@ -44,3 +44,10 @@ export function presentElements(resource: object): Set<string> {
   }
   return names;
 }
+
+/** Whether a parameter with these roots can yield values from a resource with these elements (no roots: always). */
+export function mayYield(roots: ReadonlySet<string> | undefined, present: ReadonlySet<string>): boolean {
+  if (!roots) return true;
+  for (const root of roots) if (present.has(root)) return true;
+  return false;
+}

@@ -6,7 +6,7 @@ import { emptyRows } from './index-rows.js';
 import type { SearchRegistry } from './registry.js';
 import { extractComposite } from './types/composite.js';
 import { addValues } from './types/index.js';
-import { presentElements } from './expression-roots.js';
+import { mayYield, presentElements } from './expression-roots.js';
 
 // index-writer.ts reads the row shapes from here.
 export type { IndexRows } from './index-rows.js';
@@ -31,7 +31,7 @@ export function extractRows(registry: SearchRegistry, resource: Resource, only?:
   for (const def of registry.params(resource.resourceType)) {
     if (!def.expression || def.column || (only && !only.has(def.code))) continue;
     // A path from elements the resource does not have yields nothing: most parameters of a type, for most resources.
-    if (def.roots && ![...def.roots].some((root) => present.has(root))) continue;
+    if (!mayYield(def.roots, present)) continue;
     const values = evaluate(def.expression, [root]);
     if (def.type === 'composite') extractComposite(rows, def, values, (expression, element) => evaluate(expression, [element]));
     else addValues(rows, def.type, def.code, null, values);

@@ -142,9 +142,9 @@ export class SqlStore implements Store {
     const stored = stamp(resource, versionId, now);
     const content = JSON.stringify(stored);
     const version = { kind, resourceType: stored.resourceType, id: stored.id, versionId, now, content };
+    this.locked.delete(lockKey(stored.resourceType, stored.id));
     if (kind === 'update') {
       // The row is locked, so the UPDATE finds it: its rows go in the statement of its index rows.
-      this.locked.delete(lockKey(stored.resourceType, stored.id));
       await this.indexer.index(this.sql, stored, (bind) => versionRows(bind, version));
     } else {
       if (!(await this.writeRow(version))) return undefined;
@@ -159,7 +159,6 @@ export class SqlStore implements Store {
    * taken (so no index rows may follow).
    */
   private async writeRow(version: VersionRow): Promise<boolean> {
-    this.locked.delete(lockKey(version.resourceType, version.id));
     const params: unknown[] = [];
     const ctes = versionRows((value) => `$${params.push(value)}`, version);
     return (await this.sql.query(`WITH ${ctes.join(',\n')} SELECT id FROM version_current`, params, { prepared: true })).length > 0;
