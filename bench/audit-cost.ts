@@ -19,7 +19,11 @@ async function main(): Promise<void> {
   const credentials = path.join(mkdtempSync(path.join(tmpdir(), 'hub-bench-')), 'admin-client.json');
   const auth: Record<string, string> = withToken ? { AUTH_DISABLED: 'false', RATE_LIMIT_PER_MINUTE: '0', ADMIN_CREDENTIALS_FILE: credentials } : {};
   const database = await benchPostgres();
-  const server = await startChild('server/main.ts', { DATABASE_URL: database.url, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', AUDIT_DISABLED: String(!audit), ...auth }, '/fhir/metadata');
+  // A server that does not come up (a refused configuration) must not leave its database running.
+  const server = await startChild('server/main.ts', { DATABASE_URL: database.url, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', AUDIT_DISABLED: String(!audit), ...auth }, '/fhir/metadata').catch((err: unknown) => {
+    database.stop();
+    throw err;
+  });
   const stats = new pg.Client({ connectionString: database.url });
   try {
     await stats.connect();

@@ -41,10 +41,13 @@ export async function startChild(entry: string, env: Record<string, string>, pro
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(url + probe, startTimeoutMs).catch((err: Error) => {
+  // A child that exits (a refused configuration) fails the start at once, not after the timeout.
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${entry} exited (${code}) before ${probe} answered`))));
+  await Promise.race([waitForHttp(url + probe, startTimeoutMs), exited]).catch((err: Error) => {
     child.kill('SIGTERM'); // not left behind when it did not come up
     throw err;
   });
+  exited.catch(() => undefined); // its later exit is stop()'s business
   return {
     process: child,
     url,
