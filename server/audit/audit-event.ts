@@ -13,8 +13,6 @@ const HUB_NAME = 'Neighbourhood FHIR hub';
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const REST_TYPE: Coding = { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' };
-const QUERY_TYPE: Coding = { system: DCM, code: '110112', display: 'Query' };
-const PATIENT_RECORD_TYPE: Coding = { system: DCM, code: '110110', display: 'Patient Record' };
 const AUTHENTICATION_TYPE: Coding = { system: DCM, code: '110114', display: 'User Authentication' };
 /** A notification carries data out of the hub to a receiver: DICOM's Export event. */
 const EXPORT_TYPE: Coding = { system: DCM, code: '110106', display: 'Export' };
@@ -25,13 +23,19 @@ const PARTICIPATION = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationTyp
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const BALP_ENTITY_TYPE = 'https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType';
-/** Patient data read or written, by instance: BALP files these under DICOM "Patient Record". */
-const PATIENT_RECORD_INTERACTIONS = new Set<AuditInteraction>(['read', 'vread', 'create', 'update', 'patch', 'delete']);
+/** Interactions on one resource: BALP's Read, Create, Update and Delete patterns name it as a data entity. */
+export const INSTANCE_INTERACTIONS: ReadonlySet<AuditInteraction> = new Set<AuditInteraction>(['read', 'vread', 'create', 'update', 'patch', 'delete']);
+/**
+ * BALP's Read pattern has the data flow to the client: the client is the destination and the server
+ * the source. Its Query, Create, Update and Delete patterns keep DICOM's request direction (client
+ * source, server destination).
+ */
+const TO_CLIENT = new Set<AuditInteraction>(['read', 'vread']);
 
 const ACTION: Record<AuditInteraction, AuditEvent['action']> = {
   read: 'R',
   vread: 'R',
-  search: 'R',
+  search: 'E', // R4 AuditEvent.action: E includes "perform a query/search operation"; BALP Query too
   history: 'R',
   capabilities: 'R',
   create: 'C',
@@ -69,8 +73,7 @@ export function auditEventOf(record: AuditRecord, now: Date, serverAddress?: str
 function typeOf(record: AuditRecord): Coding {
   if (record.interaction === 'token') return AUTHENTICATION_TYPE;
   if (record.interaction === 'notification') return EXPORT_TYPE;
-  if (record.interaction === 'search' || record.interaction === 'history') return QUERY_TYPE;
-  if (PATIENT_RECORD_INTERACTIONS.has(record.interaction) && record.patients.length) return PATIENT_RECORD_TYPE;
+  // BALP: every RESTful interaction, search included, is a "Restful Operation"; the subtype says which.
   return REST_TYPE;
 }
 
@@ -99,7 +102,8 @@ function outcomeDescription(record: AuditRecord): string | undefined {
 
 function agentsOf(record: AuditRecord, serverAddress: string | undefined): AuditEventAgent[] {
   const { principal } = record;
-  const client: AuditEventAgent = { type: { coding: [AGENT_SOURCE] }, requestor: true };
+  const toClient = TO_CLIENT.has(record.interaction);
+  const client: AuditEventAgent = { type: { coding: [toClient ? AGENT_DESTINATION : AGENT_SOURCE] }, requestor: true };
   if (principal) {
     client.who = { identifier: { system: CLIENT_SYSTEM, value: principal.clientId }, display: principal.clientId };
     client.altId = principal.clientId;
@@ -115,7 +119,7 @@ function agentsOf(record: AuditRecord, serverAddress: string | undefined): Audit
       requestor: false,
     });
   }
-  const server: AuditEventAgent = { type: { coding: [AGENT_DESTINATION] }, who: { display: HUB_NAME }, requestor: false };
+  const server: AuditEventAgent = { type: { coding: [toClient ? AGENT_SOURCE : AGENT_DESTINATION] }, who: { display: HUB_NAME }, requestor: false };
   if (serverAddress) server.network = { address: serverAddress, type: '1' };
   agents.push(server);
   return agents;
@@ -128,7 +132,10 @@ function entitiesOf(record: AuditRecord): AuditEventEntity[] {
     type: { system: ENTITY_TYPE, code: '1', display: 'Person' },
     role: { system: OBJECT_ROLE, code: '1', display: 'Patient' },
   }));
-  const others = new Set(record.resources.filter((r) => !(r.startsWith('Patient/') && patients.has(r.slice('Patient/'.length)))));
+  // A Patient read or written by instance is both BALP's data entity and its patient entity; a
+  // Patient a search returned is named once, as the patient.
+  const instance = INSTANCE_INTERACTIONS.has(record.interaction);
+  const others = new Set(record.resources.filter((r) => instance || !(r.startsWith('Patient/') && patients.has(r.slice('Patient/'.length)))));
   if (record.subscription) others.add(record.subscription);
   for (const reference of others) {
     entities.push({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Queryable } from '../store/db.js';
 import type { ResourceVersion } from '../store/store.js';
-import { auditEventOf } from './audit-event.js';
+import { auditEventOf, INSTANCE_INTERACTIONS } from './audit-event.js';
 import type { AuditInteraction, AuditRecord } from './record.js';
 
 /** One row of the audit_event table (migration 050_audit_trail): an AuditRecord as stored. */
@@ -67,7 +67,10 @@ export function auditEventOfRow(row: AuditRow): AuditEvent & { id: string } {
   const recorded = new Date(row.recorded);
   // The patients and the subscription have entities of their own (audit-event.ts): the rest are the resources.
   const own = new Set([...row.patients.map((id) => `Patient/${id}`), ...(row.subscription ? [row.subscription] : [])]);
-  const record: AuditRecord = { interaction: row.interaction, status: row.status, resources: row.entities.filter((e) => !own.has(e)), patients: row.patients };
+  const others = row.entities.filter((e) => !own.has(e));
+  // The row keeps each entity once: an interaction on one resource that names no other touched the Patient itself.
+  const resources = !others.length && INSTANCE_INTERACTIONS.has(row.interaction) ? row.patients.map((id) => `Patient/${id}`) : others;
+  const record: AuditRecord = { interaction: row.interaction, status: row.status, resources, patients: row.patients };
   if (row.operation) record.operation = row.operation;
   if (row.client) record.principal = { clientId: row.client, org: row.org ?? '' };
   if (row.description) record.description = row.description;

@@ -17,7 +17,7 @@ describe('AuditEvent shape (BALP)', () => {
   it('a read of patient data names the client, the organisation, the server, the patient and the resource, and validates', () => {
     const event = auditEventOf(record(), now, 'hub.example.org');
     validateResource(event);
-    expect(event.type).to.deep.include({ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110' });
+    expect(event.type).to.deep.include({ system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' });
     expect(event.subtype).to.deep.include({ system: 'http://hl7.org/fhir/restful-interaction', code: 'read' });
     expect(event.action).to.equal('R');
     expect(event.outcome).to.equal('0');
@@ -27,6 +27,9 @@ describe('AuditEvent shape (BALP)', () => {
     expect(client.who?.identifier).to.deep.equal({ system: CLIENT_SYSTEM, value: 'gp-emis-1' });
     expect(client.altId).to.equal('gp-emis-1');
     expect(client.network).to.deep.equal({ address: '10.0.0.7', type: '2' });
+    // BALP Read: the data goes to the client (Destination Role ID), from the server (Source Role ID).
+    expect(client.type?.coding?.[0].code).to.equal('110152');
+    expect(event.agent.find((a) => a.network?.address === 'hub.example.org')?.type?.coding?.[0].code).to.equal('110153');
     expect(event.agent.some((a) => a.who?.identifier?.system === ODS_SYSTEM && a.who.identifier.value === 'A81001')).to.equal(true);
     expect(event.agent.some((a) => a.network?.address === 'hub.example.org')).to.equal(true);
 
@@ -37,17 +40,36 @@ describe('AuditEvent shape (BALP)', () => {
     expect(other.type?.code).to.equal('2');
   });
 
-  it('a search is a DICOM Query with the query string base64 in a query entity', () => {
-    const event = auditEventOf(record({ interaction: 'search', query: 'patient=Patient/p1&code=1234' }), now);
+  it('a search is a BALP Query: a Restful Operation executed, the client its source, the query string base64 in a query entity', () => {
+    const event = auditEventOf(record({ interaction: 'search', query: 'patient=Patient/p1&code=1234' }), now, 'hub.example.org');
     validateResource(event);
-    expect(event.type.code).to.equal('110112');
+    expect([event.type.code, event.subtype?.[0].code, event.action]).to.deep.equal(['rest', 'search', 'E']);
+    expect(event.agent.find((a) => a.requestor)?.type?.coding?.[0].code).to.equal('110153');
+    expect(event.agent.find((a) => a.network?.address === 'hub.example.org')?.type?.coding?.[0].code).to.equal('110152');
     const query = event.entity!.find((e) => e.role?.code === '24')!;
     expect(Buffer.from(query.query!, 'base64').toString()).to.equal('patient=Patient/p1&code=1234');
   });
 
-  it('a Patient touched as a resource and as a patient is one entity', () => {
-    const event = auditEventOf(record({ resources: ['Patient/p1'], patients: ['p1'] }), now);
-    expect(event.entity!.filter((e) => e.what?.reference === 'Patient/p1')).to.have.length(1);
+  it('a Patient read or written is both the data entity and the patient entity (BALP PatientRead); one a search returned is the patient entity only', () => {
+    for (const interaction of ['read', 'create', 'update', 'delete'] as const) {
+      const event = auditEventOf(record({ interaction, resources: ['Patient/p1'], patients: ['p1'] }), now);
+      const named = event.entity!.filter((e) => e.what?.reference === 'Patient/p1');
+      expect(named.map((e) => [e.type?.code, e.role?.code]), interaction).to.have.deep.members([
+        ['2', '4'],
+        ['1', '1'],
+      ]);
+    }
+    const search = auditEventOf(record({ interaction: 'search', resources: ['Patient/p1'], patients: ['p1'] }), now);
+    expect(search.entity!.filter((e) => e.what?.reference === 'Patient/p1').map((e) => e.type?.code)).to.deep.equal(['1']);
+  });
+
+  it('create, update and delete keep the request direction: the client is the source, the server the destination', () => {
+    for (const interaction of ['create', 'update', 'patch', 'delete'] as const) {
+      const event = auditEventOf(record({ interaction }), now, 'hub.example.org');
+      expect(event.type.code, interaction).to.equal('rest');
+      expect(event.agent.find((a) => a.requestor)?.type?.coding?.[0].code, interaction).to.equal('110153');
+      expect(event.agent.find((a) => a.network?.address === 'hub.example.org')?.type?.coding?.[0].code, interaction).to.equal('110152');
+    }
   });
 
   it('refused and failed interactions carry the outcome and why', () => {

@@ -38,9 +38,11 @@ describe('audit trail: one row per event, AuditEvents built when read', function
     const created = events(await server.fhir('GET', `AuditEvent?action=C&entity=Patient/${patientId}`));
     expect(created).to.have.length(1);
     expect(events(await server.fhir('GET', `AuditEvent?subtype=http://hl7.org/fhir/restful-interaction|create&patient=Patient/${patientId}`)).map((e) => e.id)).to.deep.equal([created[0].id]);
-    const reads = events(await server.fhir('GET', `AuditEvent?type=http://dicom.nema.org/resources/ontology/DCM|110110&subtype=read&patient=${patientId}`));
+    const reads = events(await server.fhir('GET', `AuditEvent?type=http://terminology.hl7.org/CodeSystem/audit-event-type|rest&subtype=read&patient=${patientId}`));
     expect(reads).to.have.length(1);
-    expect(reads[0].entity?.some((x) => x.what?.reference === `Patient/${patientId}`)).to.equal(true);
+    // Read back from its row, the Patient read is BALP's PatientRead: the Patient as data and as patient.
+    expect(reads[0].entity?.filter((x) => x.what?.reference === `Patient/${patientId}`).map((x) => x.type?.code)).to.have.members(['2', '1']);
+    expect(events(await server.fhir('GET', 'AuditEvent?type=http://dicom.nema.org/resources/ontology/DCM|110110'))).to.have.length(0);
     const refused = events(await server.fhir('GET', 'AuditEvent?outcome=4&entity=Patient/no-such-patient'));
     expect(refused).to.have.length(1);
     expect(events(await server.fhir('GET', 'AuditEvent?outcome=0&subtype=read&entity=Patient/no-such-patient'))).to.have.length(0);

@@ -22,8 +22,9 @@ SELECT
   jsonb_path_query_first(e, '$.agent[*] ? (@.type.coding[*].code == "IRCP").who.identifier.value') #>> '{}',
   ARRAY(SELECT substr(x #>> '{what,reference}', 9) FROM jsonb_array_elements(e -> 'entity') WITH ORDINALITY AS t (x, n)
     WHERE x #>> '{role,code}' = '1' AND x #>> '{what,reference}' LIKE 'Patient/%' ORDER BY n),
-  ARRAY(SELECT x #>> '{what,reference}' FROM jsonb_array_elements(e -> 'entity') WITH ORDINALITY AS t (x, n)
-    WHERE x #>> '{role,code}' IN ('1', '4') AND x #>> '{what,reference}' IS NOT NULL ORDER BY n),
+  -- Each entity once, in order: a Patient read by instance is named as data and as patient (BALP).
+  ARRAY(SELECT ref FROM (SELECT x #>> '{what,reference}' AS ref, min(n) AS n FROM jsonb_array_elements(e -> 'entity') WITH ORDINALITY AS t (x, n)
+    WHERE x #>> '{role,code}' IN ('1', '4') AND x #>> '{what,reference}' IS NOT NULL GROUP BY 1) AS named ORDER BY n),
   CASE WHEN e #>> '{type,code}' = '110106' THEN
     (SELECT x #>> '{what,reference}' FROM jsonb_array_elements(e -> 'entity') WITH ORDINALITY AS t (x, n)
       WHERE x #>> '{role,code}' = '4' AND x #>> '{what,reference}' LIKE 'Subscription/%' ORDER BY n DESC LIMIT 1)
@@ -32,7 +33,8 @@ SELECT
   e ->> 'outcomeDesc',
   jsonb_path_query_first(e, '$.entity[*] ? (@.type.code == "XrequestId").what.identifier.value') #>> '{}',
   jsonb_path_query_first(e, '$.agent[*] ? (@.requestor == true).network.address') #>> '{}',
-  jsonb_path_query_first(e, '$.agent[*] ? (@.type.coding[*].code == "110152").network.address') #>> '{}'
+  -- The server's agent: not the requestor, named by machine name (network type 1), whichever role it had.
+  jsonb_path_query_first(e, '$.agent[*] ? (@.requestor == false && @.network.type == "1").network.address') #>> '{}'
 FROM (SELECT r.id, r.last_updated, r.content::jsonb AS e FROM resources r WHERE r.resource_type = 'AuditEvent' AND NOT r.deleted AND r.content IS NOT NULL) old;
 
 DELETE FROM resources WHERE resource_type = 'AuditEvent';
