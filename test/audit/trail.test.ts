@@ -9,7 +9,7 @@ import { openDb } from '../../server/store/open-db.js';
 import { exportAndWait, readOutput } from '../export/support.js';
 import { freshPostgresUrl, startTestServer, type FhirReply, type TestServer } from '../support/server.js';
 
-type Event = { id: string; meta: { versionId: string; lastUpdated: string }; recorded: string; entity?: Array<{ what?: { reference?: string } }> };
+type Event = { id: string; meta: { versionId: string; lastUpdated: string }; recorded: string; entity?: Array<{ what?: { reference?: string }; type?: { code?: string } }> };
 const events = (reply: FhirReply): Event[] => (reply.body.entry ?? []).filter((e: { search?: { mode: string } }) => e.search?.mode === 'match').map((e: { resource: Event }) => e.resource);
 
 describe('audit trail: one row per event, AuditEvents built when read', function () {
