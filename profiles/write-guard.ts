@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { Principal } from '../server/auth/principal';
-import { currentCaller } from '../server/caller';
 import { invalid } from '../server/errors';
 import { DelegatingStore } from '../server/store/delegating-store';
-import type { ResourceVersion, Store, WriteResult } from '../server/store/store';
+import type { ResourceVersion, Store, WriteResult, Writer } from '../server/store/store';
 import { canonicalUrl } from './conformance';
 import { isKnownProfile, issuesAgainstProfiles } from './profile-registry';
 import { businessRuleIssues, type ReadResource } from './write-rules';
@@ -24,7 +22,7 @@ export interface WriteChange<T extends Resource = Resource> {
   previous?: T;
   current: T & { id: string };
   /** The client that wrote it; absent for the hub's own writes (and when authentication is off). */
-  writer?: Principal;
+  writer?: Writer;
 }
 
 /**
@@ -33,14 +31,15 @@ export interface WriteChange<T extends Resource = Resource> {
  * - `beforeWrite` sees the resource as it will be written (undefined for a delete) and may make
  *   writes that must commit with it (the slots a booking takes), on the store below this guard: its
  *   own writes are not hooked again. `creating`: a create, whose id no resource has (a taken one
- *   fails the transaction), so there is nothing of it to lock or read back.
+ *   fails the transaction), so there is nothing of it to lock or read back. `writer`: as in
+ *   WriteChange.
  * - `afterWrite` runs once the row is written and locked (two racing writes are judged one after
  *   the other), with the previous version and the writer; `hub` writes as the hub itself (no writer,
  *   no access policy), for consequences such as a Communication back to the referrer.
  */
 export interface WriteRule {
   types: readonly string[];
-  beforeWrite?(tx: Store, resourceType: string, id: string, next: Resource | undefined, creating: boolean): Promise<void>;
+  beforeWrite?(tx: Store, resourceType: string, id: string, next: Resource | undefined, creating: boolean, writer: Writer | undefined): Promise<void>;
   afterWrite?(change: WriteChange, hub: Store): Promise<void>;
 }
 
@@ -63,8 +62,14 @@ export class WriteGuardStore extends DelegatingStore {
     private readonly rules: readonly WriteRule[],
     /** The hub's own writes (a rule's consequences): never attributed to the client whose write caused them. */
     private readonly hub: boolean,
+    /** The client these writes are made for (writingFor); undefined for the hub's own. */
+    private readonly writer?: Writer,
   ) {
     super(inner);
+  }
+
+  override writingFor(writer: Writer | undefined): Store {
+    return new WriteGuardStore(this.inner.writingFor(writer), this.required, this.rules, this.hub, writer);
   }
 
   /** The checks a write through this guard runs before the rules, wherever the guard sits in the stack. */
@@ -86,13 +91,18 @@ export class WriteGuardStore extends DelegatingStore {
     const rules = this.rulesFor(resourceType).filter((r) => r.beforeWrite);
     if (!rules.length) return this.inner.delete(resourceType, id, ifMatch);
     return this.inner.transaction(async (tx) => {
-      for (const rule of rules) await rule.beforeWrite!(tx, resourceType, id, undefined, false);
+      for (const rule of rules) await rule.beforeWrite!(tx, resourceType, id, undefined, false, this.attributed);
       return tx.delete(resourceType, id, ifMatch);
     });
   }
 
   protected over(inner: Store, hub = this.hub): WriteGuardStore {
-    return new WriteGuardStore(inner, this.required, this.rules, hub);
+    return new WriteGuardStore(inner, this.required, this.rules, hub, this.writer);
+  }
+
+  /** Who the rules see writing: the client, unless this is the hub writing a rule's consequences. */
+  private get attributed(): Writer | undefined {
+    return this.hub ? undefined : this.writer;
   }
 
   private rulesFor(type: string): WriteRule[] {
@@ -104,7 +114,7 @@ export class WriteGuardStore extends DelegatingStore {
     if (!rules.length) return put(this.inner, await checked(this, resource));
     return this.inner.transaction(async (tx) => {
       const valid = await checked(this.over(tx), resource);
-      for (const rule of rules) await rule.beforeWrite?.(tx, resource.resourceType, id, valid, creating);
+      for (const rule of rules) await rule.beforeWrite?.(tx, resource.resourceType, id, valid, creating, this.attributed);
       const written = await put(tx, valid);
       const after = rules.filter((r) => r.afterWrite);
       if (!after.length) return written;
@@ -112,7 +122,7 @@ export class WriteGuardStore extends DelegatingStore {
       const change: WriteChange = {
         previous: previous?.content ? (JSON.parse(previous.content) as Resource) : undefined,
         current: written.resource as Resource & { id: string },
-        writer: this.hub ? undefined : currentCaller(),
+        writer: this.attributed,
       };
       const hub = this.over(tx, true);
       for (const rule of after) await rule.afterWrite!(change, hub);

@@ -40,7 +40,8 @@ export interface RequestLayers {
 /** The store one request (or one transaction entry) sees, over `on`: the hub's store, a transaction of it, or the request's store. */
 export function requestStore(on: Store, layers: RequestLayers): Store {
   let store = on;
-  if (layers.client) store = new AccessStore(store, layers.client.access, layers.client.indexer);
+  // Beneath the client's access, its writes are made for it: the write rules see who writes.
+  if (layers.client) store = new AccessStore(store.writingFor(layers.client.access.principal), layers.client.access, layers.client.indexer);
   if (layers.assignedId) store = new AssignedIdStore(store, layers.assignedId);
   return store;
 }

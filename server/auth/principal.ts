@@ -1,8 +1,11 @@
+import type { Writer } from '../store/store.js';
+
 /**
  * Who is calling: the registered client an access token was issued to, the member organisation it
- * acts for (ODS code) and the SMART scopes granted. Every FHIR interaction runs on behalf of one.
+ * acts for (ODS code) and the SMART scopes granted. Every FHIR interaction runs on behalf of one;
+ * its writes are made for it (the store's Writer).
  */
-export interface Principal {
+export interface Principal extends Writer {
   clientId: string;
   /** ODS code of the member organisation, e.g. FA123 (https://fhir.nhs.uk/Id/ods-organization-code). */
   org: string;

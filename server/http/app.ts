@@ -13,7 +13,6 @@ import type { FhirContext, FhirRequest } from '../rest/request.js';
 import type { FhirRouter } from '../rest/router.js';
 import type { Store } from '../store/store.js';
 import { requestStore } from '../store-stack.js';
-import { asCaller } from '../caller.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import type { ReadinessCheck } from '../readiness.js';
@@ -124,8 +123,7 @@ export function createApp(services: AppServices): express.Express {
       const store = services.fhir.store;
       const requestBase = `${req.protocol}://${req.get('host')}/fhir`;
       const contextOn = async (on: Store): Promise<FhirContext> => ({ ...(await contextFor(services, principal, on)), requestBase });
-      // The caller travels with the request for the write rules below the access layer (bookings, referrals).
-      const result = await asCaller(principal, async () => (services.audit ? auditedRoute(services.routes.route, fhirReq, caller, store, contextOn, services.audit, log) : services.routes.route(fhirReq, await contextOn(store))));
+      const result = services.audit ? await auditedRoute(services.routes.route, fhirReq, caller, store, contextOn, services.audit, log) : await services.routes.route(fhirReq, await contextOn(store));
       send(res, result.status, preferredBody(result, prefer.return), result.headers ?? {}, pretty, req.method === 'HEAD');
     } catch (err) {
       next(err);

@@ -1,6 +1,6 @@
 import type { Organization, PractitionerRole, Reference, Task } from '@medplum/fhirtypes';
-import { ODS_SYSTEM, type Principal } from '../auth/principal.js';
-import type { Store } from '../store/store.js';
+import { ODS_SYSTEM } from '../auth/principal.js';
+import type { Store, Writer } from '../store/store.js';
 import type { Party } from './task-states.js';
 import { parseLiteral } from '../fhir/reference.js';
 
@@ -41,7 +41,7 @@ export async function odsCodeOf(store: Store, reference: Reference | undefined):
  * Task's requester or owner, or the organisation of the PractitionerRole named there. The hub's
  * administrators act for either.
  */
-export async function partiesOf(store: Store, task: Task, writer: Principal): Promise<Party[]> {
+export async function partiesOf(store: Store, task: Task, writer: Writer): Promise<Party[]> {
   if (writer.kind === 'admin') return ['requester', 'owner'];
   const parties: Party[] = [];
   if ((await odsCodeOf(store, task.requester)) === writer.org) parties.push('requester');

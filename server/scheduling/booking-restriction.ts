@@ -1,5 +1,5 @@
 import type { Schedule, Slot } from '@medplum/fhirtypes';
-import type { Principal } from '../auth/principal.js';
+import type { Writer } from '../store/store.js';
 import { BOOKING_RESTRICTION } from './vocabulary.js';
 
 /**
@@ -8,7 +8,7 @@ import { BOOKING_RESTRICTION } from './vocabulary.js';
  * (`organization`, an ODS code identifier) that may. No restriction: any member. Administrators and
  * calls with authentication off always may. GP Connect lets practices restrict bookable slots the same way.
  */
-export function mayBook(caller: Principal | undefined, slot: Slot, schedule: Schedule | undefined): boolean {
+export function mayBook(caller: Writer | undefined, slot: Slot, schedule: Schedule | undefined): boolean {
   if (!caller || caller.kind === 'admin') return true;
   const restriction = [slot, schedule].map((r) => r?.extension?.find((e) => e.url === BOOKING_RESTRICTION)).find((e) => e);
   if (!restriction) return true;

@@ -1,9 +1,8 @@
 import type { Appointment, Schedule, Slot } from '@medplum/fhirtypes';
 import type { WriteRule } from '../../profiles/write-guard.js';
-import { currentCaller } from '../caller.js';
 import { FhirError, NamingError, forbidden, invalid, issue, outcome, unprocessable } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
-import type { Store } from '../store/store.js';
+import type { Store, Writer } from '../store/store.js';
 import { mayBook } from './booking-restriction.js';
 import { checkAdjacent } from './adjacent-slots.js';
 import { claimsOfAppointment, claimsOfSlots, lockAndRead, lockRows, lockSlots, read, release } from './claims.js';
@@ -21,8 +20,8 @@ import { DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, OVERLA
 export function bookingRules(search: SearchEngine): WriteRule {
   return {
     types: ['Appointment', 'Slot', 'Schedule'],
-    beforeWrite: async (tx, type, id, next, creating) => {
-      if (type === 'Appointment') return appointmentWritten(tx, search, id, next as Appointment | undefined, creating);
+    beforeWrite: async (tx, type, id, next, creating, writer) => {
+      if (type === 'Appointment') return appointmentWritten(tx, search, id, next as Appointment | undefined, creating, writer);
       if (type === 'Slot') return slotWritten(tx, id, next as Slot | undefined);
       const problems = next ? availabilityProblems(next as Schedule) : [];
       if (problems.length) throw invalid(422, problems.map((p) => issue('invalid', p.message, p.expression)));
@@ -30,7 +29,7 @@ export function bookingRules(search: SearchEngine): WriteRule {
   };
 }
 
-async function appointmentWritten(tx: Store, search: SearchEngine, id: string, next: Appointment | undefined, creating: boolean): Promise<void> {
+async function appointmentWritten(tx: Store, search: SearchEngine, id: string, next: Appointment | undefined, creating: boolean, writer: Writer | undefined): Promise<void> {
   // A create's id has no row yet, and so no claims.
   const before = creating ? undefined : await lockAndRead<Appointment>(tx, 'Appointment', id);
   const occupying = !!next && OCCUPYING.has(next.status);
@@ -49,7 +48,6 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
   const claims = new Map((await claimsOfSlots(tx.sql, slotIds)).map((c) => [c.slot_id, c]));
 
   if (occupying) {
-    const caller = currentCaller();
     const schedules = new Map<string, Schedule | undefined>();
     for (const [i, slotId] of wanted.entries()) {
       const at = `Appointment.slot[${i}]`;
@@ -57,7 +55,7 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
       if (!slot) throw unprocessable(`${next.slot?.[i].reference ?? 'The slot reference'} is not a Slot on this server`, at);
       const scheduleId = localId(slot.schedule, 'Schedule') ?? '';
       if (!schedules.has(scheduleId)) schedules.set(scheduleId, await read<Schedule>(tx, 'Schedule', scheduleId));
-      if (!mayBook(caller, slot, schedules.get(scheduleId))) throw forbidden(`Slot/${slotId} may not be booked by this organisation (its booking restriction does not admit it)`);
+      if (!mayBook(writer, slot, schedules.get(scheduleId))) throw forbidden(`Slot/${slotId} may not be booked by this organisation (its booking restriction does not admit it)`);
       const claim = claims.get(slotId);
       if (claim && claim.appointment_id !== id) {
         if (claim.state === 'held' && claim.expires_at && claim.expires_at.getTime() <= Date.now()) {
@@ -81,7 +79,7 @@ async function appointmentWritten(tx: Store, search: SearchEngine, id: string, n
   if (!occupying || !wanted.length) return;
   const state = next.status === 'pending' ? 'held' : 'booked';
   const expires = state === 'held' ? holdExpiry(next) : null;
-  const clientId = currentCaller()?.clientId ?? null;
+  const clientId = writer?.clientId ?? null;
   await tx.sql.query(
     `INSERT INTO slot_claim (slot_id, appointment_id, state, client_id, expires_at)
      SELECT s, $2, $3, $4, $5 FROM unnest($1::text[]) AS s

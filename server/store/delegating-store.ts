@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from './db.js';
 import type { WrittenHere } from './written-here.js';
-import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult } from './store.js';
+import type { HistoryPage, HistoryQuery, ResourceVersion, Store, WriteResult, Writer } from './store.js';
 
 /**
  * A layer of the store stack (server/store-stack.ts): every method goes to the store beneath it, so
@@ -53,6 +53,10 @@ export abstract class DelegatingStore implements Store {
 
   history(query: HistoryQuery): Promise<HistoryPage> {
     return this.inner.history(query);
+  }
+
+  writingFor(writer: Writer | undefined): Store {
+    return this.over(this.inner.writingFor(writer));
   }
 
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {

@@ -35,6 +35,11 @@ export class SqlStore implements Store {
     });
   }
 
+  /** The rows are the same whoever writes them: who writes is the write rules' concern. */
+  writingFor(): Store {
+    return this;
+  }
+
   /** Rows refuse nothing a valid resource holds: the checks are the guard's (profiles/write-guard.ts). */
   writeIssues(): Promise<OperationOutcomeIssue[]> {
     return Promise.resolve([]);

@@ -81,10 +81,27 @@ export interface ResourceIndexer {
 }
 
 /**
+ * The client a write is made for, as authentication names it (server/auth's Principal is one). The
+ * store stack carries it down to the write rules that judge who writes (a slot's booking
+ * restriction, a referral's parties); the rows do not record it.
+ */
+export interface Writer {
+  clientId: string;
+  /** ODS code of the organisation it acts for. */
+  org: string;
+  kind: string;
+}
+
+/**
  * The store seam: every interaction of https://hl7.org/fhir/R4/http.html that touches data.
  * Each write is one database transaction: current row, history row, search index rows, change-log row.
  */
 export interface Store {
+  /**
+   * This store with its writes made for `writer` (undefined: the hub's own). A request's store is
+   * built on it (server/store-stack.ts), so every write path carries its client without a global.
+   */
+  writingFor(writer: Writer | undefined): Store;
   /**
    * What a create or update of this resource through this store would be refused for (422), beyond
    * the resource's own validity: required profiles and business rules. $validate in a write mode asks.

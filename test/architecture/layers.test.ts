@@ -15,7 +15,7 @@ const LAYERS: Array<[rank: number, name: string, test: RegExp]> = [
   [0, 'base', /^server\/((errors|logger|metrics|readiness|redis-url|config|subscription-config|auth-config|private-redis|net|heap-growth)\.ts$|fhir\/)/],
   [1, 'store', /^server\/store\//],
   [2, 'search', /^server\/search\//],
-  [3, 'validation, authentication, access, subscriptions', /^(profiles\/|server\/(auth|access)\/|subscriptions\/|server\/caller\.ts$)/],
+  [3, 'validation, authentication, access, subscriptions', /^(profiles\/|server\/(auth|access)\/|subscriptions\/)/],
   [4, 'services under the API (care, scheduling, referrals, medicines, audit, export, workers, the store stack, seed)', /^((server\/(care|scheduling|referrals|medicines|audit|export)|workers)\/|server\/(store-stack|seed)\.ts$)/],
   [5, 'FHIR interactions', /^server\/(rest|messaging)\//],
   [6, 'HTTP (FHIR, CDS Hooks)', /^server\/(http|abuse|cds-hooks)\//],
