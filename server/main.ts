@@ -107,7 +107,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
 /** The audit trail's writer, with this month's partition ready before the first request. */
 async function startAuditTrail(config: Config, services: Services): Promise<AuditWriter> {
-  const audit = new AuditWriter({ db: services.db, log: logger, retentionMonths: config.auditRetentionMonths });
+  const audit = new AuditWriter({ db: services.db, log: logger, baseUrl: () => services.config.baseUrl, retentionMonths: config.auditRetentionMonths });
   services.onClose(() => audit.close());
   await audit.partitionsFor(new Date());
   if (config.auditRetentionMonths && services.db.kind === 'pglite') logger.warn('AUDIT_RETENTION_MONTHS applies on PostgreSQL only: the embedded database keeps the whole audit trail');

@@ -54,7 +54,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   // Each delivery attempt goes on the audit trail, written like the API's (bulk inserts).
   const clients = new ClientRegistry(deps.db);
   // Nobody waits on an attempt's record: gathered for 50 ms, a stream of notifications is a statement per 50 ms, not one per few attempts.
-  const audit = new AuditWriter({ db: deps.db, log: logger, gatherMs: 50 });
+  const audit = new AuditWriter({ db: deps.db, log: logger, baseUrl: deps.baseUrl, gatherMs: 50 });
   const deliverer = new Deliverer({
     db: deps.db,
     store: deps.store,

@@ -9,8 +9,11 @@ export interface AuditWriterOptions {
   /** The database the audit trail is in: the server is its only writer. */
   db: Db;
   log: Logger;
-  /** This server's address, as the server agent's network address. */
-  serverAddress?: string;
+  /**
+   * This server's FHIR base (BASE_URL), read at each record: its host is the server agent's network
+   * address (BALP: 1..1). A function, as a server listening on a port chosen at start learns it late.
+   */
+  baseUrl?: () => string;
   maxBatch?: number;
   /**
    * Batches committing at once (default 1); further records gather meanwhile, into bigger batches.
@@ -49,7 +52,9 @@ interface Pending {
 export class AuditWriter {
   private readonly db: Db;
   private readonly log: Logger;
-  private readonly serverAddress?: string;
+  private readonly baseUrl?: () => string;
+  /** The host of the last base URL seen: parsed once, not at every record. */
+  private address?: { base: string; host: string };
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private readonly gatherMs: number;
@@ -66,17 +71,24 @@ export class AuditWriter {
   constructor(options: AuditWriterOptions) {
     this.db = options.db;
     this.log = options.log;
-    this.serverAddress = options.serverAddress;
+    this.baseUrl = options.baseUrl;
     this.maxBatch = options.maxBatch ?? 200;
     this.maxConcurrent = options.maxConcurrent ?? 1;
     this.gatherMs = options.gatherMs ?? 0;
     this.retentionMonths = options.retentionMonths;
   }
 
+  private serverAddress(): string | undefined {
+    const base = this.baseUrl?.();
+    if (!base) return undefined;
+    if (this.address?.base !== base) this.address = { base, host: new URL(base).host };
+    return this.address.host;
+  }
+
   /** Resolves once the record is committed; rejects if its batch failed. */
   record(rec: AuditRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The audit writer is closed'));
-    const row = auditRowOf(rec, new Date(), this.serverAddress);
+    const row = auditRowOf(rec, new Date(), this.serverAddress());
     if (this.month !== monthOf(row.recorded)) return this.partitionsFor(row.recorded).then(() => this.enqueue(row));
     return this.enqueue(row);
   }
@@ -94,7 +106,7 @@ export class AuditWriter {
    * (PendingCreates.holdWith), so a failure to write it fails the transaction when that is sent.
    */
   async recordWithin(tx: Queryable, rec: AuditRecord): Promise<void> {
-    const row = auditRowOf(rec, new Date(), this.serverAddress);
+    const row = auditRowOf(rec, new Date(), this.serverAddress());
     await this.partitionsFor(row.recorded);
     // Nothing held back (an update, a delete): the audit's own prepared statement.
     if (tx instanceof PendingCreates && tx.holding) tx.holdWith((bind) => auditInsert(bind, [row]));

@@ -9,7 +9,13 @@ import { openDb } from '../../server/store/open-db.js';
 import { exportAndWait, readOutput } from '../export/support.js';
 import { freshPostgresUrl, startTestServer, type FhirReply, type TestServer } from '../support/server.js';
 
-type Event = { id: string; meta: { versionId: string; lastUpdated: string }; recorded: string; entity?: Array<{ what?: { reference?: string }; type?: { code?: string } }> };
+type Event = {
+  id: string;
+  meta: { versionId: string; lastUpdated: string };
+  recorded: string;
+  entity?: Array<{ what?: { reference?: string }; type?: { code?: string } }>;
+  agent?: Array<{ type?: { coding?: Array<{ code?: string }> }; network?: { address?: string; type?: string } }>;
+};
 const events = (reply: FhirReply): Event[] => (reply.body.entry ?? []).filter((e: { search?: { mode: string } }) => e.search?.mode === 'match').map((e: { resource: Event }) => e.resource);
 
 describe('audit trail: one row per event, AuditEvents built when read', function () {
@@ -43,6 +49,9 @@ describe('audit trail: one row per event, AuditEvents built when read', function
     // Read back from its row, the Patient read is BALP's PatientRead: the Patient as data and as patient.
     expect(reads[0].entity?.filter((x) => x.what?.reference === `Patient/${patientId}`).map((x) => x.type?.code)).to.have.members(['2', '1']);
     expect(events(await server.fhir('GET', 'AuditEvent?type=http://dicom.nema.org/resources/ontology/DCM|110110'))).to.have.length(0);
+    // BALP's server agent has a network address: the hub's host as clients reach it (its base URL's).
+    const serverAgent = reads[0].agent?.find((a) => a.type?.coding?.[0].code === '110153');
+    expect(serverAgent?.network).to.deep.equal({ address: new URL(server.base).host, type: '1' });
     const refused = events(await server.fhir('GET', 'AuditEvent?outcome=4&entity=Patient/no-such-patient'));
     expect(refused).to.have.length(1);
     expect(events(await server.fhir('GET', 'AuditEvent?outcome=0&subtype=read&entity=Patient/no-such-patient'))).to.have.length(0);
