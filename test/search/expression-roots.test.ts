@@ -1,33 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import type { Resource } from '@medplum/fhirtypes';
 import { createSearchEngine } from '../../server/search/engine.js';
 import { presentElements } from '../../server/search/expression-roots.js';
 import { extractRows } from '../../server/search/extract.js';
 import type { SearchRegistry } from '../../server/search/registry.js';
-
-/** Every resource in the project's fixtures, Bundle entries and contained ones included. */
-function fixtureResources(): Resource[] {
-  const found: Resource[] = [];
-  const add = (value: unknown): void => {
-    if (!value || typeof value !== 'object') return;
-    const resource = value as Resource & { entry?: Array<{ resource?: unknown }>; contained?: unknown[] };
-    if (typeof resource.resourceType !== 'string') return;
-    found.push(resource);
-    for (const e of resource.entry ?? []) add(e.resource);
-    for (const c of resource.contained ?? []) add(c);
-  };
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const file = path.join(dir, name);
-      if (statSync(file).isDirectory()) walk(file);
-      else if (name.endsWith('.json')) add(JSON.parse(readFileSync(file, 'utf8')));
-    }
-  };
-  walk(path.join(__dirname, '../../fixtures'));
-  return found;
-}
+import { fixtureResources } from '../support/fixture-resources.js';
 
 /** Values that only a path from an absent element, a choice type, or an extension-only primitive would reach. */
 const EDGES: Resource[] = [
