@@ -181,8 +181,11 @@ function conditionOf(w: SqlWriter, filter: Filter): string {
     case 'entity':
       return any(values.map((v) => entitySql(w, typeModifier ? modifier : undefined, v)));
     case 'agent':
-      // Agents are named by identifier (client id, ODS code), never by reference.
-      return modifier === 'identifier' ? any(values.map((v) => agentIdentifierSql(w, parseToken(v)))) : 'false';
+      // Agents are named by identifier (client id, ODS code), never by reference: a bare id is the
+      // client's, the one agent a client's own id names; `Type/id` names no agent.
+      if (modifier === 'identifier') return any(values.map((v) => agentIdentifierSql(w, parseToken(v))));
+      if (typeModifier) return 'false';
+      return any(values.filter((v) => FHIR_ID.test(v)).map((v) => `a.client = ${w.p(v)}`));
     case 'client':
       return any(values.map((v) => identifierSql(w, parseToken(v), CLIENT_SYSTEM, 'a.client')));
     case 'altid':

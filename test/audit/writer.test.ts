@@ -140,6 +140,10 @@ describe('audit writer and search', function () {
     expect(await clients('patient=Patient/pz&client=pharm-bob')).to.deep.equal(['pharm-bob']);
     expect(await clients('patient=Patient/py&client=https://neighbourhood.example.org/fhir/Id/client|pharm-bob')).to.deep.equal(['pharm-bob']);
     expect(await clients('patient=Patient/pz&altid=gp-alice')).to.deep.equal(['gp-alice']);
+    // agent: a bare id is the client's; by identifier, the client's or its organisation's; no agent is a reference.
+    expect(await clients('patient=Patient/pz&agent=gp-alice')).to.deep.equal(['gp-alice']);
+    expect(await clients('patient=Patient/py&agent:identifier=https://neighbourhood.example.org/fhir/Id/client|pharm-bob')).to.deep.equal(['pharm-bob']);
+    expect(await clients('patient=Patient/pz&agent=Device/gp-alice')).to.deep.equal([]);
     // The organisation's ODS code is not a client id.
     expect(await clients('patient=Patient/pz&client=A81001')).to.deep.equal([]);
   });
