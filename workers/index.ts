@@ -87,7 +87,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorkers> {
   let stopping = false;
   const relay = new Relay(deps.db, queues);
   const matchWorker = new Worker<ChangesJob>(CHANGES_QUEUE, async (job) => void (await matcher.processUntilDone(job.data.changes, () => stopping)), { ...workerOptions, concurrency: 1 });
-  matchWorker.on('completed', () => relay.wake()); // the relay holds rows back while a batch waits (relay.ts)
+  matchWorker.on('completed', () => relay.batchTaken()); // the relay holds rows back while a batch waits (relay.ts)
   // Kicks, handshakes, heartbeats, and batches a matcher could not hand to its own deliverer: they only hand events to per-subscription lanes (deliver.ts), so one at a time keeps up.
   const deliveryWorker = new Worker<DeliveryJob>(DELIVERY_QUEUE, (job, token) => deliverer.handle(job, token), { ...workerOptions, concurrency: 1 });
   for (const w of [matchWorker, deliveryWorker]) w.on('error', () => undefined); // Redis outages: BullMQ reconnects by itself

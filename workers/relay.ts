@@ -5,6 +5,11 @@ import { CHANGES_JOB_OPTIONS, within, type Queues } from './queues.js';
 // Any constant; the same in every process, so one relay at a time moves rows and batches stay in seq order.
 export const RELAY_LOCK = 5_213_447_019;
 const BATCH = 500;
+/**
+ * How soon rows held back for a waiting batch are looked at again, whoever takes that batch: the
+ * matcher of another process finishes it without telling this one.
+ */
+export const HELD_RECHECK_MS = 25;
 
 interface Row {
   seq: number;
@@ -21,18 +26,30 @@ interface Row {
  * several relays never relay a row twice; the job id derives from the seqs, so a relay that dies
  * after adding but before committing re-adds the same id, which BullMQ ignores. While Redis is down
  * the add fails fast, nothing is stamped, and the rows wait: no change is lost. Woken by each commit
- * that writes the change log (change-feed.ts), by each finished match job, and by the feed's slow
- * safety net.
+ * that writes the change log (change-feed.ts), by the feed's slow safety net, and, while it holds
+ * rows back for a waiting batch, by a finished match job and a short re-check.
  */
 export class Relay {
   private running = false;
   private again = false;
   private stopped = false;
+  /** The last pass left rows for a batch waiting to be matched. */
+  private holding = false;
+  private recheck?: NodeJS.Timeout;
 
   constructor(
     private readonly db: Db,
     private readonly queues: Queues,
   ) {}
+
+  /**
+   * A match job finished. Rows held back for the batch it took may go now; without any, there is
+   * nothing to look for: each commit woke a pass of its own, which relayed what it found unless a
+   * batch was waiting.
+   */
+  batchTaken(): void {
+    if (this.holding) this.wake();
+  }
 
   /** Runs relay passes until the outbox is empty; coalesces wake-ups that arrive meanwhile. */
   wake(): void {
@@ -70,6 +87,8 @@ export class Relay {
     // A batch already waits for the matcher: leave the rows, so that when it is taken (a finished
     // match job wakes the relay) they go as one larger batch. Behind a busy matcher, batches grow
     // instead of queueing up, each with its own fixed cost.
+    this.holding = pending.length > 0 && waiting > 0;
+    if (this.holding) this.recheckSoon();
     if (!pending.length || waiting > 0) return 0;
     return this.db.transaction(async (tx) => {
       // The lock is an init plan, taken once before any row: without it, no row is read. The rows are
@@ -101,8 +120,18 @@ export class Relay {
     });
   }
 
+  /** A look again shortly, in case the batch is taken where this process does not hear of it. */
+  private recheckSoon(): void {
+    if (this.recheck || this.stopped) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      this.wake();
+    }, HELD_RECHECK_MS).unref();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.recheck);
     while (this.running) await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Queues } from '../../workers/queues.js';
-import { Relay, RELAY_LOCK } from '../../workers/relay.js';
+import type { Db } from '../../server/store/db.js';
+import { HELD_RECHECK_MS, Relay, RELAY_LOCK } from '../../workers/relay.js';
 import type { TestServer } from '../support/server.js';
 import { startSubscriptionServer, subFixture, testSubscriptionConfig } from './support.js';
 
@@ -38,6 +39,34 @@ describe('the relay while a batch waits for the matcher', function () {
     expect(await unrelayed()).to.equal(0);
     const jobs = await queues.changes.getWaiting();
     expect(jobs.map((j) => j.data.changes.length)).to.deep.equal([held]);
+  });
+
+  // A finished match job wakes the relay only for rows it held back: otherwise each commit has had a
+  // pass of its own already, and a probe would find nothing.
+  it('a finished batch makes no pass unless rows were held back for it; held rows go once it is taken, even unheard', async () => {
+    const db = server.running.services.db;
+    let statements = 0;
+    const counted = new Proxy(db, {
+      get: (target, name, receiver) => (name === 'query' ? (...args: Parameters<Db['query']>) => (statements++, target.query(...args)) : Reflect.get(target, name, receiver)),
+    }) as Db;
+    const relay = new Relay(counted, queues);
+    await relay.relayOnce();
+    await queues.changes.drain();
+    statements = 0;
+    relay.batchTaken();
+    await new Promise((r) => setTimeout(r, 4 * HELD_RECHECK_MS));
+    expect(statements).to.equal(0);
+
+    const waiting = await queues.changes.add('changes', { changes: [] });
+    expect((await server.fhir('POST', 'Appointment', { body: subFixture('appointment-booked-for-ada.json') })).status).to.equal(201);
+    expect(await relay.relayOnce()).to.equal(0);
+    expect(await unrelayed()).to.be.at.least(1);
+    // Taken by a matcher this process does not hear from: no batchTaken, no commit; the re-check finds it gone.
+    await waiting.remove();
+    const until = Date.now() + 5000;
+    while ((await unrelayed()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, HELD_RECHECK_MS));
+    expect(await unrelayed()).to.equal(0);
+    await relay.stop();
   });
 
   // Batches stay in seq order because one relay at a time moves rows: one that finds the lock taken
