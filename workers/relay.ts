@@ -89,7 +89,7 @@ export class Relay {
     // instead of queueing up, each with its own fixed cost.
     this.holding = pending.length > 0 && waiting > 0;
     if (this.holding) this.recheckSoon();
-    if (!pending.length || waiting > 0) return 0;
+    if (!pending.length || this.holding) return 0;
     return this.db.transaction(async (tx) => {
       // The lock is an init plan, taken once before any row: without it, no row is read. The rows are
       // then stamped by key (= ANY), with no join for the planner to get wrong.

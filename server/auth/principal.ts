@@ -6,9 +6,7 @@ import type { Writer } from '../store/store.js';
  * its writes are made for it (the store's Writer).
  */
 export interface Principal extends Writer {
-  clientId: string;
-  /** ODS code of the member organisation, e.g. FA123 (https://fhir.nhs.uk/Id/ods-organization-code). */
-  org: string;
+  /** The member kind, whose access policy applies. */
   kind: ClientKind;
   /** Granted SMART scopes as in the token, e.g. `system/Patient.rs`, `system/*.read`. */
   scopes: string[];

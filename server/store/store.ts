@@ -87,7 +87,7 @@ export interface ResourceIndexer {
  */
 export interface Writer {
   clientId: string;
-  /** ODS code of the organisation it acts for. */
+  /** ODS code of the member organisation it acts for, e.g. FA123 (https://fhir.nhs.uk/Id/ods-organization-code). */
   org: string;
   kind: string;
 }
