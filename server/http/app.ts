@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { accessSearch, hiddenMatch } from '../access/access-search.js';
 import type { AccessCompiler } from '../access/request-access.js';
 import { requestTimeout } from '../abuse/request-timeout.js';
+import { STATUS_PATH } from '../export/urls.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { mountCdsHooks } from '../cds-hooks/routes.js';
@@ -51,6 +52,9 @@ const OPEN_PATHS = /^\/(metadata|\.well-known\/.*)$/;
 
 const REMOVED_FROM_QUERY = ['_format', '_pretty'];
 
+/** Plain routes under /fhir that are no FHIR interaction: SMART discovery and the bulk export's status and files. */
+const NOT_FHIR_INTERACTIONS = new RegExp(`^/(\\.well-known/|${STATUS_PATH}/)`);
+
 /** The HTTP face of the server: negotiation, body parsing, errors as OperationOutcome. */
 export function createApp(services: AppServices): express.Express {
   const { config } = services;
@@ -75,7 +79,6 @@ export function createApp(services: AppServices): express.Express {
     app.use('/oauth2', (req, _res, next) => {
       security.rateLimit(`address:${req.ip}`).then(() => next(), next);
     });
-    security.mount(app);
     app.use(['/fhir', '/cds-services'], (req, res, next) => {
       if (req.baseUrl === '/fhir' && OPEN_PATHS.test(req.path)) return next();
       security
@@ -87,10 +90,44 @@ export function createApp(services: AppServices): express.Express {
         .then(() => next(), next);
     });
   }
+  // The FHIR API comes before the other routes: a FHIR request, the bulk of the traffic, then passes
+  // no layer of theirs (about 30: the console, API docs, OAuth endpoints), each one a path match.
+  const fhir = fhirHandler(services, log);
+  const readBody = express.raw({ type: () => true, limit: config.maxBundleBytes });
+  app.use('/fhir', (req, res, next) => {
+    if (NOT_FHIR_INTERACTIONS.test(req.path)) return next();
+    // GET and HEAD carry no body: not even the body parser's checks for one.
+    if (req.method === 'GET' || req.method === 'HEAD') return void fhir(req, res, next);
+    readBody(req, res, (err?: unknown) => (err ? next(err) : void fhir(req, res, next)));
+  });
+  security?.mount(app);
   for (const mount of services.mountRoutes ?? []) mount(app);
   mountCdsHooks(app, { contextFor: (principal) => contextFor(services, principal, services.fhir.store), audit: services.audit, log, maxBodyBytes: config.maxBodyBytes });
 
-  app.use('/fhir', express.raw({ type: (req) => req.method !== 'GET' && req.method !== 'HEAD', limit: config.maxBundleBytes }), async (req: Request, res: Response, next: NextFunction) => {
+  app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError(404, outcome(issue('not-found', `${req.method} ${req.path} is not part of this server; the FHIR API is under /fhir`)))));
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const requestId = String(res.locals.requestId);
+    const pretty = false;
+    if (err instanceof FhirError) {
+      send(res, err.status, withRequestId(err.outcome, requestId), err.headers, pretty);
+      return;
+    }
+    const httpErr = err as { type?: string; status?: number; limit?: number };
+    if (httpErr.type === 'entity.too.large') {
+      send(res, 413, tooLarge(`The body is larger than the limit of ${httpErr.limit} bytes`).outcome, {}, pretty);
+      return;
+    }
+    log.error({ requestId, method: req.method, err }, 'unexpected error');
+    send(res, 500, outcome(issue('exception', `Internal error; quote request id ${requestId} to the operator`)), {}, pretty);
+  });
+  return app;
+}
+
+/** Answers a FHIR interaction or operation: the request as the FHIR router takes it, the answer as negotiated. */
+function fhirHandler(services: AppServices, log: Logger): (req: Request, res: Response, next: NextFunction) => Promise<void> {
+  const { config } = services;
+  return async (req, res, next) => {
     try {
       const url = new URL(req.originalUrl, 'http://local');
       const query = url.searchParams;
@@ -128,26 +165,7 @@ export function createApp(services: AppServices): express.Express {
     } catch (err) {
       next(err);
     }
-  });
-
-  app.use((req: Request, _res: Response, next: NextFunction) => next(new FhirError(404, outcome(issue('not-found', `${req.method} ${req.path} is not part of this server; the FHIR API is under /fhir`)))));
-
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const requestId = String(res.locals.requestId);
-    const pretty = false;
-    if (err instanceof FhirError) {
-      send(res, err.status, withRequestId(err.outcome, requestId), err.headers, pretty);
-      return;
-    }
-    const httpErr = err as { type?: string; status?: number; limit?: number };
-    if (httpErr.type === 'entity.too.large') {
-      send(res, 413, tooLarge(`The body is larger than the limit of ${httpErr.limit} bytes`).outcome, {}, pretty);
-      return;
-    }
-    log.error({ requestId, method: req.method, err }, 'unexpected error');
-    send(res, 500, outcome(issue('exception', `Internal error; quote request id ${requestId} to the operator`)), {}, pretty);
-  });
-  return app;
+  };
 }
 
 /** The hub's store (or a transaction of it) and search as the calling client may use them through the API. */
