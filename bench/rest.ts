@@ -44,7 +44,7 @@ function withTokens(): Record<string, string> {
   return { AUTH_DISABLED: 'false', RATE_LIMIT_PER_MINUTE: '0', ADMIN_CREDENTIALS_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'hub-bench-')), 'admin-client.json') };
 }
 
-async function runLayout(databaseUrl: string, processes: number, seconds: number, env: Record<string, string> = {}): Promise<{ results: Measured[]; rss: number }> {
+async function runLayout(databaseUrl: string, processes: number, seconds: number, env: Record<string, string> = {}): Promise<{ results: Measured[]; rss: number; ids: string[] }> {
   // Workers stay out of the API processes, as in the production layout (npm run worker beside them).
   const servers = await Promise.all(Array.from({ length: processes }, () => startChild('server/main.ts', { DATABASE_URL: databaseUrl, RUN_WORKERS: 'false', LOG_LEVEL: 'warn', ...env }, '/fhir/metadata')));
   try {
@@ -93,7 +93,7 @@ async function runLayout(databaseUrl: string, processes: number, seconds: number
         requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient?family=Okafor${layout}x${n() % ids.length}x` }) }],
       }))),
     ];
-    return { results, rss: Math.max(...servers.map((s) => s.peakRssMb())) };
+    return { results, rss: Math.max(...servers.map((s) => s.peakRssMb())), ids };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }
@@ -118,6 +118,15 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
     const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
     const bareRead = await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds });
     await bare.stop();
+    // The same Express reading each Patient of the audit-on layout from PostgreSQL, and no more.
+    const bareDb = await startChild('bench/bare-express.ts', { DATABASE_URL: pg.url }, '/fhir/Patient/x');
+    let n = 0;
+    const bareDbRead = await load('bare Express + PostgreSQL read', {
+      url: bareDb.url,
+      duration: seconds,
+      requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${single.ids[n++ % single.ids.length]}` }) }],
+    });
+    await bareDb.stop();
     const percent = (a: number, b: number): string => `${Math.round((100 * a) / b)}%`;
     printTable(
       'REST core, one API process, 16 connections, local PostgreSQL: audit trail off, then on; bare Express',
@@ -134,9 +143,11 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
           'CPU off / on': percent(off.results[i].cpuMs, on.cpuMs),
           'errors+non2xx': off.results[i].errors + off.results[i].non2xx + on.errors + on.non2xx,
         })),
-        { scenario: bareRead.name, 'audit off req/s': '', 'audit on req/s': bareRead.rps, 'on / off': '', 'on / bare Express read': '100%', 'p50 ms off / on': `${bareRead.p50}`, 'p99 ms off / on': `${bareRead.p99}`, 'CPU ms/request off / on': '', 'CPU off / on': '', 'errors+non2xx': bareRead.errors + bareRead.non2xx },
+        ...[bareRead, bareDbRead].map((bare) => ({ scenario: bare.name, 'audit off req/s': '', 'audit on req/s': bare.rps, 'on / off': '', 'on / bare Express read': percent(bare.rps, bareRead.rps), 'p50 ms off / on': `${bare.p50}`, 'p99 ms off / on': `${bare.p99}`, 'CPU ms/request off / on': '', 'CPU off / on': '', 'errors+non2xx': bare.errors + bare.non2xx })),
       ],
     );
+    const read = (layout: { results: Measured[] }): number => layout.results[1].rps;
+    console.log(`\nRead against bare Express + PostgreSQL read (the same round trip, no FHIR work): audit off ${percent(read(off), bareDbRead.rps)}, audit on ${percent(read(single), bareDbRead.rps)}, audit on + token ${percent(read(tokens), bareDbRead.rps)}`);
     printTable(
       'The same with bearer tokens: audit on, every request authenticated as the administrator (token check, scope gate, audit), against audit off',
       tokens.results.map((on, i) => ({
