@@ -24,7 +24,7 @@ export async function openPostgres(url: string, options: DbOptions): Promise<Db>
   const on = (q: pg.Pool | pg.PoolClient): Queryable['query'] =>
     timed(async <T>(sql: string, params?: unknown[], queryOptions?: { prepared?: boolean }) => {
       const name = queryOptions?.prepared ? prepared.nameOf(sql) : undefined;
-      return (await q.query({ text: sql, values: params as unknown[], ...(name ? { name } : {}) })).rows as T[];
+      return (await submit(q, sql, params, name)).rows as T[];
     }, options) as Queryable['query'];
   return {
     kind: 'postgres',
@@ -63,6 +63,21 @@ export async function openPostgres(url: string, options: DbOptions): Promise<Db>
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
+}
+
+type Submit = (query: pg.Query, callback: (err: Error | undefined, result: pg.QueryResult) => void) => void;
+
+/**
+ * Runs a statement, named when it is prepared. The query is built from its text, not from a config
+ * object: pg copies a config object through its property descriptors first (utils.js
+ * cloneQueryConfig), about 2 µs a statement, 2% of a read's CPU. A pool and a client both take a
+ * query object with a callback; the pool's releases the connection before calling ours.
+ */
+function submit(on: pg.Pool | pg.PoolClient, text: string, values: unknown[] | undefined, name: string | undefined): Promise<pg.QueryResult> {
+  const query = new pg.Query(text, values);
+  // A name makes pg parse the statement once per connection (Query.requiresPreparation).
+  if (name) (query as pg.Query & { name?: string }).name = name;
+  return new Promise((resolve, reject) => (on.query as unknown as Submit).call(on, query, (err, result) => (err ? reject(err) : resolve(result))));
 }
 
 /** At most this many statements are kept prepared on each connection: a bound on what the texts callers build can pin there. */
