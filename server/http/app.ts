@@ -17,7 +17,7 @@ import { requestStore } from '../store-stack.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import type { ReadinessCheck } from '../readiness.js';
-import { mountOperational } from './operational.js';
+import { mountOperational, mountTelemetry } from './operational.js';
 import { parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
@@ -70,15 +70,10 @@ export function createApp(services: AppServices): express.Express {
     res.setHeader('X-Request-ID', id);
     next();
   });
-  const security = services.security;
-  const isAdmin = security && ((authorization: string | undefined) => security.authenticate(authorization).then((p) => p.kind === 'admin', () => false));
-  mountOperational(app, config, log, services.readiness ?? {}, isAdmin);
+  mountTelemetry(app, log);
   app.use(requestTimeout(config.requestTimeoutMs));
+  const security = services.security;
   if (security) {
-    // Token requests are limited per caller address too: guessing client secrets must be slow.
-    app.use('/oauth2', (req, _res, next) => {
-      security.rateLimit(`address:${req.ip}`).then(() => next(), next);
-    });
     app.use(['/fhir', '/cds-services'], (req, res, next) => {
       if (req.baseUrl === '/fhir' && OPEN_PATHS.test(req.path)) return next();
       security
@@ -91,7 +86,8 @@ export function createApp(services: AppServices): express.Express {
     });
   }
   // The FHIR API comes before the other routes: a FHIR request, the bulk of the traffic, then passes
-  // no layer of theirs (about 30: the console, API docs, OAuth endpoints), each one a path match.
+  // no layer of theirs (about 30: the operator endpoints, the console, API docs, OAuth endpoints),
+  // each one a path match.
   const fhir = fhirHandler(services, log);
   const readBody = express.raw({ type: () => true, limit: config.maxBundleBytes });
   app.use('/fhir', (req, res, next) => {
@@ -100,7 +96,15 @@ export function createApp(services: AppServices): express.Express {
     if (req.method === 'GET' || req.method === 'HEAD') return void fhir(req, res, next);
     readBody(req, res, (err?: unknown) => (err ? next(err) : void fhir(req, res, next)));
   });
-  security?.mount(app);
+  const isAdmin = security && ((authorization: string | undefined) => security.authenticate(authorization).then((p) => p.kind === 'admin', () => false));
+  mountOperational(app, config, services.readiness ?? {}, isAdmin);
+  if (security) {
+    // Token requests are limited per caller address too: guessing client secrets must be slow.
+    app.use('/oauth2', (req, _res, next) => {
+      security.rateLimit(`address:${req.ip}`).then(() => next(), next);
+    });
+    security.mount(app);
+  }
   for (const mount of services.mountRoutes ?? []) mount(app);
   mountCdsHooks(app, { contextFor: (principal) => contextFor(services, principal, services.fhir.store), audit: services.audit, log, maxBodyBytes: config.maxBodyBytes });
 

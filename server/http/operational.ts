@@ -4,11 +4,8 @@ import { httpDuration, interactionOf, registry } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import type { ReadinessCheck } from '../readiness.js';
 
-/**
- * Operator endpoints and per-request telemetry: /healthz (alive), /readyz (dependencies), /metrics
- * (Prometheus: METRICS_TOKEN, an administrator's access token, or loopback), request log lines and latency histograms.
- */
-export function mountOperational(app: Express, config: Config, log: Logger, readiness: Record<string, ReadinessCheck>, isAdmin?: (authorization: string | undefined) => Promise<boolean>): void {
+/** Per-request telemetry: a log line and the latency histogram of every FHIR request. Mount it first, so that it times everything. */
+export function mountTelemetry(app: Express, log: Logger): void {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
@@ -21,7 +18,10 @@ export function mountOperational(app: Express, config: Config, log: Logger, read
     });
     next();
   });
+}
 
+/** Operator endpoints: /healthz (alive), /readyz (dependencies), /metrics (Prometheus: METRICS_TOKEN, an administrator's access token, or loopback). */
+export function mountOperational(app: Express, config: Config, readiness: Record<string, ReadinessCheck>, isAdmin?: (authorization: string | undefined) => Promise<boolean>): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
