@@ -3,7 +3,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { accessSearch, hiddenMatch } from '../access/access-search.js';
 import type { AccessCompiler } from '../access/request-access.js';
-import { requestTimeout } from '../abuse/request-timeout.js';
+import { armRequestTimeout } from '../abuse/request-timeout.js';
 import { STATUS_PATH } from '../export/urls.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
@@ -17,7 +17,7 @@ import { requestStore } from '../store-stack.js';
 import { auditedRoute, type AuditSink } from './audited-route.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import type { ReadinessCheck } from '../readiness.js';
-import { mountOperational, mountTelemetry } from './operational.js';
+import { mountOperational, recordRequest } from './operational.js';
 import { parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
@@ -64,14 +64,15 @@ export function createApp(services: AppServices): express.Express {
   app.set('etag', false);
   app.set('query parser', false);
 
+  // Every request, in one layer: its id, its telemetry (first, so that it times everything), its time limit.
   app.use((req, res, next) => {
     const id = (req.header('x-request-id') || randomUUID()).slice(0, 200);
     res.locals.requestId = id;
     res.setHeader('X-Request-ID', id);
+    recordRequest(req, res, log);
+    armRequestTimeout(res, config.requestTimeoutMs);
     next();
   });
-  mountTelemetry(app, log);
-  app.use(requestTimeout(config.requestTimeoutMs));
   const security = services.security;
   if (security) {
     app.use(['/fhir', '/cds-services'], (req, res, next) => {

@@ -1,22 +1,19 @@
-import type { Express, NextFunction, Request, Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { Config } from '../config.js';
 import { httpDuration, interactionOf, registry } from '../metrics.js';
 import type { Logger } from '../logger.js';
 import type { ReadinessCheck } from '../readiness.js';
 
-/** Per-request telemetry: a log line and the latency histogram of every FHIR request. Mount it first, so that it times everything. */
-export function mountTelemetry(app: Express, log: Logger): void {
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      if (!req.originalUrl.startsWith('/fhir')) return;
-      const { interaction, resourceType } = interactionOf(req.method, req.path.replace(/^\/fhir/, ''));
-      httpDuration.observe({ interaction, resource_type: resourceType, status: String(res.statusCode) }, seconds);
-      // The route shape only: query strings can carry NHS numbers and names.
-      log.info({ requestId: res.locals.requestId, method: req.method, interaction, resourceType, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
-    });
-    next();
+/** Per-request telemetry, started as the request arrives: a log line and the latency histogram of every FHIR request. */
+export function recordRequest(req: Request, res: Response, log: Logger): void {
+  const start = process.hrtime.bigint();
+  res.on('finish', () => {
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (!req.originalUrl.startsWith('/fhir')) return;
+    const { interaction, resourceType } = interactionOf(req.method, req.path.replace(/^\/fhir/, ''));
+    httpDuration.observe({ interaction, resource_type: resourceType, status: String(res.statusCode) }, seconds);
+    // The route shape only: query strings can carry NHS numbers and names.
+    log.info({ requestId: res.locals.requestId, method: req.method, interaction, resourceType, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
   });
 }
 

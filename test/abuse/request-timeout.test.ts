@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
-import { requestTimeout } from '../../server/abuse/request-timeout.js';
+import { armRequestTimeout } from '../../server/abuse/request-timeout.js';
 import { send } from '../../server/http/respond.js';
 
 describe('request timeout', () => {
@@ -10,7 +10,10 @@ describe('request timeout', () => {
   let lateSendFailed: unknown;
   before(async () => {
     const app = express();
-    app.use(requestTimeout(100));
+    app.use((_req, res, next) => {
+      armRequestTimeout(res, 100);
+      next();
+    });
     app.get('/slow', (_req, res) => {
       setTimeout(() => {
         try {
