@@ -110,14 +110,24 @@ async function stopLayout(layout: Layout): Promise<number> {
   return rss;
 }
 
-/** Every scenario against each layout, interleaved: off, on and on with a token back to back, so that the host's swings between minutes fall on all three alike. */
-async function runInterleaved(databaseUrl: string, layouts: Layout[], seconds: number, afterRead: () => Promise<void>): Promise<Measured[][]> {
-  const results = layouts.map((): Measured[] => []);
-  for (let scenario = 0; scenario < SCENARIOS.length; scenario++) {
-    for (const [i, layout] of layouts.entries()) results[i].push(await runScenario(databaseUrl, layout, scenario, seconds));
-    if (scenario === READ) await afterRead();
+/** The run of median throughput among repeated runs of one cell. */
+function median<T extends { rps: number }>(runs: T[]): T {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor((runs.length - 1) / 2)];
+}
+
+/**
+ * Every scenario against each layout, interleaved: off, on and on with a token back to back, so that
+ * the host's swings between minutes fall on all three alike; `rounds` times, each cell the median.
+ */
+async function runInterleaved(databaseUrl: string, layouts: Layout[], seconds: number, rounds: number, afterRead: () => Promise<void>): Promise<Measured[][]> {
+  const runs = layouts.map(() => SCENARIOS.map((): Measured[] => []));
+  for (let round = 0; round < rounds; round++) {
+    for (let scenario = 0; scenario < SCENARIOS.length; scenario++) {
+      for (const [i, layout] of layouts.entries()) runs[i][scenario].push(await runScenario(databaseUrl, layout, scenario, seconds));
+      if (scenario === READ) await afterRead();
+    }
   }
-  return results;
+  return runs.map((byScenario) => byScenario.map(median));
 }
 
 /**
@@ -129,34 +139,37 @@ async function runInterleaved(databaseUrl: string, layouts: Layout[], seconds: n
  * With `processes` > 1 (issue 9) the same load is spread over that many API processes and compared
  * with one process.
  */
-export async function runRestBenchmark(options: { seconds?: number; processes?: number } = {}): Promise<void> {
+export async function runRestBenchmark(options: { seconds?: number; processes?: number; rounds?: number } = {}): Promise<void> {
   const seconds = options.seconds ?? 10;
   const processes = options.processes ?? 1;
+  const rounds = options.rounds ?? 1;
   const pg = await benchPostgres();
   try {
     const layouts = [await startLayout(pg.url, 1, { AUDIT_DISABLED: 'true' }), await startLayout(pg.url, 1), await startLayout(pg.url, 1, withTokens())];
     const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
     // The same Express reading each Patient of the audit-on layout from PostgreSQL, and no more.
     const bareDb = await startChild('bench/bare-express.ts', { DATABASE_URL: pg.url }, '/fhir/Patient/x');
-    let bareRead: LoadResult | undefined;
-    let bareDbRead: LoadResult | undefined;
-    const [off, single, tokens] = await runInterleaved(pg.url, layouts, seconds, async () => {
-      bareRead = await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds });
+    const bareReads: LoadResult[] = [];
+    const bareDbReads: LoadResult[] = [];
+    const [off, single, tokens] = await runInterleaved(pg.url, layouts, seconds, rounds, async () => {
+      bareReads.push(await load('bare Express read', { url: `${bare.url}/fhir/Patient/x`, duration: seconds }));
       let n = 0;
       const ids = layouts[1].ids;
-      bareDbRead = await load('bare Express + PostgreSQL read', {
-        url: bareDb.url,
-        duration: seconds,
-        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${ids[n++ % ids.length]}` }) }],
-      });
+      bareDbReads.push(
+        await load('bare Express + PostgreSQL read', {
+          url: bareDb.url,
+          duration: seconds,
+          requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/fhir/Patient/${ids[n++ % ids.length]}` }) }],
+        }),
+      );
     });
     await Promise.all([bare.stop(), bareDb.stop()]);
     const [offRss, singleRss, tokensRss] = await Promise.all(layouts.map(stopLayout));
-    const bares = [bareRead!, bareDbRead!];
+    const bares = [median(bareReads), median(bareDbReads)];
     const bareRps = bares[0].rps;
     const percent = (a: number, b: number): string => `${Math.round((100 * a) / b)}%`;
     printTable(
-      'REST core, one API process, 16 connections, local PostgreSQL: audit trail off and on, back to back; bare Express',
+      `REST core, one API process, 16 connections, local PostgreSQL: audit trail off and on, back to back; bare Express${rounds > 1 ? `; median of ${rounds} rounds` : ''}`,
       [
         ...single.map((on, i) => ({
           scenario: on.name,

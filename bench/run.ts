@@ -16,22 +16,22 @@ const scenarios: Record<string, () => Promise<void>> = {
   idle: () => runIdleBenchmark(),
   notify: () => runNotifyBenchmark(),
   referrals: () => runReferralsBenchmark(),
-  rest: () => runRestBenchmark({ processes: processesFlag() }),
+  rest: () => runRestBenchmark({ processes: numberFlag('--processes') ?? 1, rounds: numberFlag('--rounds') ?? 1 }),
   scheduling: () => runSchedulingBenchmark(),
   search: () => runSearchBenchmark({ full: process.argv.includes('--full') }),
   validation: () => runValidationBenchmark(),
 };
 
-/** `--processes N`: also run the REST load over N API processes (the scale-out layout). */
-function processesFlag(): number {
-  const i = process.argv.indexOf('--processes');
-  const value = i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--processes='))?.split('=')[1];
-  return value ? Number(value) : 1;
+/** `--processes N`: also run the REST load over N API processes (the scale-out layout); `--rounds N`: run the REST scenarios N times and report the median of each. */
+function numberFlag(flag: string): number | undefined {
+  const i = process.argv.indexOf(flag);
+  const value = i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith(`${flag}=`))?.split('=')[1];
+  return value ? Number(value) : undefined;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const wanted = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--processes');
+  const wanted = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--processes' && args[i - 1] !== '--rounds');
   const names = wanted.length ? wanted : Object.keys(scenarios);
   console.log(`# Benchmarks (${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version})`);
   for (const name of names) {
