@@ -39,9 +39,13 @@ async function measured(databaseUrl: string, servers: Child[], run: () => Promis
   return { ...result, cpuMs: (1000 * (cpu() - before)) / Math.max(1, result.total) };
 }
 
-/** Environment of a layout with authentication on: every request carries the administrator's bearer token; no rate limit, as for one busy client. */
+/**
+ * Environment of a layout with authentication on: every request carries the administrator's bearer
+ * token; no rate limit, as for one busy client; a token that outlives the rounds (5 minutes, the
+ * default, is shorter than three).
+ */
 function withTokens(): Record<string, string> {
-  return { AUTH_DISABLED: 'false', RATE_LIMIT_PER_MINUTE: '0', ADMIN_CREDENTIALS_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'hub-bench-')), 'admin-client.json') };
+  return { AUTH_DISABLED: 'false', RATE_LIMIT_PER_MINUTE: '0', ACCESS_TOKEN_TTL_SECONDS: '7200', ADMIN_CREDENTIALS_FILE: path.join(mkdtempSync(path.join(tmpdir(), 'hub-bench-')), 'admin-client.json') };
 }
 
 /** One deployment under test: its API processes, the administrator's token if it has one, and the 200 patients it wrote. */
