@@ -74,29 +74,31 @@ export function createApp(services: AppServices): express.Express {
     next();
   });
   const security = services.security;
-  if (security) {
-    app.use(['/fhir', '/cds-services'], (req, res, next) => {
-      if (req.baseUrl === '/fhir' && OPEN_PATHS.test(req.path)) return next();
-      security
-        .authenticate(req.header('authorization'))
-        .then(async (principal) => {
-          res.locals.principal = principal;
-          await security.rateLimit(principal.clientId);
-        })
-        .then(() => next(), next);
-    });
-  }
-  // The FHIR API comes before the other routes: a FHIR request, the bulk of the traffic, then passes
-  // no layer of theirs (about 30: the operator endpoints, the console, API docs, OAuth endpoints),
-  // each one a path match.
+  // The caller of a bearer token, within its rate limit; a 401 or 429 FhirError otherwise.
+  const authenticate =
+    security &&
+    ((req: Request, res: Response): Promise<void> =>
+      security.authenticate(req.header('authorization')).then(async (principal) => {
+        res.locals.principal = principal;
+        await security.rateLimit(principal.clientId);
+      }));
+  // The FHIR API comes before the other routes, in one layer with its token check: a FHIR request,
+  // the bulk of the traffic, then passes no layer of theirs (about 30: the operator endpoints, the
+  // console, API docs, OAuth endpoints), each one a path match.
   const fhir = fhirHandler(services, log);
   const readBody = express.raw({ type: () => true, limit: config.maxBundleBytes });
   app.use('/fhir', (req, res, next) => {
-    if (NOT_FHIR_INTERACTIONS.test(req.path)) return next();
-    // GET and HEAD carry no body: not even the body parser's checks for one.
-    if (req.method === 'GET' || req.method === 'HEAD') return void fhir(req, res, next);
-    readBody(req, res, (err?: unknown) => (err ? next(err) : void fhir(req, res, next)));
+    const answer = (): void => {
+      // The plain routes under /fhir go on to their own handlers, with the caller known.
+      if (NOT_FHIR_INTERACTIONS.test(req.path)) return next();
+      // GET and HEAD carry no body: not even the body parser's checks for one.
+      if (req.method === 'GET' || req.method === 'HEAD') return void fhir(req, res, next);
+      readBody(req, res, (err?: unknown) => (err ? next(err) : void fhir(req, res, next)));
+    };
+    if (!authenticate || OPEN_PATHS.test(req.path)) return answer();
+    authenticate(req, res).then(answer, next);
   });
+  if (authenticate) app.use('/cds-services', (req, res, next) => void authenticate(req, res).then(() => next(), next));
   const isAdmin = security && ((authorization: string | undefined) => security.authenticate(authorization).then((p) => p.kind === 'admin', () => false));
   mountOperational(app, config, services.readiness ?? {}, isAdmin);
   if (security) {
