@@ -209,8 +209,7 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
     console.log('CPU ms/request: the API process and PostgreSQL together; "CPU off / on" is the throughput audit-on keeps when the CPUs are the limit, and holds when other work shares the machine.');
     if (processes > 1) {
       const multi = await startLayout(pg.url, processes);
-      const results: Measured[] = [];
-      for (let scenario = 0; scenario < SCENARIOS.length; scenario++) results.push(await runScenario(pg.url, multi, scenario, seconds));
+      const [results] = await runInterleaved(pg.url, [multi], seconds, rounds, async () => undefined);
       const rss = await stopLayout(multi);
       printTable(
         `REST core, ${processes} API processes, 16 connections in all`,
