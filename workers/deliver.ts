@@ -92,11 +92,17 @@ export class Deliverer {
   private readonly sent = new Map<string, number>();
   private lastRenew = Date.now();
   private timer?: NodeJS.Timeout;
+  /** Lanes whose loop runs, in the map or not (a lane that lost its lease finishes its request): their moves and attempts are still to flush. */
+  private runningLanes = 0;
   private stopping = false;
 
   constructor(private readonly deps: DelivererDeps) {
     this.cursors = new DeliveryCursors(deps.db, randomUUID(), deps.config.deliveryTimeoutMs + 2000);
-    this.timer = setInterval(() => void this.flush(), deps.flushMs ?? 50);
+  }
+
+  /** Flushes run while this process holds something (a lane, a cursor move, an attempt to log): an idle process is not woken 20 times a second. */
+  private arm(): void {
+    if (!this.timer && !this.stopping) this.timer = setInterval(() => void this.flush(), this.deps.flushMs ?? 50);
   }
 
   async handle(job: Job<DeliveryJob>, token?: string): Promise<void> {
@@ -191,6 +197,7 @@ export class Deliverer {
       for (const id of free) if (!taken.has(id)) elsewhere.add(id);
       for (const [id, { deliveredThrough, failures }] of taken) {
         if (this.lanes.has(id)) throw new Error(`lane ${id} appeared while taking its lease`); // cannot happen: takeLanes runs one at a time
+        this.arm();
         this.lanes.set(id, {
           id,
           cursor: Math.max(deliveredThrough, this.sent.get(id) ?? 0),
@@ -220,6 +227,7 @@ export class Deliverer {
   private run(lane: Lane): void {
     if (lane.running || lane.gone || this.stopping) return;
     lane.running = true;
+    this.runningLanes++;
     void this.drain(lane)
       .catch(() => {
         // The database failed mid-way: hand the lease back; the kick (or the sweep) tries again.
@@ -229,6 +237,7 @@ export class Deliverer {
       })
       .finally(() => {
         lane.running = false;
+        this.runningLanes--;
         if (lane.gone) return;
         if (!this.stopping && (lane.handshake || lane.fromDb || lane.queue.has(lane.cursor + 1))) this.run(lane);
         else {
@@ -358,7 +367,10 @@ export class Deliverer {
     if (sub?.status !== 'active' || !sub.topic) return;
     const state = await this.deps.events.state(id);
     const sent = await sendNotification(this.deps, sub, 'heartbeat', [], state?.eventsSinceStart ?? 0, 'active');
-    if (sent.attempt) this.attempts.push(sent.attempt);
+    if (sent.attempt) {
+      this.attempts.push(sent.attempt);
+      this.arm();
+    }
     await this.deps.events.markSent(id);
   }
 
@@ -369,6 +381,11 @@ export class Deliverer {
    */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
+    if (!this.lanes.size && !this.runningLanes && !this.moves.size && !this.attempts.length) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return Promise.resolve();
+    }
     const now = Date.now();
     const renew = now - this.lastRenew > this.cursors.leaseMs / 3;
     const idleBefore = this.stopping ? Infinity : now - (this.deps.idleLeaseMs ?? IDLE_LEASE_MS);

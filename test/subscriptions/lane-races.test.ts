@@ -386,4 +386,36 @@ describe('a deliverer never sends an event twice while it stays up', function ()
 
     expect(arrivedFor(x)).to.deep.equal([`${x}-1-1`, `${x}-2-2`, `${x}-2-2`, `${x}-3-3`, `${x}-4-4`]);
   });
+
+  it('an idle deliverer keeps no flush timer; a lane arms it, and its cursor and lease reach the database by themselves', async () => {
+    const [x] = await subscribe(['timer-x']);
+    const batch = await batchFor(['timer-x']);
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const timed = new Deliverer({
+      db: server.running.services.db,
+      store: server.running.services.store,
+      events: new EventStore(server.running.services.db),
+      cache: cache!,
+      queues,
+      config,
+      policy: new EndpointPolicy(config.endpointAllowList),
+      baseUrl: () => server.base,
+      publish: async () => 0,
+      limiter,
+      flushMs: 20,
+      idleLeaseMs: 0,
+    });
+    // Nothing held: nothing wakes the process (measured by `npm run bench -- idle`).
+    expect(timers()).to.equal(before);
+    try {
+      await timed.deliverBatch(batch);
+      await receiver.waitFor(`${x}-1-1`);
+      const state = async () => (await server.running.services.db.query<{ delivered_through: string; lease_owner: string | null }>('SELECT delivered_through, lease_owner FROM subscription_state WHERE subscription_id = $1', [x]))[0];
+      const written = await eventually(state, (s) => Number(s.delivered_through) === 1 && s.lease_owner === null);
+      expect(written.lease_owner).to.equal(null);
+    } finally {
+      await timed.stop();
+    }
+  });
 });
