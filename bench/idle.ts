@@ -1,7 +1,8 @@
-// Issue 14: what a server does when nobody asks anything of it: CPU per second of wall time and
-// resident memory after start, on the embedded default (PGlite) and on PostgreSQL, workers in-process.
+// Issue 14: what a server does when nobody asks anything of it: CPU per second of wall time, the
+// wake-ups it takes (context switches) and resident memory after start, on the embedded default
+// (PGlite) and on PostgreSQL, workers in-process.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { benchPostgres, cpuSeconds, printTable, ROOT, startChild } from './support.js';
@@ -11,6 +12,19 @@ const MEASURE_MS = 30_000;
 
 function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+/**
+ * Times the process's threads have been switched out (each a wake-up to come): a count, unlike CPU
+ * time, that other work on a shared machine does not inflate. Threads that ended are not counted.
+ */
+function contextSwitches(pid: number): number {
+  let n = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+    n += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  }
+  return n;
 }
 
 export async function runIdleBenchmark(): Promise<void> {
@@ -28,9 +42,11 @@ export async function runIdleBenchmark(): Promise<void> {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const rssAfterStart = rssMb(pid);
       const before = cpuSeconds(pid);
+      const switchesBefore = contextSwitches(pid);
       await new Promise((r) => setTimeout(r, MEASURE_MS));
       const used = cpuSeconds(pid) - before;
-      rows.push({ database: name, 'CPU while idle (% of one core)': ((100 * used) / (MEASURE_MS / 1000)).toFixed(2), 'RSS after start (MB)': Math.round(rssAfterStart), 'peak RSS (MB)': Math.round(server.peakRssMb()) });
+      const switches = (contextSwitches(pid) - switchesBefore) / (MEASURE_MS / 1000);
+      rows.push({ database: name, 'CPU while idle (% of one core)': ((100 * used) / (MEASURE_MS / 1000)).toFixed(2), 'context switches per second': Math.round(switches), 'RSS after start (MB)': Math.round(rssAfterStart), 'peak RSS (MB)': Math.round(server.peakRssMb()) });
       await server.stop();
     }
   } finally {
