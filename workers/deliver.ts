@@ -429,11 +429,14 @@ export class Deliverer {
     return this.flushing;
   }
 
-  /** Lets lanes finish their request in flight, then writes cursors and releases every lease. */
+  /**
+   * Lets lanes finish their request in flight, those that lost their lease too (a 2xx they get moves
+   * the cursor whoever holds the lease), then writes cursors and releases every lease.
+   */
   async stop(timeoutMs = 5000): Promise<void> {
     this.stopping = true;
     const until = Date.now() + timeoutMs;
-    while ([...this.lanes.values()].some((l) => l.running) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    while (this.runningLanes && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     clearInterval(this.timer);
     for (const lane of this.lanes.values()) if (!lane.running) lane.release = 'asked';
     await this.flushing;

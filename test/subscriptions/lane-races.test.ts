@@ -387,6 +387,28 @@ describe('a deliverer never sends an event twice while it stays up', function ()
     expect(arrivedFor(x)).to.deep.equal([`${x}-1-1`, `${x}-2-2`, `${x}-2-2`, `${x}-3-3`, `${x}-4-4`]);
   });
 
+  it('a deliverer stopping waits for the request of a lane that lost its lease, and writes its cursor', async () => {
+    const [x] = await subscribe(['stop-x']);
+    const batch = await batchFor(['stop-x', 'stop-x']); // x:1, x:2
+    receiver.hold(`${x}-2-2`);
+    await deliverer!.deliverBatch(batch);
+    await quiet(); // x:1 delivered, x:2 in flight
+
+    // Another process takes x's lease (ours expired): the next flush, with x's move, finds it gone.
+    const db = server.running.services.db;
+    await db.query("UPDATE subscription_state SET lease_owner = 'another process', lease_until = now() + interval '1 minute' WHERE subscription_id = $1", [x]);
+    await deliverer!.flush();
+
+    // x:2 is answered while this process stops: its delivery must reach the database before the process goes.
+    const stopped = deliverer!.stop();
+    await quiet();
+    receiver.release(`${x}-2-2`);
+    await stopped;
+
+    const [state] = await db.query<{ delivered_through: string }>('SELECT delivered_through FROM subscription_state WHERE subscription_id = $1', [x]);
+    expect(Number(state.delivered_through)).to.equal(2);
+  });
+
   it('an idle deliverer keeps no flush timer; a lane arms it, and its cursor and lease reach the database by themselves', async () => {
     const [x] = await subscribe(['timer-x']);
     const batch = await batchFor(['timer-x']);
