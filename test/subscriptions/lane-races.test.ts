@@ -163,20 +163,7 @@ describe('a deliverer never sends an event twice while it stays up', function ()
     limiter = new CountingLimiter(config.deliveryConcurrency, config.hostConcurrency);
     cache = new SubscriptionCache(real, 500);
     await cache.start();
-    deliverer = new Deliverer({
-      db: slow.db,
-      store: server.running.services.store,
-      events: new EventStore(slow.db),
-      cache,
-      queues,
-      config,
-      policy: new EndpointPolicy(config.endpointAllowList),
-      baseUrl: () => server.base,
-      publish: async () => 0,
-      limiter,
-      flushMs: 3_600_000, // flushes only when the test calls one
-      idleLeaseMs: 0, // and each one gives back the leases of the lanes idle by then
-    });
+    deliverer = delivererOver(slow.db, 3_600_000); // flushes only when the test calls one
     // The matcher hands its batches to the test, which gives them to the deliverer when it chooses.
     matcher = new MatchStep(real, server.running.services.search, new EventStore(real), queues, async (batch) => void handed.push(batch));
     await matcher.load();
@@ -190,6 +177,24 @@ describe('a deliverer never sends an event twice while it stays up', function ()
     await receiver?.close();
     await server?.stop();
   });
+
+  /** A deliverer over `db`, flushing every flushMs; each flush gives back the leases of the lanes idle by then. */
+  function delivererOver(db: Db, flushMs: number): Deliverer {
+    return new Deliverer({
+      db,
+      store: server.running.services.store,
+      events: new EventStore(db),
+      cache: cache!,
+      queues,
+      config,
+      policy: new EndpointPolicy(config.endpointAllowList),
+      baseUrl: () => server.base,
+      publish: async () => 0,
+      limiter,
+      flushMs,
+      idleLeaseMs: 0,
+    });
+  }
 
   /** Active R4 subscriptions with the resource as payload, one per patient, to the receiver. */
   async function subscribe(patients: string[]): Promise<string[]> {
@@ -235,6 +240,16 @@ describe('a deliverer never sends an event twice while it stays up', function ()
   }
 
   const arrivedFor = (id: string): string[] => receiver.arrived.filter((n) => n.startsWith(`${id}-`));
+
+  /** A new subscription for the patient, with its event 1 delivered and event 2 in flight (held by the receiver). */
+  async function secondInFlight(patient: string): Promise<string> {
+    const [x] = await subscribe([patient]);
+    const batch = await batchFor([patient, patient]); // x:1, x:2
+    receiver.hold(`${x}-2-2`);
+    await deliverer!.deliverBatch(batch);
+    await quiet();
+    return x;
+  }
 
   it('a lane that goes idle and is released while a batch takes other leases: the batch does not send through the released lane', async () => {
     const [x, y] = await subscribe(['lane-x', 'lane-y']);
@@ -319,11 +334,7 @@ describe('a deliverer never sends an event twice while it stays up', function ()
   });
 
   it('a flush under way when its lane fails leaves the back-off the failure wrote: the retry waits for it', async () => {
-    const [x] = await subscribe(['backoff-x']);
-    const batch = await batchFor(['backoff-x', 'backoff-x']); // x:1, x:2
-    receiver.hold(`${x}-2-2`);
-    await deliverer!.deliverBatch(batch);
-    await quiet(); // x:1 delivered, x:2 in flight
+    const x = await secondInFlight('backoff-x');
 
     // A flush with x's cursor move (through 1) sets off; the database is slow to run it.
     const started = slow.hold(FLUSH, 'before');
@@ -388,11 +399,7 @@ describe('a deliverer never sends an event twice while it stays up', function ()
   });
 
   it('a deliverer stopping waits for the request of a lane that lost its lease, and writes its cursor', async () => {
-    const [x] = await subscribe(['stop-x']);
-    const batch = await batchFor(['stop-x', 'stop-x']); // x:1, x:2
-    receiver.hold(`${x}-2-2`);
-    await deliverer!.deliverBatch(batch);
-    await quiet(); // x:1 delivered, x:2 in flight
+    const x = await secondInFlight('stop-x');
 
     // Another process takes x's lease (ours expired): the next flush, with x's move, finds it gone.
     const db = server.running.services.db;
@@ -414,20 +421,7 @@ describe('a deliverer never sends an event twice while it stays up', function ()
     const batch = await batchFor(['timer-x']);
     const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
-    const timed = new Deliverer({
-      db: server.running.services.db,
-      store: server.running.services.store,
-      events: new EventStore(server.running.services.db),
-      cache: cache!,
-      queues,
-      config,
-      policy: new EndpointPolicy(config.endpointAllowList),
-      baseUrl: () => server.base,
-      publish: async () => 0,
-      limiter,
-      flushMs: 20,
-      idleLeaseMs: 0,
-    });
+    const timed = delivererOver(server.running.services.db, 20);
     // Nothing held: nothing wakes the process (measured by `npm run bench -- idle`).
     expect(timers()).to.equal(before);
     try {
