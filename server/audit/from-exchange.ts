@@ -2,6 +2,7 @@ import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal.js';
 import type { FhirError } from '../errors.js';
 import { FHIR_ID, idOf, parseLiteral } from '../fhir/reference.js';
+import { decodedSegment, hasControlCharacter } from '../fhir/url-text.js';
 import { patientIdsOf } from './patients.js';
 import type { AuditInteraction, AuditRecord } from './record.js';
 
@@ -103,12 +104,10 @@ function shapeOf(req: ExchangeRequest): Shape {
   return { interaction: 'search', target }; // compartment search, e.g. Patient/1/Observation
 }
 
+/** The segment decoded, or as sent when that is malformed or holds a control character (which no audit row may). */
 function decoded(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+  const text = decodedSegment(segment);
+  return text === undefined || hasControlCharacter(text) ? segment : text;
 }
 
 /**

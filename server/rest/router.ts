@@ -3,6 +3,7 @@ import { isKnownResourceType } from '../../profiles/validator.js';
 import type { Permission } from '../access/scopes.js';
 import { badRequest, notFound, notSupported } from '../errors.js';
 import type { SearchEngine } from '../search/search.js';
+import { requestSegments } from './request-url.js';
 import { capabilityStatement, type CapabilityContributor } from './capability.js';
 import type { Operation } from './operations.js';
 import type { FhirContext, FhirRequest, FhirResponse, Handler, Route } from './request.js';
@@ -72,7 +73,7 @@ export class FhirRouter {
 
   /** The response to a FHIR request (a property, so it can be handed on as a `Route`). */
   readonly route: Route = async (req, ctx) => {
-    const segments = req.path.split('/').filter(Boolean).map(decodeURIComponent);
+    const segments = requestSegments(req);
     const refusal = this.readOnlyTypes.get(segments[0]);
     if (refusal && writes(req.method, segments)) throw notSupported(405, refusal);
     for (const entry of this.routes) {

@@ -73,6 +73,25 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
     expect(res.status).to.equal(400);
   });
 
+  it('a NUL or other control character in the path or a parameter, or malformed percent-encoding in the path, is 400, and the audit trail still takes the events of reads beside it', async () => {
+    const { id } = (await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Beside' }] } })).body;
+    const bad = ['Patient/%00', 'Patient/a%01b/_history', 'Patient/%ZZ', 'Patient/%E0%A4%A', 'Patient?family=%00', 'Patient?fam%07ily=x', 'Patient?_id=a%00b'];
+    // Sent together, so the good reads' audit events go in the same batches as the refusals'.
+    const results = await Promise.all([...bad, `Patient/${id}`, `Patient/${id}`].map((path) => server().fhir('GET', path)));
+    for (const [i, path] of bad.entries()) {
+      expect(results[i].status, path).to.equal(400);
+      expect(results[i].body.resourceType, path).to.equal('OperationOutcome');
+      expect(results[i].body.issue[0].diagnostics, path).to.match(/control character|percent-encoding/);
+    }
+    expect(results.slice(bad.length).map((r) => r.status)).to.deep.equal([200, 200]);
+    const form = await server().fhir('POST', 'Patient/_search', { raw: 'family=%00', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).to.equal(400);
+    const batch = await server().fhir('POST', '', {
+      body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/%ZZ' } }, { request: { method: 'GET', url: `Patient/${id}` } }] },
+    });
+    expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).to.deep.equal(['400 Bad Request', '200 OK']);
+  });
+
   it('every response carries X-Request-ID, echoing the one sent', async () => {
     const res = await server().fhir('GET', 'metadata', { headers: { 'x-request-id': 'abc-123' } });
     expect(res.headers.get('x-request-id')).to.equal('abc-123');

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Binary, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { badRequest, issue, outcome } from '../../errors.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
+import { pathSegment } from '../request-url.js';
 
 export type PreferReturn = FhirRequest['headers']['preferReturn'];
 
@@ -53,7 +54,7 @@ export function parseEntry(entry: BundleEntry, index: number, baseUrl: string): 
   }
   if (method === 'PATCH') Object.assign(request, patchBody(entry.resource, at));
   const [type, id] = segments;
-  const named = id && !id.startsWith('$') && !id.startsWith('_') ? decodeURIComponent(id) : undefined;
+  const named = id && !id.startsWith('$') && !id.startsWith('_') ? pathSegment(id) : undefined;
   return {
     index,
     fullUrl: entry.fullUrl,
