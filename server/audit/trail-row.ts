@@ -59,7 +59,17 @@ export async function insertAuditRows(sql: Queryable, rows: AuditRow[]): Promise
 /** The INSERT of rows, its one parameter bound with `bind`. */
 export function auditInsert(bind: (value: unknown) => string, rows: AuditRow[]): string {
   // One JSON parameter, not one per column: text[] columns cannot travel through unnest.
-  return `INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, ${bind(JSON.stringify(rows))}::json)`;
+  return `INSERT INTO audit_event (${AUDIT_COLUMNS}) SELECT ${AUDIT_COLUMNS} FROM json_populate_recordset(NULL::audit_event, ${bind(rowsJson(rows))}::json)`;
+}
+
+/**
+ * The rows as JSON. PostgreSQL's text holds no NUL, and one refused a whole batch, the other
+ * requests' events with it: a NUL a client sent (in an element's name an error quotes, say) is
+ * recorded as U+FFFD. The scan for one is cheap; the replacer runs only when there is one.
+ */
+function rowsJson(rows: AuditRow[]): string {
+  const json = JSON.stringify(rows);
+  return json.includes('\\u0000') ? JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'string' ? value.replaceAll('\0', '\ufffd') : value)) : json;
 }
 
 /** The AuditEvent of a row, in the IHE BALP shape of audit-event.ts; every event has one version. */

@@ -84,6 +84,14 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
       expect(results[i].body.issue[0].diagnostics, path).to.match(/control character|percent-encoding/);
     }
     expect(results.slice(bad.length).map((r) => r.status)).to.deep.equal([200, 200]);
+    // An error that quotes a NUL the client sent: its audit event records U+FFFD in its place.
+    const json = { 'content-type': 'application/fhir+json' };
+    const quoted = await Promise.all([
+      server().fhir('POST', 'Patient', { raw: '{"resourceType":"Patient","a\\u0000b":1}', headers: json }),
+      server().fhir('GET', `Patient/${id}`),
+    ]);
+    expect(quoted.map((r) => r.status)).to.deep.equal([400, 200]);
+    expect(quoted[0].body.issue[0].expression).to.deep.equal(['Patient.a\u0000b']);
     const form = await server().fhir('POST', 'Patient/_search', { raw: 'family=%00', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(form.status).to.equal(400);
     const batch = await server().fhir('POST', '', {
