@@ -4,6 +4,7 @@ import { preconditionFailed } from '../errors.js';
 import type { Db, Queryable } from './db.js';
 import { historyPage } from './history.js';
 import { PendingCreates } from './pending-creates.js';
+import { ReadBatch } from './read-batch.js';
 import { readMany, toVersion, type Row } from './rows.js';
 import type { HistoryPage, HistoryQuery, Interaction, ResourceIndexer, ResourceVersion, Store, WriteResult } from './store.js';
 import { WrittenHere } from './written-here.js';
@@ -16,7 +17,12 @@ export class SqlStore implements Store {
     /** Set when this instance is bound to an open transaction: its connection, holding back the creates. */
     private readonly tx?: PendingCreates,
     readonly writtenHere?: WrittenHere,
-  ) {}
+  ) {
+    this.reads = tx ? undefined : new ReadBatch(db);
+  }
+
+  /** Reads outside a transaction, gathered into one statement per turn of the event loop (read-batch.ts). */
+  private readonly reads?: ReadBatch;
 
   /** Current rows this transaction read FOR UPDATE (readForUpdate) and has not written since. */
   private readonly locked = new Map<string, { version_id: number; deleted: boolean }>();
@@ -46,9 +52,11 @@ export class SqlStore implements Store {
   }
 
   async read(resourceType: string, id: string): Promise<ResourceVersion | undefined> {
-    // The hottest statement of all: planned once per connection (db.ts QueryOptions.prepared).
-    const rows = await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2', [resourceType, id], { prepared: true });
-    return rows[0] && toVersion(rows[0]);
+    // In a transaction, on its connection, which may hold what it wrote; prepared, as it is hot.
+    const row = this.reads
+      ? await this.reads.read(resourceType, id)
+      : (await this.sql.query<Row>('SELECT * FROM resources WHERE resource_type = $1 AND id = $2', [resourceType, id], { prepared: true }))[0];
+    return row && toVersion(row);
   }
 
   async readForUpdate(resourceType: string, id: string): Promise<ResourceVersion | undefined> {

@@ -1,18 +1,12 @@
 import { expect } from 'chai';
 import type { Patient } from '@medplum/fhirtypes';
 import { createSearchEngine } from '../../server/search/engine.js';
-import type { Db, Queryable } from '../../server/store/db.js';
+import type { Db } from '../../server/store/db.js';
 import { migrate } from '../../server/store/migrate.js';
 import { openDb } from '../../server/store/open-db.js';
 import { SqlStore } from '../../server/store/resource-store.js';
+import { recording } from '../support/recording-db.js';
 import { freshPostgresUrl } from '../support/server.js';
-
-/** The database with the text of every statement run in its transactions kept. */
-function recording(db: Db): { db: Db; statements: string[] } {
-  const statements: string[] = [];
-  const record = (q: Queryable): Queryable => ({ query: (sql, params, options) => (statements.push(sql), q.query(sql, params, options)) });
-  return { db: { ...db, query: record(db).query, transaction: (fn) => db.transaction((tx) => fn(record(tx))) }, statements };
-}
 
 describe('store: readForUpdate (PostgreSQL)', function () {
   this.timeout(60_000);
