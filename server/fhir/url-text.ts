@@ -10,6 +10,8 @@ export function hasControlCharacter(text: string): boolean {
 
 /** A URL path segment, percent-decoded; undefined when its percent-encoding is malformed. */
 export function decodedSegment(segment: string): string | undefined {
+  // Most segments (types, ids) have nothing to decode.
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
