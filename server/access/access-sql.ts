@@ -89,8 +89,7 @@ class CompiledAccess implements AccessSql {
     const types = [...new Set(inUse.map((n) => this.policy.sets[n].type))];
     const sw = new SqlWriter('', new Map());
     const stampSql = `SELECT concat_ws(',', ${types.map((t) => `(SELECT max(seq) FROM change_log WHERE resource_type = ${sw.p(t)})`).join(', ')}) AS stamp`;
-    // Every request of a client with sets asks this: prepared, it is planned once per connection.
-    const [{ stamp }] = await sql.query<{ stamp: string }>(stampSql, sw.values, { prepared: true });
+    const stamp = await this.stampOf(sql, stampSql, sw.values);
     const last = this.resolved;
     if (last && last.stamp === stamp && Date.now() - last.at < RESOLUTION_MAX_AGE_MS) return last.access;
     const ids = new Map<string, string[]>(names.map((n) => [n, []]));
@@ -101,6 +100,27 @@ class CompiledAccess implements AccessSql {
     const access = new CompiledAccess(this.registry, this.policy, this.vars, sets, this.parsed);
     this.resolved = { stamp, at: Date.now(), access };
     return access;
+  }
+
+  /** The question of the requests of this turn of the event loop, and the connection it goes on. */
+  private asking?: { sql: Queryable; stamp: Promise<string> };
+
+  /**
+   * The change-log position of the sets' types. Every request of a client with sets asks it, so the
+   * requests of one turn of the event loop share one question, sent at the turn's end: after each
+   * of them began, so each still sees every change committed before it. Prepared: planned once per
+   * connection.
+   */
+  private stampOf(sql: Queryable, text: string, values: unknown[]): Promise<string> {
+    if (this.asking?.sql === sql) return this.asking.stamp;
+    const stamp: Promise<string> = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      // Asked now: a request arriving from here on asks again.
+      if (this.asking?.stamp === stamp) this.asking = undefined;
+      const [row] = await sql.query<{ stamp: string }>(text, values, { prepared: true });
+      return row.stamp;
+    });
+    this.asking = { sql, stamp };
+    return stamp;
   }
 
   /** The last resolution of the materialized sets, and the change-log position it was made at. */

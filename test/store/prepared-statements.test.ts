@@ -7,6 +7,7 @@ import { migrate } from '../../server/store/migrate.js';
 import { SqlStore } from '../../server/store/resource-store.js';
 import { loadPolicies } from '../../server/access/policy.js';
 import { AccessCompiler } from '../../server/access/request-access.js';
+import { recording } from '../support/recording-db.js';
 import { freshPostgresUrl } from '../support/server.js';
 
 /** The statements prepared on this connection (session). */
@@ -84,5 +85,16 @@ describe('prepared statements on the write and search paths (PostgreSQL)', funct
     await practice.prepare(db);
     await practice.prepare(db);
     expect((await preparedOn(db)).some((s) => s.includes('max(seq) FROM change_log'))).to.equal(true);
+  });
+
+  it("a GP practice's requests begun in one turn of the event loop share that question; a request begun later asks again", async () => {
+    const compiler = new AccessCompiler(createSearchEngine({ defaultCount: 20, maxCount: 100 }), loadPolicies());
+    const practice = compiler.forPrincipal({ clientId: 'gp-shared-stamp', org: 'A99998', kind: 'gp-practice', scopes: [] });
+    const { db: rec, statements } = recording(db);
+    const asked = (): number => statements.filter((s) => s.includes('max(seq) FROM change_log')).length;
+    await Promise.all([practice.prepare(rec), practice.prepare(rec), practice.prepare(rec)]);
+    expect(asked()).to.equal(1);
+    await practice.prepare(rec);
+    expect(asked()).to.equal(2);
   });
 });
