@@ -92,14 +92,30 @@ class CompiledAccess implements AccessSql {
     const stamp = await this.stampOf(sql, stampSql, sw.values);
     const last = this.resolved;
     if (last && last.stamp === stamp && Date.now() - last.at < RESOLUTION_MAX_AGE_MS) return last.access;
+    // The requests that find the same new stamp share one resolution: after a change to the sets'
+    // types, each of a client's requests under way used to resolve them again, all at once.
+    if (this.resolving?.stamp === stamp && this.resolving.sql === sql) return this.resolving.access;
+    const access = this.resolve(sql, names).then((resolved) => {
+      this.resolved = { stamp, at: Date.now(), access: resolved };
+      return resolved;
+    });
+    this.resolving = { sql, stamp, access };
+    return access.finally(() => {
+      if (this.resolving?.access === access) this.resolving = undefined;
+    });
+  }
+
+  /** The resolution under way, the stamp it was asked for, and the connection it runs on. */
+  private resolving?: { sql: Queryable; stamp: string; access: Promise<CompiledAccess> };
+
+  /** The materialized sets' members, now: one statement for them all. */
+  private async resolve(sql: Queryable, names: string[]): Promise<CompiledAccess> {
     const ids = new Map<string, string[]>(names.map((n) => [n, []]));
     const w = new SqlWriter('', new Map());
     const union = names.map((n) => `SELECT ${w.p(n)}::text AS set, id FROM (${this.members(w, n)}) s`).join(' UNION ALL ');
     for (const row of await sql.query<{ set: string; id: string }>(union, w.values)) ids.get(row.set)!.push(row.id);
     const sets = new Map([...ids].map(([name, list]) => [name, { size: list.length, literal: arrayLiteral(list) }]));
-    const access = new CompiledAccess(this.registry, this.policy, this.vars, sets, this.parsed);
-    this.resolved = { stamp, at: Date.now(), access };
-    return access;
+    return new CompiledAccess(this.registry, this.policy, this.vars, sets, this.parsed);
   }
 
   /** The question of the requests of this turn of the event loop, and the connection it goes on. */

@@ -97,4 +97,17 @@ describe('prepared statements on the write and search paths (PostgreSQL)', funct
     await practice.prepare(rec);
     expect(asked()).to.equal(2);
   });
+
+  it("a GP practice's requests that find its sets changed share one resolution of them", async () => {
+    const engine = createSearchEngine({ defaultCount: 20, maxCount: 100 });
+    const practice = new AccessCompiler(engine, loadPolicies()).forPrincipal({ clientId: 'gp-shared-sets', org: 'A99997', kind: 'gp-practice', scopes: [] });
+    const { db: rec, statements } = recording(db);
+    const resolved = (): number => statements.filter((s) => s.includes('AS set, id FROM')).length;
+    await practice.prepare(rec);
+    expect(resolved()).to.equal(1);
+    // A new Organization changes the change-log position of a type the practice's sets cover.
+    await new SqlStore(db, engine).create({ resourceType: 'Organization', name: 'Changed' });
+    await Promise.all([practice.prepare(rec), practice.prepare(rec), practice.prepare(rec)]);
+    expect(resolved()).to.equal(2);
+  });
 });
