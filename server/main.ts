@@ -14,7 +14,7 @@ import { createApp, type Security } from './http/app.js';
 import { mountConsole } from './http/console.js';
 import { mountExportRoutes } from './http/export-routes.js';
 import { fhirRoutes } from './rest/routes.js';
-import { logger } from './logger.js';
+import { flushLogsNow, logger } from './logger.js';
 import { openServices, type Services } from './services.js';
 import { startPrivateRedis } from './private-redis.js';
 import { seedNeighbourhood } from './seed.js';
@@ -64,7 +64,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     audit,
   });
   const http = await new Promise<Server>((resolve) => {
-    const s = app.listen(config.port, () => resolve(s));
+    // What start-up logged so far (an open API, where the credentials went) is out before the first answer.
+    const s = app.listen(config.port, () => resolve(s)).once('listening', flushLogsNow);
   });
   if (!config.databaseUrl && config.dataDir !== 'memory://') {
     const release = claimDataDir(config.dataDir, config.baseUrl);
@@ -154,7 +155,7 @@ if (require.main === module) {
       if (process.argv.includes('--seed')) logger.info({ resources: await seedNeighbourhood(s.services.store) }, 'seeded the neighbourhood fixtures');
       logger.info({ baseUrl: config.baseUrl, database: config.databaseUrl ? 'postgresql' : `pglite:${config.dataDir}` }, `FHIR R4 API at ${config.baseUrl}`);
       // Logs are buffered; the start lines (and where the administrator's credentials went) must show now.
-      logger.flush();
+      flushLogsNow();
       const shutdown = (signal: string): void => {
         logger.info({ signal }, 'shutting down: no new requests; finishing in-flight work');
         s.stop().then(
