@@ -129,8 +129,10 @@ function parsed(body: ExchangeResponse['body'], resourceNamed: boolean): unknown
 /** The resources a body carries: itself, a Bundle's entries, or an operation's Parameters resources. */
 function resourcesIn(body: unknown): Resource[] {
   if (!isResource(body)) return [];
-  if (body.resourceType === 'Bundle') return ((body as Bundle).entry ?? []).map((e) => e.resource).filter(isResource);
-  if (body.resourceType === 'Parameters') return ((body as Parameters).parameter ?? []).map((p) => p.resource).filter(isResource);
+  // A request's body is as the client sent it, malformed too: anything but a list of objects holds none.
+  const resourcesOf = (list: unknown): Resource[] => (Array.isArray(list) ? list.map((item: { resource?: unknown } | null) => item?.resource).filter(isResource) : []);
+  if (body.resourceType === 'Bundle') return resourcesOf((body as Bundle).entry);
+  if (body.resourceType === 'Parameters') return resourcesOf((body as Parameters).parameter);
   return [body];
 }
 

@@ -8,7 +8,7 @@ import { STATUS_PATH } from '../export/urls.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { mountCdsHooks } from '../cds-hooks/routes.js';
-import { badRequest, FhirError, issue, outcome, tooLarge } from '../errors.js';
+import { badRequest, FhirError, issue, notSupported, outcome, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
 import type { FhirRouter } from '../rest/router.js';
@@ -120,9 +120,16 @@ export function createApp(services: AppServices): express.Express {
       send(res, err.status, withRequestId(err.outcome, requestId), err.headers, pretty);
       return;
     }
-    const httpErr = err as { type?: string; status?: number; limit?: number };
+    const httpErr = err as { type?: string; status?: number; limit?: number; expose?: boolean; message?: string };
     if (httpErr.type === 'entity.too.large') {
       send(res, 413, tooLarge(`The body is larger than the limit of ${httpErr.limit} bytes`).outcome, {}, pretty);
+      return;
+    }
+    // The body parser's and the router's refusals (a body in an encoding it cannot undo, a path
+    // parameter that is not valid percent-encoding) carry their 4xx status and a message for the client.
+    if ((httpErr.expose || err instanceof URIError) && httpErr.status && httpErr.status >= 400 && httpErr.status < 500) {
+      const code = httpErr.status === 415 ? 'not-supported' : 'invalid';
+      send(res, httpErr.status, withRequestId(outcome(issue(code, httpErr.message ?? `HTTP ${httpErr.status}`)), requestId), {}, pretty);
       return;
     }
     log.error({ requestId, method: req.method, err }, 'unexpected error');
@@ -131,11 +138,19 @@ export function createApp(services: AppServices): express.Express {
   return app;
 }
 
+/** The HTTP methods of https://hl7.org/fhir/R4/http.html: anything else is a 405 before it is routed or audited. */
+const FHIR_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** Answers a FHIR interaction or operation: the request as the FHIR router takes it, the answer as negotiated. */
 function fhirHandler(services: AppServices, log: Logger): (req: Request, res: Response, next: NextFunction) => Promise<void> {
   const { config } = services;
   return async (req, res, next) => {
     try {
+      if (!FHIR_METHODS.has(req.method)) {
+        const refusal = notSupported(405, `${req.method} is not a method of the FHIR RESTful API`);
+        refusal.headers.Allow = [...FHIR_METHODS].join(', ');
+        throw refusal;
+      }
       const url = new URL(req.originalUrl, 'http://local');
       const query = url.searchParams;
       checkAcceptable(query.get('_format') ?? undefined, req.header('accept'));

@@ -1,6 +1,6 @@
 import { evalFhirPath, evalFhirPathTyped, toTypedValue, tryGetDataType } from '@medplum/core';
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
-import { badRequest, unprocessable } from '../errors.js';
+import { badRequest, FhirError, unprocessable } from '../errors.js';
 
 /**
  * FHIRPath Patch: https://hl7.org/fhir/R4/fhirpatch.html. Written here because neither @medplum/core
@@ -8,10 +8,19 @@ import { badRequest, unprocessable } from '../errors.js';
  */
 export function applyFhirPathPatch(resource: Resource, patch: Parameters): Resource {
   const target = structuredClone(resource) as unknown as Record<string, unknown>;
-  (patch.parameter ?? []).forEach((op, i) => {
+  const operations: unknown = patch.parameter ?? [];
+  if (!Array.isArray(operations)) throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
+  operations.forEach((op: ParametersParameter | null, i) => {
     const where = `Parameters.parameter[${i}]`;
-    if (op.name !== 'operation') throw badRequest(`FHIRPath Patch parameters must be named 'operation'`, `${where}.name`);
-    applyOperation(target, op, where);
+    if (op?.name !== 'operation') throw badRequest(`FHIRPath Patch parameters must be named 'operation'`, `${where}.name`);
+    try {
+      applyOperation(target, op, where);
+    } catch (err) {
+      // What a client's path, parts or values break (an expression that does not parse, a part that is
+      // no list, a value nested past the stack) is the patch's fault: a 400 that says which operation.
+      if (err instanceof FhirError) throw err;
+      throw badRequest(`${where}: the operation could not be applied: ${(err as Error).message}`, where);
+    }
   });
   return target as unknown as Resource;
 }

@@ -38,12 +38,23 @@ async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: st
   return writtenResponse(await store.update({ ...valid, id }, ifMatchVersion(req) ?? current.versionId), baseUrl);
 }
 
+/** rfc6902 returns an operation's failure, but throws on an operation it cannot read (a null, a path that is no JSON Pointer). */
+function jsonPatch(target: Resource, operations: unknown[]): Array<Error | null> {
+  const malformed = operations.findIndex((op) => typeof op !== 'object' || op === null || typeof (op as Operation).path !== 'string');
+  if (malformed >= 0) throw badRequest(`JSON Patch operation ${malformed} is not an object with a string path`, `Patch[${malformed}]`);
+  try {
+    return applyPatch(target, operations as Operation[]) as Array<Error | null>;
+  } catch (err) {
+    throw badRequest(`The JSON Patch could not be applied: ${(err as Error).message}`);
+  }
+}
+
 function applyBody(resource: Resource, req: FhirRequest): Resource {
   const type = (req.contentType ?? '').split(';')[0].trim();
   if (type === 'application/json-patch+json') {
     if (!Array.isArray(req.body)) throw badRequest('A JSON Patch body is an array of operations');
     const target = structuredClone(resource);
-    const results = applyPatch(target, req.body as Operation[]);
+    const results = jsonPatch(target, req.body);
     const failed = results.findIndex((r) => r !== null);
     if (failed >= 0) {
       const err = results[failed] as Error;

@@ -21,6 +21,9 @@ import type { SqlWriter } from './sql-writer.js';
 import type { Compartment, SearchContext, SearchEngine } from './search.js';
 import { ValueSetExpander } from './valuesets.js';
 
+/** Each criterion is a subquery PostgreSQL plans together with the others: hundreds of them took minutes, with every other request waiting on the embedded database. */
+const MAX_SEARCH_PARAMETERS = 64;
+
 export interface SearchEngineOptions {
   /** Page size when the request has no _count. */
   defaultCount: number;
@@ -120,6 +123,8 @@ class SqlSearchEngine implements SearchEngine {
   }
 
   async search(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment?: Compartment): Promise<Bundle> {
+    const given = [...params.keys()].length;
+    if (given > MAX_SEARCH_PARAMETERS) throw badRequest(`A search takes at most ${MAX_SEARCH_PARAMETERS} parameters; this one has ${given}. Join values of one parameter with commas, or split the search.`);
     await this.custom.sync(ctx.sql);
     const issues: OperationOutcomeIssue[] = [];
     const access = ctx.access;

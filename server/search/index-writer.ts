@@ -1,12 +1,13 @@
 import type { Queryable } from '../store/db.js';
 import type { Alongside } from '../store/store.js';
 import type { IndexRows } from './extract.js';
+import { timestampText } from '../store/timestamp-text.js';
 
 /** Index tables and how each row kind becomes columns; order matches the INSERT column lists. */
 const TABLES: { [K in keyof IndexRows]: { table: string; columns: [string, string][]; values: (row: IndexRows[K][number]) => unknown[] } } = {
   string: { table: 'search_string', columns: [['value_norm', 'text'], ['value_exact', 'text']], values: (r) => [r.norm, r.exact] },
   token: { table: 'search_token', columns: [['system', 'text'], ['code', 'text']], values: (r) => [r.system, r.code] },
-  date: { table: 'search_date', columns: [['low', 'timestamptz'], ['high', 'timestamptz']], values: (r) => [timestamp(r.low), timestamp(r.high)] },
+  date: { table: 'search_date', columns: [['low', 'timestamptz'], ['high', 'timestamptz']], values: (r) => [timestampText(r.low), timestampText(r.high)] },
   number: { table: 'search_number', columns: [['low', 'numeric'], ['high', 'numeric']], values: (r) => [String(r.low), String(r.high)] },
   quantity: {
     table: 'search_quantity',
@@ -22,13 +23,6 @@ const TABLES: { [K in keyof IndexRows]: { table: string; columns: [string, strin
 };
 
 export const INDEX_TABLES = Object.values(TABLES).map((t) => t.table);
-
-/** Epoch milliseconds as PostgreSQL timestamptz text; open ends of periods are +-infinity. */
-export function timestamp(ms: number): string {
-  if (ms === Infinity) return 'infinity';
-  if (ms === -Infinity) return '-infinity';
-  return new Date(ms).toISOString();
-}
 
 /** The index rows of one resource. */
 export interface ResourceRows {

@@ -100,6 +100,46 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
     expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).to.deep.equal(['400 Bad Request', '200 OK']);
   });
 
+  it('malformed bodies, operations, patches and methods are 4xx with an OperationOutcome, and change nothing', async () => {
+    const json = { 'content-type': 'application/fhir+json' };
+    const { id } = (await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Unbroken' }] } })).body;
+    const refused = async (status: number, method: string, path: string, options: { raw?: string; headers?: Record<string, string> } = {}): Promise<void> => {
+      const res = await server().fhir(method, path, options);
+      expect(res.status, `${method} ${path} ${options.raw ?? ''}`).to.equal(status);
+      expect(res.body.resourceType, `${method} ${path}`).to.equal('OperationOutcome');
+    };
+    await refused(405, 'OPTIONS', 'Patient');
+    expect((await server().fhir('OPTIONS', `Patient/${id}`)).headers.get('allow')).to.equal('GET, HEAD, POST, PUT, PATCH, DELETE');
+    await refused(400, 'POST', 'Patient', { raw: 'xxxx', headers: { ...json, 'content-encoding': 'gzip' } });
+    await refused(415, 'POST', 'Patient', { raw: 'xxxx', headers: { ...json, 'content-encoding': 'bogus' } });
+    await refused(400, 'GET', '_export/%FF');
+    const patch = { 'content-type': 'application/json-patch+json' };
+    for (const raw of ['[null]', '[{"op":"add","path":1,"value":1}]', '[{"op":"copy","from":1,"path":"/x"}]', '[{"op":"add","path":"x","value":1}]']) await refused(400, 'PATCH', `Patient/${id}`, { raw, headers: patch });
+    const fhirPathPatch = (part: unknown): string => JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'operation', part }] });
+    for (const raw of [fhirPathPatch('x'), fhirPathPatch([null]), fhirPathPatch([{ name: 'type', valueCode: 'add' }, { name: 'path', valueString: '(((' }, { name: 'name', valueString: 'x' }, { name: 'value', valueString: 'x' }]), '{"resourceType":"Parameters","parameter":"x"}']) {
+      await refused(400, 'PATCH', `Patient/${id}`, { raw, headers: json });
+    }
+    expect((await server().fhir('GET', `Patient/${id}`)).body.meta.versionId).to.equal('1');
+    await refused(400, 'POST', 'Patient', { raw: '{"resourceType":"Parameters","parameter":"x"}', headers: json });
+    await refused(400, 'POST', '', { raw: '{"resourceType":"Bundle","type":"transaction","entry":[null]}', headers: json });
+    await refused(400, 'POST', '', { raw: '{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":1}}]}', headers: json });
+    const batch = await server().fhir('POST', '', { raw: '{"resourceType":"Bundle","type":"batch","entry":[null,{"request":{"method":"GET","url":"Patient","ifNoneMatch":5}}]}', headers: json });
+    expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).to.deep.equal(['400 Bad Request', '400 Bad Request']);
+    for (const raw of ['null', '{"resourceType":"Parameters","parameter":5}', '{"resourceType":"Parameters","parameter":[null]}']) await refused(400, 'POST', 'ValueSet/$expand', { raw, headers: json });
+    await refused(400, 'GET', `Patient?${Array.from({ length: 65 }, (_, i) => `name=x${i}`).join('&')}`);
+  });
+
+  it('a date in the year 9999 is stored and found, and history at 9999 answers', async () => {
+    const created = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', birthDate: '9999-12-31', name: [{ family: 'Far' }] } });
+    expect(created.status).to.equal(201);
+    for (const query of ['birthdate=9999', 'birthdate=9999-12-31', 'birthdate=ge9999']) {
+      const found = await server().fhir('GET', `Patient?${query}&family=Far`);
+      expect(found.status, query).to.equal(200);
+      expect(found.body.entry.map((e: { resource: { id: string } }) => e.resource.id), query).to.deep.equal([created.body.id]);
+    }
+    expect((await server().fhir('GET', `Patient/${created.body.id}/_history?_at=9999`)).status).to.equal(200);
+  });
+
   it('every response carries X-Request-ID, echoing the one sent', async () => {
     const res = await server().fhir('GET', 'metadata', { headers: { 'x-request-id': 'abc-123' } });
     expect(res.headers.get('x-request-id')).to.equal('abc-123');

@@ -26,8 +26,15 @@ export const entryPath = (index: number): string => `Bundle.entry[${index}]`;
 /** Turns `Bundle.entry[i].request` into a FhirRequest; the url may be relative or absolute on this server. */
 export function parseEntry(entry: BundleEntry, index: number, baseUrl: string): EntryRequest {
   const at = entryPath(index);
+  if (typeof entry !== 'object' || entry === null) throw badRequest(`${at} must be an object`, at);
+  if (entry.fullUrl !== undefined && typeof entry.fullUrl !== 'string') throw badRequest(`${at}.fullUrl must be a string`, `${at}.fullUrl`);
   const method = entry.request?.method;
   if (!method || !METHODS.has(method)) throw badRequest(`${at}: request.method must be one of GET, HEAD, POST, PUT, PATCH, DELETE`, `${at}.request.method`);
+  // The request's strings as the client sent them, before anything reads one as a string.
+  for (const name of ['url', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince', 'ifNoneExist'] as const) {
+    const value: unknown = entry.request?.[name];
+    if (value !== undefined && typeof value !== 'string') throw badRequest(`${at}: request.${name} must be a string`, `${at}.request.${name}`);
+  }
   let url = entry.request?.url;
   if (!url) throw badRequest(`${at}: request.url is required`, `${at}.request.url`);
   if (url.startsWith(`${baseUrl}/`)) url = url.slice(baseUrl.length + 1);
@@ -73,7 +80,8 @@ function patchBody(resource: Resource | undefined, at: string): Pick<FhirRequest
   if (resource?.resourceType === 'Parameters') return { body: resource, contentType: 'application/fhir+json' };
   if (resource?.resourceType === 'Binary') {
     const binary = resource as Binary;
-    if (!binary.data) throw badRequest(`${at}: the Binary patch has no data`, `${at}.resource.data`);
+    if (!binary.data || typeof binary.data !== 'string') throw badRequest(`${at}: the Binary patch has no base64 data`, `${at}.resource.data`);
+    if (binary.contentType !== undefined && typeof binary.contentType !== 'string') throw badRequest(`${at}: the Binary patch's contentType must be a string`, `${at}.resource.contentType`);
     const text = Buffer.from(binary.data, 'base64').toString('utf8');
     try {
       return { body: JSON.parse(text), contentType: binary.contentType ?? 'application/json-patch+json' };

@@ -18,8 +18,14 @@ export function operationParams(req: FhirRequest): URLSearchParams {
 /** The Parameters body of an operation, if one was sent. */
 export function parametersBody(req: FhirRequest): Parameters | undefined {
   if (req.body === undefined || req.body instanceof URLSearchParams) return undefined;
-  const body = req.body as { resourceType?: string };
-  if (body.resourceType !== 'Parameters') throw badRequest(`An operation takes a Parameters resource as its body, not ${body.resourceType ?? 'this'}`, 'resourceType');
+  const body = req.body as { resourceType?: unknown; parameter?: unknown } | null;
+  if (typeof body !== 'object' || body === null || body.resourceType !== 'Parameters') {
+    throw badRequest(`An operation takes a Parameters resource as its body, not ${typeof body?.resourceType === 'string' ? body.resourceType : 'this'}`, 'resourceType');
+  }
+  // Its shape, before any operation reads it: a list of objects, each named.
+  if (body.parameter !== undefined && !Array.isArray(body.parameter)) throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
+  const unnamed = ((body.parameter ?? []) as unknown[]).findIndex((p) => typeof p !== 'object' || p === null || typeof (p as ParametersParameter).name !== 'string');
+  if (unnamed >= 0) throw badRequest(`Parameters.parameter[${unnamed}] must be an object with a name`, `Parameters.parameter[${unnamed}]`);
   return body as Parameters;
 }
 

@@ -1,5 +1,5 @@
 import type { DateRow, IndexRows } from '../index-rows.js';
-import { timestamp } from '../index-writer.js';
+import { timestampText } from '../../store/timestamp-text.js';
 import type { SqlWriter } from '../sql-writer.js';
 import type { Bound, Clause, Prefix, RangeRule } from './range.js';
 import { evaluateRule, rangeColumns, ruleSql, splitPrefix } from './range.js';
@@ -94,7 +94,7 @@ export function windowSql(w: SqlWriter, x: string, lower: string, upper: string)
   const from = dateRange(splitPrefix(lower).rest)!;
   const to = dateRange(splitPrefix(upper).rest)!;
   if (from.low >= to.high) return undefined;
-  return `tstzrange(${x}.low, ${x}.high, '[)') && tstzrange(${w.p(timestamp(from.low))}::timestamptz, ${w.p(timestamp(to.high))}::timestamptz, '[)')`;
+  return `tstzrange(${x}.low, ${x}.high, '[)') && tstzrange(${w.p(timestampText(from.low))}::timestamptz, ${w.p(timestampText(to.high))}::timestamptz, '[)')`;
 }
 
 /** The ranges a date, dateTime, instant, Period or Timing covers. */

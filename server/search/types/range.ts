@@ -1,4 +1,4 @@
-import { timestamp } from '../index-writer.js';
+import { timestampText } from '../../store/timestamp-text.js';
 import type { SqlWriter } from '../sql-writer.js';
 
 /**
@@ -52,7 +52,7 @@ function compare(a: number, op: Clause[1], b: number): boolean {
 
 /** SQL: the same rule on the stored range's columns. */
 export function ruleSql(w: SqlWriter, rule: RangeRule, columns: { low: string; high: string }, bounds: Record<Bound, number>, cast: 'timestamptz' | 'numeric'): string {
-  const literal = (n: number): string => `${w.p(cast === 'timestamptz' ? timestamp(n) : String(n))}::${cast}`;
+  const literal = (n: number): string => `${w.p(cast === 'timestamptz' ? timestampText(n) : String(n))}::${cast}`;
   const clause = ([side, op, bound]: Clause): string => `${columns[side]} ${op} ${literal(bounds[bound])}`;
   const any = rule.any.map((all) => all.map(clause).join(' AND ')).join(') OR (');
   if (rule.negate) return `NOT ((${any}))`;
