@@ -4,8 +4,10 @@ import { FhirError, badRequest, issue, notFound, outcome } from '../../errors.js
 import { findAppointments, type FindRequest } from '../../scheduling/find.js';
 import { expireDueHolds } from '../../scheduling/hold-expiry.js';
 import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
+import { validateResource } from '../../../profiles/validator.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
+import { checkId } from '../versioning.js';
 import { parametersBody } from './parameters.js';
 
 // IHE ITI Scheduling for R4 (https://profiles.ihe.net/ITI/Scheduling): Find Appointments [ITI-115],
@@ -115,6 +117,12 @@ async function resolveAppointment(ctx: FhirContext, params: Map<string, Paramete
   const resource = params.get('appointment-resource')?.[0]?.resource;
   if (!!reference === !!resource) throw badRequest(`${op} takes exactly one of appointment-reference or appointment-resource`, 'Parameters.parameter');
   if (resource && resource.resourceType !== 'Appointment') throw badRequest('appointment-resource must be an Appointment', "Parameters.parameter.where(name = 'appointment-resource').resource");
+  // As any write would check it, before its id, slots and participants are read: the id names the stored resource.
+  if (resource) validateResource(resource);
+  if (resource?.id !== undefined) checkId(resource.id, 'Appointment.id');
+  if (reference && typeof reference.valueReference?.reference !== 'string' && typeof reference.valueString !== 'string') {
+    throw badRequest('appointment-reference takes a valueReference or a valueString', "Parameters.parameter.where(name = 'appointment-reference')");
+  }
   const ref = reference ? (reference.valueReference?.reference ?? reference.valueString) : undefined;
   const id = ref ? localId(ref, 'Appointment') : ((resource as Appointment).id ?? repeatableId(clientId, resource as Appointment));
   if (ref && !id) throw badRequest(`appointment-reference '${ref}' does not name an Appointment on this server`, "Parameters.parameter.where(name = 'appointment-reference')");
