@@ -4,6 +4,7 @@ import { FhirError, issue, notFound, outcome } from '../errors.js';
 import type { ExportDispatcher } from '../export/dispatcher.js';
 import { ExportJobs, RETENTION_MS, type ExportJob } from '../export/jobs.js';
 import { fileUrl, STATUS_PATH } from '../export/urls.js';
+import { hasControlCharacter } from '../fhir/url-text.js';
 import type { Queryable } from '../store/db.js';
 import { send } from './respond.js';
 
@@ -27,7 +28,7 @@ export function mountExportRoutes(app: express.Express, deps: ExportRouteDeps): 
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
 
   app.get(`${base}/:id`, handle(async (req, res) => {
-    const job = await known(jobs, String(req.params.id));
+    const job = await known(jobs, jobId(req));
     if (job.status === 'accepted' || job.status === 'in-progress') {
       send(res, 202, undefined, { 'X-Progress': (job.progress ?? job.status).slice(0, 100), 'Retry-After': RETRY_AFTER }, false);
       return;
@@ -44,14 +45,14 @@ export function mountExportRoutes(app: express.Express, deps: ExportRouteDeps): 
 
   // Cancel: https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-delete-request
   app.delete(`${base}/:id`, handle(async (req, res) => {
-    const id = String(req.params.id);
+    const id = jobId(req);
     if (!(await jobs.delete(id))) throw unknownJob(id);
     await deps.dispatcher.cancel(id);
     send(res, 202, outcome(issue('informational', `Export ${id} is cancelled and its files are deleted`, undefined, 'information')), {}, false);
   }));
 
   app.get(`${base}/:id/:file`, handle(async (req, res) => {
-    const id = String(req.params.id);
+    const id = jobId(req);
     const job = await known(jobs, id);
     const m = /^(\d+)\.ndjson$/.exec(String(req.params.file));
     const file = m && job.status === 'completed' ? (await jobs.files(id)).find((f) => f.fileNo === Number(m[1])) : undefined;
@@ -88,6 +89,13 @@ async function known(jobs: ExportJobs, id: string): Promise<ExportJob> {
   const job = await jobs.get(id);
   if (!job) throw unknownJob(id);
   return job;
+}
+
+/** The job id of the URL; one holding a control character (which PostgreSQL's text refuses) names no job. */
+function jobId(req: Request): string {
+  const id = String(req.params.id);
+  if (hasControlCharacter(id)) throw unknownJob(id);
+  return id;
 }
 
 const unknownJob = (id: string): FhirError => notFound(`No export job '${id}': it never existed, was cancelled, or has expired`);

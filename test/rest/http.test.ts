@@ -113,6 +113,8 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
     await refused(400, 'POST', 'Patient', { raw: 'xxxx', headers: { ...json, 'content-encoding': 'gzip' } });
     await refused(415, 'POST', 'Patient', { raw: 'xxxx', headers: { ...json, 'content-encoding': 'bogus' } });
     await refused(400, 'GET', '_export/%FF');
+    await refused(404, 'GET', '_export/%00');
+    await refused(400, 'POST', 'Subscription/$status', { raw: '{"resourceType":"Parameters","parameter":[{"name":"id","valueString":"a\\u0000b"}]}', headers: json });
     const patch = { 'content-type': 'application/json-patch+json' };
     for (const raw of ['[null]', '[{"op":"add","path":1,"value":1}]', '[{"op":"copy","from":1,"path":"/x"}]', '[{"op":"add","path":"x","value":1}]']) await refused(400, 'PATCH', `Patient/${id}`, { raw, headers: patch });
     const fhirPathPatch = (part: unknown): string => JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'operation', part }] });

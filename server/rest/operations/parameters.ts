@@ -1,5 +1,6 @@
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../../errors.js';
+import { hasControlCharacter } from '../../fhir/url-text.js';
 import type { FhirRequest } from '../request.js';
 
 /**
@@ -26,6 +27,8 @@ export function parametersBody(req: FhirRequest): Parameters | undefined {
   if (body.parameter !== undefined && !Array.isArray(body.parameter)) throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
   const unnamed = ((body.parameter ?? []) as unknown[]).findIndex((p) => typeof p !== 'object' || p === null || typeof (p as ParametersParameter).name !== 'string');
   if (unnamed >= 0) throw badRequest(`Parameters.parameter[${unnamed}] must be an object with a name`, `Parameters.parameter[${unnamed}]`);
+  const controlled = ((body.parameter ?? []) as ParametersParameter[]).findIndex((p) => Object.entries(p).some(([k, v]) => k.startsWith('value') && typeof v === 'string' && hasControlCharacter(v)));
+  if (controlled >= 0) throw badRequest(`Parameters.parameter[${controlled}] holds a control character, which no FHIR value does`, `Parameters.parameter[${controlled}]`);
   return body as Parameters;
 }
 

@@ -1,13 +1,14 @@
-import type { Parameters, Subscription } from '@medplum/fhirtypes';
+import type { Subscription } from '@medplum/fhirtypes';
 import { badRequest, notFound } from '../../errors.js';
 import { toModel, type SubscriptionModel } from '../../../subscriptions/model.js';
 import type { FhirContext, FhirRequest } from '../request.js';
+import { parametersBody } from './parameters.js';
 
 /** Values of an operation input parameter, from the query (GET) or a Parameters body (POST). */
 export function inputs(req: FhirRequest, name: string): string[] {
   const fromQuery = req.query.getAll(name);
-  const body = req.body as Parameters | undefined;
-  if (body?.resourceType !== 'Parameters') return fromQuery;
+  const body = parametersBody(req);
+  if (!body) return fromQuery;
   const fromBody = (body.parameter ?? [])
     .filter((p) => p.name === name)
     .map((p) => p.valueString ?? p.valueId ?? p.valueCode ?? p.valueInteger?.toString() ?? p.valueInstant ?? '')
