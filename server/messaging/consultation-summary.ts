@@ -35,7 +35,8 @@ export async function addressConsultationSummary(message: Bundle, header: Messag
   const nhsNumber = (sent?.resource as Patient | undefined)?.identifier?.find((i) => i.system === NHS_NUMBER)?.value;
   const relative = parseRelative(subject);
   const literal = relative?.resourceType === 'Patient' ? relative.id : undefined;
-  const criteria = nhsNumber ? `identifier=${NHS_NUMBER}|${nhsNumber}` : literal ? `_id=${literal}` : undefined;
+  // Encoded: the values are the sender's, and must not add parameters of their own.
+  const criteria = nhsNumber ? `identifier=${encodeURIComponent(`${NHS_NUMBER}|${nhsNumber}`)}` : literal ? `_id=${encodeURIComponent(literal)}` : undefined;
   const patient = criteria ? (await find<Patient>(lookup, sql, baseUrl, 'Patient', criteria))[0] : undefined;
   if (!patient) return {};
   const practice = await registeredPractice(lookup, sql, baseUrl, patient);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Bundle, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import { badRequest, issue, notSupported, outcome } from '../errors.js';
+import { validateResource } from '../../profiles/validator.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
 import type { FhirContext, FhirResponse, Route } from '../rest/request.js';
 import { referralTaskEntry } from './bars-referral.js';
@@ -34,8 +35,14 @@ function eventOf(header: MessageHeader): EventKind {
  */
 export async function processMessage(message: Bundle, ctx: FhirContext, route: Route, requestId?: string): Promise<FhirResponse> {
   if (message?.resourceType !== 'Bundle' || message.type !== 'message') throw badRequest('$process-message takes a Bundle of type message', 'Bundle.type');
+  // Every entry of a message carries a resource; the rules below read entries and the header as FHIR shapes them.
+  const entries: unknown = message.entry;
+  if (!Array.isArray(entries)) throw badRequest('A message Bundle has entries: its MessageHeader first', 'Bundle.entry');
+  const empty = entries.findIndex((e: BundleEntry | null) => typeof e?.resource !== 'object' || e.resource === null);
+  if (empty >= 0) throw badRequest(`Bundle.entry[${empty}] carries no resource`, `Bundle.entry[${empty}].resource`);
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
+  validateResource(header);
   const event = eventOf(header);
   const prescription = event === 'prescription-order' || event === 'prescription-order-update';
   const routed = prescription ? checkPrescriptionMessage(message, header, event) : undefined;

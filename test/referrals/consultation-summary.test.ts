@@ -52,6 +52,22 @@ describe('referrals: a community pharmacy consultation summary reaches the regis
     expect(await countOf(server, 'Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919')).to.equal(1);
   });
 
+  it('an entry without a resource, or a header whose focus is no reference, is 400; an NHS number holding search syntax adds no search parameter', async () => {
+    const send = (message: unknown) => server.fhir('POST', '$process-message', { as: tokens.pharmacy, body: message });
+    const nullEntry = summary();
+    nullEntry.entry.push(null);
+    const refused = await send(nullEntry);
+    expect([refused.status, refused.body.issue[0].expression]).to.deep.equal([400, [`Bundle.entry[${nullEntry.entry.length - 1}].resource`]]);
+    const badFocus = summary();
+    badFocus.entry[0].resource.focus = [{ reference: 5 }];
+    expect((await send(badFocus)).status).to.equal(400);
+    const injected = summary();
+    injected.identifier.value = 'injected-nhs-number';
+    injected.entry[1].resource.identifier[0].value = '9434765919&_count=abc';
+    const sent = await send(injected);
+    expect(sent.text).to.not.contain('_count');
+  });
+
   it('a summary without its Composition is 400 and stores nothing', async () => {
     const message = summary();
     message.identifier.value = 'no-composition';
