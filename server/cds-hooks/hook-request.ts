@@ -1,5 +1,6 @@
 import type { Bundle, MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../errors.js';
+import { validateResource } from '../../profiles/validator.js';
 
 /** The hooks the medicines service answers (https://cds-hooks.hl7.org/hooks/order-select, .../order-sign). */
 export const MEDICINE_HOOKS = ['order-select', 'order-sign'] as const;
@@ -44,6 +45,8 @@ export function parseHookRequest(body: unknown): HookRequest {
     if (!isObject(resource) || typeof resource.resourceType !== 'string') throw badRequest('Each draft order entry holds a FHIR resource', at);
     if (resource.resourceType !== 'MedicationRequest') return;
     if (typeof resource.id !== 'string' || !FHIR_ID.test(resource.id)) throw badRequest('A draft MedicationRequest needs an id, so a card can suggest removing it', `${at}.id`);
+    // A draft is still a MedicationRequest (CDS Hooks order-sign, draftOrders): shaped as FHIR says, before its medicine is read.
+    validateResource(resource);
     const subject = (resource.subject as { reference?: unknown } | undefined)?.reference;
     if (subject !== undefined && typeof subject === 'string' && !subject.endsWith(`Patient/${patientId}`)) {
       throw badRequest(`The draft order is for ${subject}, not the patient in context (Patient/${patientId})`, `${at}.subject`);

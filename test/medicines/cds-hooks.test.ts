@@ -140,6 +140,18 @@ describeEachDatabase('CDS Hooks 2.0: neighbourhood-medicines at the point of pre
       expect(res.body.resourceType).to.equal('OperationOutcome');
       expect(res.body.issue[0].diagnostics, said).to.contain(said);
     }
+    // A draft that is no MedicationRequest as FHIR shapes one: refused where it breaks, before its medicine is read.
+    const misshapen: Array<[Partial<MedicationRequest>, string]> = [
+      [{ medicationCodeableConcept: { coding: 'x' } } as never, 'MedicationRequest.medicationCodeableConcept.coding'],
+      [{ medicationCodeableConcept: { coding: [null] } } as never, 'MedicationRequest.medicationCodeableConcept.coding'],
+      [{ medicationReference: { reference: 5 } } as never, 'MedicationRequest.medicationReference.reference'],
+      [{ ...sertraline, contained: 'x' } as never, 'MedicationRequest.contained'],
+    ];
+    for (const [medication, where] of misshapen) {
+      const res = await cds(server(), 'POST', SERVICE, gp, hook('order-sign', [draft('d1', medication)]));
+      expect(res.status, where).to.be.oneOf([400, 422]);
+      expect(res.body.issue.map((i: { expression?: string[] }) => i.expression?.[0]).join(' '), where).to.contain(where);
+    }
   });
 
   it('feedback (accepted, or overridden with a reason) is recorded in the audit trail', async () => {
