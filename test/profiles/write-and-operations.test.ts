@@ -148,6 +148,14 @@ describeEachDatabase('neighbourhood profiles over HTTP', (server) => {
       expect(no.body.parameter[0]).to.deep.equal({ name: 'result', valueBoolean: false });
       expect(no.body.parameter[1].valueString).to.contain('309343006 is not in the value set');
     });
+    it('$validate-code with a coding that is no Coding is 400', async () => {
+      const url = { name: 'url', valueUri: `${BASE}/ValueSet/neighbourhood-roles` };
+      for (const parameter of [{ name: 'codeableConcept', valueCodeableConcept: { coding: [null] } }, { name: 'codeableConcept', valueCodeableConcept: { coding: [{ code: 5 }] } }, { name: 'coding', valueCoding: 'x' }]) {
+        const res = await server().fhir('POST', 'ValueSet/$validate-code', { body: { resourceType: 'Parameters', parameter: [url, parameter] } });
+        expect(res.status, JSON.stringify(parameter)).to.equal(400);
+        expect(res.body.resourceType).to.equal('OperationOutcome');
+      }
+    });
     it('an unknown value set is 404', async () => {
       expect((await server().fhir('GET', 'ValueSet/$expand?url=https://example.org/nope')).status).to.equal(404);
     });

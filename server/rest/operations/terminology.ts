@@ -102,8 +102,13 @@ function codingsToCheck(req: FhirRequest, params: URLSearchParams): Coding[] {
   if (code) return [{ code, system: params.get('system') ?? undefined, display: params.get('display') ?? undefined }];
   const body = parametersBody(req)?.parameter ?? [];
   const coding = body.find((p) => p.name === 'coding')?.valueCoding;
-  if (coding) return [coding];
   const concept: CodeableConcept | undefined = body.find((p) => p.name === 'codeableConcept')?.valueCodeableConcept;
-  if (concept?.coding?.length) return concept.coding;
+  const codings: unknown = coding ? [coding] : concept?.coding;
+  if (Array.isArray(codings) && codings.length) {
+    // Codings as the client sent them: each an object whose code and system are strings.
+    const bad = codings.findIndex((c: Coding | null) => typeof c !== 'object' || c === null || !['code', 'system', 'display'].every((k) => ['string', 'undefined'].includes(typeof c[k as keyof Coding])));
+    if (bad >= 0) throw badRequest(`${coding ? 'coding' : `codeableConcept.coding[${bad}]`} must be a Coding (code, system and display strings)`, `Parameters.parameter.${coding ? 'coding' : 'codeableConcept'}`);
+    return codings as Coding[];
+  }
   throw badRequest('$validate-code needs code (with system), coding or codeableConcept', 'Parameters.parameter.code');
 }
