@@ -56,8 +56,13 @@ export function criteria(text: string): URLSearchParams {
   const q = text.includes('?') ? text.slice(text.indexOf('?') + 1) : text;
   const params = new URLSearchParams(q);
   if (![...params.keys()].length) throw badRequest('Conditional criteria are empty');
+  // Result parameters shape an answer and select nothing: criteria of only those would match everything.
+  if ([...params.keys()].every((name) => RESULT_PARAMETERS.has(name))) throw badRequest(`Conditional criteria need a search parameter; ${[...params.keys()].join(', ')} only shape results`);
   return params;
 }
+
+/** https://hl7.org/fhir/R4/search.html#return, and the general parameters of https://hl7.org/fhir/R4/http.html#parameters. */
+const RESULT_PARAMETERS = new Set(['_sort', '_count', '_include', '_revinclude', '_summary', '_total', '_elements', '_contained', '_containedType', '_format', '_pretty']);
 
 /** The one resource the criteria select; 0 → undefined; several → 412 (https://hl7.org/fhir/R4/http.html#cond-update). */
 export async function conditionalTarget(ctx: FhirContext, type: string, params: URLSearchParams): Promise<string | undefined> {

@@ -202,7 +202,7 @@ class SqlSearchEngine implements SearchEngine {
     }
     if (resourceType) return [resourceType];
     const typeParam = params.getAll('_type').flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
-    const known = typeParam.filter((t) => {
+    const known = [...new Set(typeParam)].filter((t) => {
       if (this.registry.isResourceType(t)) return true;
       reportOrThrow(new ParamError('_type', `Unknown resource type '${t}'`), ctx.strict, issues);
       return false;

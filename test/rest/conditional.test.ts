@@ -29,6 +29,25 @@ describeEachDatabase('conditional interactions (http.html#ccreate, #cond-update,
     expect(res.status).to.equal(412);
   });
 
+  it('criteria of result parameters only (_count, _sort, _summary) are 400, not a match of everything', async () => {
+    const total = async (): Promise<number> => (await server().fhir('GET', 'Patient?_summary=count')).body.total;
+    const before = await total();
+    for (const only of ['_count=1', '_sort=name', '_summary=count']) {
+      expect((await server().fhir('POST', 'Patient', { body: patient('9000000009'), headers: { 'if-none-exist': only } })).status, only).to.equal(400);
+      expect((await server().fhir('PUT', `Patient?${only}`, { body: patient('9000000009') })).status, only).to.equal(400);
+      expect((await server().fhir('DELETE', `Patient?${only}`)).status, only).to.equal(400);
+    }
+    expect(await total()).to.equal(before);
+  });
+
+  it('_type naming a type twice searches it once', async () => {
+    await server().fhir('POST', 'Patient', { body: patient('9449305552', 'Twice') });
+    const once = await server().fhir('GET', '?_type=Patient&family=Twice');
+    const twice = await server().fhir('GET', '?_type=Patient,Patient&family=Twice');
+    expect(twice.body.total).to.equal(once.body.total);
+    expect(twice.body.entry.length).to.equal(once.body.entry.length);
+  });
+
   it('conditional update with no match creates, with one match updates it, with several is 412', async () => {
     const created = await server().fhir('PUT', `Patient?identifier=${NHS}|9000000017`, { body: patient('9000000017') });
     expect(created.status).to.equal(201);
