@@ -42,6 +42,12 @@ async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: st
 function jsonPatch(target: Resource, operations: unknown[]): Array<Error | null> {
   const malformed = operations.findIndex((op) => typeof op !== 'object' || op === null || typeof (op as Operation).path !== 'string');
   if (malformed >= 0) throw badRequest(`JSON Patch operation ${malformed} is not an object with a string path`, `Patch[${malformed}]`);
+  // RFC 6902 §4: add, replace and test carry a value; move and copy a from.
+  const incomplete = operations.findIndex((op) => {
+    const { op: name } = op as Operation;
+    return ['add', 'replace', 'test'].includes(name) ? !('value' in (op as object)) : ['move', 'copy'].includes(name) && typeof (op as { from?: unknown }).from !== 'string';
+  });
+  if (incomplete >= 0) throw badRequest(`JSON Patch operation ${incomplete} lacks the ${['move', 'copy'].includes((operations[incomplete] as Operation).op) ? 'from' : 'value'} its op needs (RFC 6902)`, `Patch[${incomplete}]`);
   try {
     return applyPatch(target, operations as Operation[]) as Array<Error | null>;
   } catch (err) {

@@ -32,6 +32,16 @@ describeEachDatabase('patch (http.html#patch, fhirpatch.html)', (server) => {
     expect(after.body.name).to.have.length(1);
   });
 
+  it('a JSON Patch operation without the value or from its op needs is 400 and changes nothing (RFC 6902 §4)', async () => {
+    const id = await newPatient();
+    for (const op of [{ op: 'test', path: '/deceasedBoolean' }, { op: 'add', path: '/gender' }, { op: 'copy', path: '/gender' }]) {
+      const res = await server().fhir('PATCH', `Patient/${id}`, { raw: JSON.stringify([op]), headers: { 'content-type': 'application/json-patch+json' } });
+      expect(res.status, JSON.stringify(op)).to.equal(400);
+      expect(res.body.issue[0].expression).to.deep.equal(['Patch[0]']);
+    }
+    expect((await server().fhir('GET', `Patient/${id}`)).body.meta.versionId).to.equal('1');
+  });
+
   it('a patch that makes the resource invalid is rejected and nothing changes', async () => {
     const id = await newPatient();
     const res = await server().fhir('PATCH', `Patient/${id}`, {
