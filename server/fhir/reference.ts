@@ -52,6 +52,6 @@ export function containedId(reference: string): string | undefined {
 
 /** `Patient?identifier=...`: a conditional reference (https://hl7.org/fhir/R4/http.html#trules). */
 export function conditionalReference(reference: string): { type: string; criteria: URLSearchParams } | undefined {
-  const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(reference);
+  const m = /^([A-Z][A-Za-z]+)\?(.*)$/.exec(reference);
   return m ? { type: m[1], criteria: new URLSearchParams(m[2]) } : undefined;
 }

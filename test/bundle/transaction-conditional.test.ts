@@ -32,6 +32,14 @@ describeEachDatabase('transaction: conditional entries and references (http.html
     expect(res.body.issue[0].diagnostics).to.contain('more than one');
   });
 
+  it('a conditional reference without criteria (Patient?) is 400 naming the element, and writes nothing', async () => {
+    const before = await snapshot(server());
+    const res = await post(server(), transaction([{ resource: { resourceType: 'CareTeam', subject: { reference: 'Patient?' } }, request: { method: 'POST', url: 'CareTeam' } }]));
+    expect(res.status).to.equal(400);
+    expect(res.body.issue[0].expression).to.deep.equal(['Bundle.entry[0].resource.subject']);
+    expect(await snapshot(server())).to.deep.equal(before);
+  });
+
   it('a conditional reference finds a patient created earlier in the same transaction', async () => {
     const res = await post(server(), transaction([
       { resource: { resourceType: 'CareTeam', subject: { reference: `Patient?identifier=${NHS}|9000000025` } }, request: { method: 'POST', url: 'CareTeam' } },

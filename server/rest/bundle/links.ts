@@ -37,6 +37,7 @@ export async function rewriteLinks(entries: PlannedEntry[], ctx: FhirContext, op
         throw badRequest(`${site.path()} refers to ${ref}, which is not the fullUrl of any resource this transaction creates or updates`, site.path());
       } else {
         const cond = conditionalReference(ref);
+        if (cond && ![...cond.criteria.keys()].length) throw badRequest(`${site.path()}: the conditional reference ${ref} has no search criteria`, site.path());
         if (cond) site.holder.reference = await resolver.resolve(ref, cond.type, cond.criteria, site);
       }
     }
