@@ -1,6 +1,7 @@
 import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { FhirError, issue, notFound, outcome } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
+import { FhirError, forbidden, issue, notFound, outcome } from '../errors.js';
 import type { ExportDispatcher } from '../export/dispatcher.js';
 import { ExportJobs, RETENTION_MS, type ExportJob } from '../export/jobs.js';
 import { fileUrl, STATUS_PATH } from '../export/urls.js';
@@ -25,7 +26,13 @@ export interface ExportRouteDeps {
 export function mountExportRoutes(app: express.Express, deps: ExportRouteDeps): void {
   const jobs = new ExportJobs(deps.sql);
   const base = `/fhir/${STATUS_PATH}`;
-  const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+  // Only administrators may kick off an export (it reads past every client's policy), so only they
+  // may poll, download or cancel one: the files hold the whole database.
+  const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
+    const principal = res.locals.principal as Principal | undefined;
+    if (deps.requiresAccessToken && principal?.kind !== 'admin') return next(forbidden('Bulk export status and files are available to administrator clients only'));
+    fn(req, res).catch(next);
+  };
 
   app.get(`${base}/:id`, handle(async (req, res) => {
     const job = await known(jobs, jobId(req));

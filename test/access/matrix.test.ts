@@ -263,9 +263,19 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
       expect((await s.fhir('GET', 'Patient/pat-derek-brown')).status).to.equal(200);
     });
 
-    it('bulk export is for administrators only', async () => {
+    it('bulk export is for administrators only: its kick-off, and the status, files and cancelling of an administrator\'s export', async () => {
       const r = await s.fhir('GET', '$export', { ...as('gp'), headers: { prefer: 'respond-async' } });
       expect(r.status).to.equal(403);
+      const kickOff = await s.fhir('GET', '$export?_type=Patient', { headers: { prefer: 'respond-async' } });
+      expect(kickOff.status).to.equal(202);
+      const status = kickOff.headers.get('content-location')!.replace(/^.*?\/fhir\//, '');
+      for (const [method, path] of [['GET', status], ['GET', `${status}/1.ndjson`], ['DELETE', status]]) {
+        const refused = await s.fhir(method, path, as('gp'));
+        expect(refused.status, `${method} ${path}`).to.equal(403);
+        expect(refused.body.resourceType).to.equal('OperationOutcome');
+      }
+      expect((await s.fhir('GET', status)).status).to.be.oneOf([200, 202]);
+      expect((await s.fhir('DELETE', status)).status).to.equal(202);
     });
   });
 });
