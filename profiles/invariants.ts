@@ -11,6 +11,8 @@ export function invariantIssues(resource: Resource): OperationOutcomeIssue[] {
     medplumValidate(resource);
     return [];
   } catch (err) {
+    // The checks' recursion overflowing is the resource's depth: check() answers it.
+    if (err instanceof RangeError) throw err;
     if (!(err instanceof OperationOutcomeError)) {
       return [issue('exception', `The validator failed: ${(err as Error).message}`, resource.resourceType)];
     }

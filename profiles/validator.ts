@@ -88,7 +88,15 @@ interface Checked {
 }
 
 function check(value: unknown, options: ValidationOptions): Checked {
-  const stage = checkStages(value, options);
+  let stage: ReturnType<typeof checkStages>;
+  try {
+    stage = checkStages(value, options);
+  } catch (err) {
+    // A resource nested deeper than the checks' recursion can follow (thousands of levels of
+    // extensions or contained resources) is the sender's to flatten, not a server error.
+    if (!(err instanceof RangeError)) throw err;
+    stage = { status: 400, issues: [issue('too-costly', 'The resource is nested too deeply to check', '$this')] };
+  }
   return stage && 'status' in stage ? { failure: stage, notes: [] } : { notes: stage?.notes ?? [] };
 }
 

@@ -75,3 +75,14 @@ export function unauthorized(code: 'login' | 'security' | 'expired', diagnostics
 export function invalid(status: 400 | 422, issues: OperationOutcomeIssue[]): FhirError {
   return new FhirError(status, outcome(...issues));
 }
+
+/**
+ * PostgreSQL refusing a value a request carried (SQLSTATE class 22, data exception: a date out of
+ * its range, text that is no number, a NUL, say in a tampered paging cursor) is the request's
+ * fault: a 400 saying what the database said. Anything else is not (undefined).
+ */
+export function refusedValue(err: unknown): FhirError | undefined {
+  const sqlState = (err as { code?: unknown } | null)?.code;
+  if (typeof sqlState !== 'string' || !/^22[0-9A-Z]{3}$/.test(sqlState)) return undefined;
+  return badRequest(`A value in the request is not one the database can take: ${(err as Error).message}`);
+}

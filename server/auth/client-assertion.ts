@@ -1,4 +1,5 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { hasControlCharacter } from '../fhir/url-text.js';
 
 /** Client assertion algorithms SMART Backend Services requires servers to support; no others are accepted. */
 export const ASSERTION_ALGS = ['RS384', 'ES384'];
@@ -31,5 +32,8 @@ export async function verifyClientAssertion(assertion: string, clientId: string,
   });
   const exp = payload.exp!;
   if (exp > Date.now() / 1000 + MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) throw new Error('the client assertion expires more than five minutes ahead');
-  return { jti: payload.jti!, exp };
+  // RFC 7519 §4.1.7: a string; PostgreSQL's text, where used ones are kept, takes no NUL.
+  const jti: unknown = payload.jti;
+  if (typeof jti !== 'string' || !jti || hasControlCharacter(jti)) throw new Error('the jti claim must be a non-empty string');
+  return { jti, exp };
 }

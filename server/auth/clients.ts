@@ -4,6 +4,7 @@ import type { Queryable } from '../store/db.js';
 import { CLIENT_KINDS, isClientKind, type ClientKind } from './principal.js';
 import { hashSecret } from './secrets.js';
 import { isResourceScope } from './token-scopes.js';
+import { hasControlCharacter } from '../fhir/url-text.js';
 
 /** A registered client as the rest of the server sees it. */
 export interface RegisteredClient {
@@ -90,6 +91,8 @@ export class ClientRegistry {
 
   /** The client with its JWKS and secret hash, uncached (token requests must see a revocation at once). */
   async credentials(id: string): Promise<ClientCredentials | undefined> {
+    // No client id holds a control character, and PostgreSQL's text takes no NUL: asking would fail.
+    if (hasControlCharacter(id)) return undefined;
     const rows = await this.db.query<ClientRow>(`SELECT ${COLUMNS} FROM auth_client WHERE id = $1`, [id]);
     return rows[0] && fromRow(rows[0]);
   }
@@ -111,6 +114,7 @@ export class ClientRegistry {
 
   /** Revokes a client; false if there is no such unrevoked client. */
   async revoke(id: string): Promise<boolean> {
+    if (hasControlCharacter(id)) return false;
     const rows = await this.db.query('UPDATE auth_client SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id]);
     this.cache.delete(id);
     return rows.length > 0;

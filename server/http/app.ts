@@ -8,7 +8,7 @@ import { STATUS_PATH } from '../export/urls.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { mountCdsHooks } from '../cds-hooks/routes.js';
-import { badRequest, FhirError, issue, notSupported, outcome, tooLarge } from '../errors.js';
+import { badRequest, FhirError, issue, notSupported, outcome, refusedValue, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
 import type { FhirRouter } from '../rest/router.js';
@@ -130,6 +130,12 @@ export function createApp(services: AppServices): express.Express {
     if ((httpErr.expose || err instanceof URIError) && httpErr.status && httpErr.status >= 400 && httpErr.status < 500) {
       const code = httpErr.status === 415 ? 'not-supported' : 'invalid';
       send(res, httpErr.status, withRequestId(outcome(issue(code, httpErr.message ?? `HTTP ${httpErr.status}`)), requestId), {}, pretty);
+      return;
+    }
+    const refused = refusedValue(err);
+    if (refused) {
+      log.warn({ requestId, method: req.method, err }, 'a request value the database refused');
+      send(res, refused.status, withRequestId(refused.outcome, requestId), {}, pretty);
       return;
     }
     log.error({ requestId, method: req.method, err }, 'unexpected error');

@@ -3,6 +3,7 @@ import { badRequest, notFound } from '../errors.js';
 import type { HistoryQuery, ResourceVersion } from '../store/store.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, etag, parseContent } from './versioning.js';
+import { storableTime } from '../store/timestamp-text.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
@@ -56,7 +57,7 @@ export function count(value: string | null): number {
 
 function instant(value: string, param: string): Date {
   const t = Date.parse(value);
-  if (!/^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/.test(value) || Number.isNaN(t)) {
+  if (!/^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/.test(value) || Number.isNaN(t) || !storableTime(t)) {
     throw badRequest(`${param} must be a FHIR instant or date; got '${value}'`, param);
   }
   return new Date(t);

@@ -1,4 +1,4 @@
-import { malformedValue, ParamError } from './parse.js';
+import { AUDIT_TRAIL_APART, AUDIT_TRAIL_TYPE, malformedValue, ParamError } from './parse.js';
 import type { SearchRegistry } from './registry.js';
 
 /** Result parameters (https://hl7.org/fhir/R4/search.html#return): they shape the Bundle, they do not filter. */
@@ -71,6 +71,7 @@ export function applyControl(registry: SearchRegistry, controls: Controls, types
     case '_revinclude': {
       if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse') throw new ParamError(name, `Unknown modifier ':${modifier}' on ${base}`);
       const spec = parseInclude(registry, name, value, modifier !== undefined);
+      if (base === '_revinclude' && spec.sourceType === AUDIT_TRAIL_TYPE) throw new ParamError(name, AUDIT_TRAIL_APART);
       (base === '_include' ? controls.include : controls.revinclude).push(spec);
       break;
     }

@@ -5,6 +5,10 @@ import { rowType } from './types/index.js';
 import { splitPrefix } from './types/range.js';
 import { splitEscaped, splitOr } from './values.js';
 
+/** AuditEvents are rows of the audit trail, not resources among the others (server/audit/trail-row.ts). */
+export const AUDIT_TRAIL_TYPE = 'AuditEvent';
+export const AUDIT_TRAIL_APART = 'AuditEvents are kept in the audit trail, which is searched on its own (AuditEvent?patient=...): _has and _revinclude do not reach them';
+
 /** One parsed criterion on one resource type; repeated parameters are separate filters (AND), values within one are OR. */
 export type Filter =
   | { kind: 'param'; name: string; def: SearchParamDef; modifier?: string; values: string[]; upper?: string }
@@ -77,6 +81,8 @@ function parseHas(registry: SearchRegistry, resourceType: string, fullName: stri
   const [, sourceType, refCode] = parts;
   const rest = parts.slice(3).join(':');
   if (!registry.isResourceType(sourceType)) throw new ParamError(fullName, `Unknown resource type '${sourceType}' in _has`);
+  // Refused however lenient the search: ignored, the _has would widen the answer to everything.
+  if (sourceType === AUDIT_TRAIL_TYPE) throw malformedValue(fullName, AUDIT_TRAIL_APART);
   const def = registry.get(sourceType, refCode);
   if (!def || def.type !== 'reference') throw new ParamError(fullName, `'${refCode}' is not a reference parameter of ${sourceType}`);
   if (!def.targets.includes(resourceType)) throw new ParamError(fullName, `${sourceType}.${refCode} cannot refer to ${resourceType}`);

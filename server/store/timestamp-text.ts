@@ -8,3 +8,11 @@ export function timestampText(time: number | Date): string {
   if (time === -Infinity) return '-infinity';
   return new Date(time).toISOString().replace(/^\+0*/, '');
 }
+
+/** 0001-01-01T00:00:00Z: PostgreSQL reads no earlier year from ISO text (year 0000 and below are refused). */
+const YEAR_ONE = -62_135_596_800_000;
+
+/** Whether a time can be written as timestamptz text at all. */
+export function storableTime(ms: number): boolean {
+  return ms >= YEAR_ONE;
+}

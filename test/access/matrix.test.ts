@@ -263,6 +263,16 @@ describeEachDatabase('access: client kind × resource type × interaction', (ser
       expect((await s.fhir('GET', 'Patient/pat-derek-brown')).status).to.equal(200);
     });
 
+    it('a practice reaching for AuditEvents through _has or _revinclude is told they are searched on their own, not answered with a 500', async () => {
+      // _has would widen the answer if ignored, so it is refused even when lenient; _revinclude is only ignored then.
+      for (const [query, lenient] of [['Patient?_has:AuditEvent:patient:date=ge2020', 400], ['Patient?_revinclude=AuditEvent:patient', 200]] as const) {
+        const strict = await s.fhir('GET', query, { ...as('gp'), headers: { prefer: 'handling=strict' } });
+        expect(strict.status, query).to.equal(400);
+        expect(strict.body.issue[0].diagnostics).to.contain('searched on its own');
+        expect((await s.fhir('GET', query, as('gp'))).status, query).to.equal(lenient);
+      }
+    });
+
     it('bulk export is for administrators only: its kick-off, and the status, files and cancelling of an administrator\'s export', async () => {
       const r = await s.fhir('GET', '$export', { ...as('gp'), headers: { prefer: 'respond-async' } });
       expect(r.status).to.equal(403);

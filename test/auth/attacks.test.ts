@@ -60,6 +60,11 @@ describe('token attacks are rejected', function () {
       await rejected(await rsa.assertion({ jti: undefined }), /jti/);
     });
 
+    it('a jti that is no string, or holds a NUL; an iss that holds a NUL', async () => {
+      for (const jti of [null, 5, { a: 1 }, '', 'a\u0000b']) await rejected(await rsa.assertion({ jti } as never), /jti/);
+      await rejected(await rsa.assertion({ iss: 'a\u0000b', sub: 'a\u0000b' }), /client/i);
+    });
+
     it('unknown kid', async () => {
       await rejected(await rsa.assertion({}, { kid: 'not-registered' }), /key/i);
     });

@@ -129,6 +129,16 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
     expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).to.deep.equal(['400 Bad Request', '400 Bad Request']);
     for (const raw of ['null', '{"resourceType":"Parameters","parameter":5}', '{"resourceType":"Parameters","parameter":[null]}']) await refused(400, 'POST', 'ValueSet/$expand', { raw, headers: json });
     await refused(400, 'GET', `Patient?${Array.from({ length: 65 }, (_, i) => `name=x${i}`).join('&')}`);
+    // Values only the database can judge, in a tampered paging cursor, are still the request's fault.
+    const cursor = (value: unknown[]): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    await refused(400, 'GET', `Patient?_cursor=${cursor(['next', 'Patient', 'a\u0000', []])}`);
+    await refused(400, 'GET', `Patient?_sort=birthdate&_cursor=${cursor(['next', 'Patient', 'p1', ['notadate']])}`);
+    await refused(400, 'GET', '_history?_since=0000-01-01T00:00:00Z');
+    await refused(400, 'POST', 'Patient', { raw: '{"resourceType":"Patient"}', headers: { ...json, 'if-none-exist': 'name=%00' } });
+    await refused(400, 'GET', 'Patient?_has:AuditEvent:patient:date=ge2020', { headers: { prefer: 'handling=strict' } });
+    let deep = '{"url":"http://x","valueString":"x"}';
+    for (let i = 0; i < 3000; i++) deep = `{"url":"http://x","extension":[${deep}]}`;
+    await refused(400, 'POST', 'Patient', { raw: `{"resourceType":"Patient","extension":[${deep}]}`, headers: json });
   });
 
   it('a date in the year 9999 is stored and found, and history at 9999 answers', async () => {

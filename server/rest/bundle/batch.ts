@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import { FhirError, issue, outcome } from '../../errors.js';
+import { FhirError, issue, outcome, refusedValue } from '../../errors.js';
 import type { FhirContext, Route } from '../request.js';
 import { errorEntry, parseEntry, responseEntry, type PreferReturn } from './entry.js';
 import { atEntry } from './errors.js';
@@ -19,7 +19,7 @@ export async function runBatch(bundle: Bundle, ctx: FhirContext, route: Route, p
       label = parsed.label;
       responses.push(responseEntry(await route(parsed.request, ctx), prefer, ctx.baseUrl, parsed.request.method === 'HEAD'));
     } catch (err) {
-      const anchored = atEntry(err, { index, label }, entry?.resource?.resourceType);
+      const anchored = atEntry(refusedValue(err) ?? err, { index, label }, entry?.resource?.resourceType);
       if (anchored instanceof FhirError) responses.push(errorEntry(anchored.status, anchored.outcome));
       else {
         // Unexpected errors are not the client's to read (they may quote SQL); the log has them.
