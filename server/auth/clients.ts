@@ -127,7 +127,8 @@ function fromRow(row: ClientRow): ClientCredentials {
 }
 
 function checkRegistration(client: NewClient): void {
-  if (!/^[A-Za-z0-9]+$/.test(client.org)) throw new Error(`org must be an ODS code (letters and digits); got '${client.org}'`);
+  // ODS codes are a few letters and digits; a long one would make every token too large to send.
+  if (typeof client.org !== 'string' || !/^[A-Za-z0-9]{1,20}$/.test(client.org)) throw new Error(`org must be an ODS code (1 to 20 letters and digits); got '${String(client.org).slice(0, 40)}'`);
   if (!isClientKind(client.kind)) throw new Error(`kind must be one of ${CLIENT_KINDS.join(', ')}; got '${client.kind}'`);
   const bad = client.scopes.filter((s) => !isResourceScope(s));
   if (!client.scopes.length || bad.length) throw new Error(`scopes must be SMART resource scopes such as system/Patient.rs; got '${bad.join(' ') || '(none)'}'`);
@@ -136,6 +137,7 @@ function checkRegistration(client: NewClient): void {
     createLocalJWKSet(client.jwks); // throws on a malformed set
     if (!client.jwks.keys.length) throw new Error('the JWKS has no keys');
     if (client.jwks.keys.some((k) => 'd' in k)) throw new Error('the JWKS holds a private key: register only the public keys');
-    if (client.jwks.keys.some((k) => !k.kid)) throw new Error('every key in the JWKS needs a kid');
+    if (client.jwks.keys.some((k) => typeof k.kid !== 'string' || !k.kid)) throw new Error('every key in the JWKS needs a kid, a string');
+    if (JSON.stringify(client.jwks).includes('\\u0000')) throw new Error('the JWKS holds a NUL character');
   }
 }

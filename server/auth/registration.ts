@@ -14,6 +14,8 @@ export async function registerClient(clients: ClientRegistry, fields: { org?: un
   const scopes = Array.isArray(fields.scopes) ? fields.scopes.map(String) : typeof fields.scopes === 'string' ? fields.scopes.split(/\s+/).filter(Boolean) : [];
   if (!!fields.jwks === !!fields.secret) throw new Error('give exactly one of jwks (public keys for private_key_jwt) and secret: true (client_secret_basic)');
   const secret = fields.secret ? generateSecret() : undefined;
+  // Not coerced: ["A1"] is not the ODS code A1.
+  for (const name of ['org', 'kind'] as const) if (fields[name] !== undefined && typeof fields[name] !== 'string') throw new Error(`${name} must be a string`);
   const client = await clients.create({ org: String(fields.org ?? ''), kind: String(fields.kind ?? ''), scopes, ...(fields.jwks ? { jwks: fields.jwks as JSONWebKeySet } : {}), ...(secret ? { secret } : {}) });
   return { client_id: client.id, ...(secret ? { client_secret: secret } : {}), token_endpoint: authUrls(baseUrl).tokenEndpoint, kind: client.kind, org: client.org, scopes: client.scopes };
 }

@@ -44,6 +44,19 @@ describe('client registration over HTTP (administrators only)', function () {
     const bad = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'FA565', kind: 'bank', scopes: 'system/*.rs', secret: true });
     expect(bad.status).to.equal(400);
     expect(bad.body.resourceType).to.equal('OperationOutcome');
+    // Values that would make an unusable client, or reach the database as it cannot take them.
+    const key = { kty: 'EC', crv: 'P-384', x: 'A'.repeat(64), y: 'A'.repeat(64) };
+    for (const fields of [
+      { org: ['NL0042'], kind: 'voluntary', scopes: 'system/*.rs', secret: true },
+      { org: 42, kind: 'voluntary', scopes: 'system/*.rs', secret: true },
+      { org: 'A'.repeat(60_000), kind: 'voluntary', scopes: 'system/*.rs', secret: true },
+      { org: 'NL0042', kind: 'voluntary', scopes: 'system/*.rs', jwks: { keys: [{ ...key, kid: { a: 1 } }] } },
+      { org: 'NL0042', kind: 'voluntary', scopes: 'system/*.rs', jwks: { keys: [{ ...key, kid: 'k\u0000' }] } },
+    ]) {
+      const refused = await call('POST', '/oauth2/clients', await server.adminToken(), fields);
+      expect(refused.status, JSON.stringify(fields).slice(0, 100)).to.equal(400);
+      expect(refused.body.issue[0].diagnostics).to.not.match(/invalid byte sequence|Unicode escape/);
+    }
     const created = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'NL0042', kind: 'voluntary', scopes: ['system/CareTeam.rs'], secret: true });
     const unused = (await call('GET', '/oauth2/clients', await server.adminToken())).body.find((c: { id: string }) => c.id === created.body.client_id);
     expect(unused.lastToken, 'never issued a token').to.equal(null);
