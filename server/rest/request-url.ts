@@ -10,12 +10,16 @@ export function pathSegment(segment: string): string {
   return decoded;
 }
 
+/** A 400 when a parameter's name or value holds a control character; `where` says whose parameters they are. */
+export function refuseControlCharacters(params: URLSearchParams, where: string): void {
+  for (const [name, value] of params) {
+    if (hasControlCharacter(name) || hasControlCharacter(value)) throw badRequest(`${where} ${JSON.stringify(name)} holds a control character, which no FHIR value does`);
+  }
+}
+
 /** The request's path segments, decoded, after checking its parameters (query and form body) hold no control character. */
 export function requestSegments(req: FhirRequest): string[] {
-  for (const params of [req.query, req.body instanceof URLSearchParams ? req.body : undefined]) {
-    for (const [name, value] of params ?? []) {
-      if (hasControlCharacter(name) || hasControlCharacter(value)) throw badRequest(`The parameter ${JSON.stringify(name)} holds a control character, which no FHIR value does`);
-    }
-  }
+  refuseControlCharacters(req.query, 'The parameter');
+  if (req.body instanceof URLSearchParams) refuseControlCharacters(req.body, 'The parameter');
   return req.path.split('/').filter(Boolean).map(pathSegment);
 }

@@ -5,7 +5,7 @@ import type { ResourceVersion, WriteResult } from '../store/store.js';
 import { localReferences } from './local-references.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, etag, locationOf, parseETag, versionHeaders } from './versioning.js';
-import { hasControlCharacter } from '../fhir/url-text.js';
+import { refuseControlCharacters } from './request-url.js';
 
 /** Validates a request body as a resource of the URL's type. */
 export function resourceBody(req: FhirRequest, type: string): Resource {
@@ -57,7 +57,7 @@ export function criteria(text: string): URLSearchParams {
   const q = text.includes('?') ? text.slice(text.indexOf('?') + 1) : text;
   const params = new URLSearchParams(q);
   if (![...params.keys()].length) throw badRequest('Conditional criteria are empty');
-  if ([...params].some(([name, value]) => hasControlCharacter(name) || hasControlCharacter(value))) throw badRequest('Conditional criteria hold a control character, which no FHIR value does');
+  refuseControlCharacters(params, 'The conditional criterion');
   // Result parameters shape an answer and select nothing: criteria of only those would match everything.
   if ([...params.keys()].every((name) => RESULT_PARAMETERS.has(name))) throw badRequest(`Conditional criteria need a search parameter; ${[...params.keys()].join(', ')} only shape results`);
   return params;
