@@ -17,12 +17,12 @@ export function assertionIssuer(assertion: string): string {
 
 /**
  * Checks a private_key_jwt client assertion (RFC 7523, SMART Backend Services): signature by a key
- * of the client's JWKS (chosen by kid) with RS384 or ES384, iss = sub = client id, aud = the token
+ * of the client's JWKS (chosen by kid, which SMART requires in the header) with RS384 or ES384, iss = sub = client id, aud = the token
  * endpoint, exp present and at most five minutes ahead, jti present. Returns jti and exp for the
  * replay check; throws with the reason otherwise.
  */
 export async function verifyClientAssertion(assertion: string, clientId: string, jwks: JSONWebKeySet, tokenEndpoint: string): Promise<{ jti: string; exp: number }> {
-  const { payload } = await jwtVerify(assertion, createLocalJWKSet(jwks), {
+  const { payload, protectedHeader } = await jwtVerify(assertion, createLocalJWKSet(jwks), {
     algorithms: ASSERTION_ALGS,
     issuer: clientId,
     subject: clientId,
@@ -30,6 +30,8 @@ export async function verifyClientAssertion(assertion: string, clientId: string,
     requiredClaims: ['exp', 'jti'],
     clockTolerance: CLOCK_SKEW_SECONDS,
   });
+  // Without a kid, jose tries whichever registered key fits the alg; SMART requires the header to name it.
+  if (typeof protectedHeader.kid !== 'string' || !protectedHeader.kid) throw new Error('the client assertion header has no kid naming the key that signed it');
   const exp = payload.exp!;
   if (exp > Date.now() / 1000 + MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) throw new Error('the client assertion expires more than five minutes ahead');
   // RFC 7519 §4.1.7: a string; PostgreSQL's text, where used ones are kept, takes no NUL.

@@ -69,6 +69,11 @@ describe('token attacks are rejected', function () {
       await rejected(await rsa.assertion({}, { kid: 'not-registered' }), /key/i);
     });
 
+    it('no kid, or a kid that is no string (SMART requires the header to name the key)', async () => {
+      await rejected(await rsa.assertion({}, { kid: undefined }), /kid/);
+      await rejected(await rsa.assertion({}, { kid: 7 }), /kid/);
+    });
+
     it('iss and sub not the client id', async () => {
       const other = await registerKeyClient(h, 'ES384');
       await rejected(await rsa.assertion({ sub: other.id }), /sub/);
