@@ -1,3 +1,5 @@
+import { daysInMonth } from '../server/fhir/calendar.js';
+
 // Primitive value rules of the R4 JSON format that the JSON schema and Medplum leave out:
 // https://hl7.org/fhir/R4/datatypes.html#primitive
 const INT32_MIN = -2147483648;
@@ -55,7 +57,7 @@ function dateProblem(value: string, pattern: RegExp, type: string, expected: str
   if (!m) return `Invalid ${type} '${value}': expected ${expected}`;
   const [, yyyy, , mm, , dd, time, hh, mi, ss, , zone] = m;
   if (mm && (Number(mm) < 1 || Number(mm) > 12)) return `Invalid ${type} '${value}': there is no month ${mm}`;
-  if (dd && (Number(dd) < 1 || Number(dd) > daysIn(Number(yyyy), Number(mm)))) return `Invalid ${type} '${value}': ${yyyy}-${mm} has no day ${dd}`;
+  if (dd && (Number(dd) < 1 || Number(dd) > daysInMonth(Number(yyyy), Number(mm)))) return `Invalid ${type} '${value}': ${yyyy}-${mm} has no day ${dd}`;
   if (!time) return type === 'instant' ? `Invalid instant '${value}': an instant needs a time and a timezone` : undefined;
   if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 60) return `Invalid ${type} '${value}': there is no time ${hh}:${mi}:${ss}`;
   if (!zone) return `Invalid ${type} '${value}': ${an(type).replace(/^A/, 'a')} with a time must have a timezone (Z or +hh:mm)`;
@@ -63,16 +65,9 @@ function dateProblem(value: string, pattern: RegExp, type: string, expected: str
   return undefined;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /** "An integer", "A date". */
 function an(type: string): string {
   return `${/^[aeiou]/i.test(type) ? 'An' : 'A'} ${type}`;
-}
-
-function daysIn(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
 }
 
 function numberProblem(type: string, value: number): string | undefined {

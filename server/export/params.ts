@@ -2,6 +2,7 @@ import { isKnownResourceType } from '../../profiles/validator.js';
 import { badRequest } from '../errors.js';
 import type { ExportLevel, ExportRequest } from './jobs.js';
 import { storableTime } from '../store/timestamp-text.js';
+import { isCalendarDate } from '../fhir/calendar.js';
 
 /** _outputFormat values the Bulk Data IG requires servers to accept, all meaning NDJSON (https://hl7.org/fhir/uv/bulkdata/export.html#query-parameters). */
 export const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
@@ -30,7 +31,7 @@ export function parseExportRequest(params: URLSearchParams, level: ExportLevel, 
   if (sinceValues.length) {
     const raw = sinceValues[0];
     const t = Date.parse(raw);
-    if (!INSTANT.test(raw) || Number.isNaN(t) || !storableTime(t)) throw badRequest(`_since must be a FHIR instant such as 2024-01-31T09:00:00Z; got '${raw}'`, '_since');
+    if (!INSTANT.test(raw) || Number.isNaN(t) || !storableTime(t) || !isCalendarDate(raw)) throw badRequest(`_since must be a FHIR instant such as 2024-01-31T09:00:00Z; got '${raw}'`, '_since');
     request.since = new Date(t);
   }
 

@@ -4,6 +4,7 @@ import type { HistoryQuery, ResourceVersion } from '../store/store.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, etag, parseContent } from './versioning.js';
 import { storableTime } from '../store/timestamp-text.js';
+import { isCalendarDate } from '../fhir/calendar.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
@@ -57,7 +58,7 @@ export function count(value: string | null): number {
 
 function instant(value: string, param: string): Date {
   const t = Date.parse(value);
-  if (!/^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/.test(value) || Number.isNaN(t) || !storableTime(t)) {
+  if (!/^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/.test(value) || Number.isNaN(t) || !storableTime(t) || !isCalendarDate(value)) {
     throw badRequest(`${param} must be a FHIR instant or date; got '${value}'`, param);
   }
   return new Date(t);

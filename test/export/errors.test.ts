@@ -33,6 +33,8 @@ describeEachDatabase('Bulk export errors and cancel', (server) => {
 
   it('a _since that is not an instant is a 400 naming _since', async () => {
     expectBadParameter(await server().fhir('GET', '$export?_since=last-tuesday', { headers: ASYNC }), '_since');
+    // Not 1 March, which is what Date.parse makes of it.
+    expectBadParameter(await server().fhir('GET', '$export?_since=2024-02-30T00:00:00Z', { headers: ASYNC }), '_since');
   });
 
   it('_typeFilter, which this server does not implement, is refused by name rather than ignored', async () => {

@@ -50,7 +50,7 @@ describe('search: identifiers, ids and lastUpdated for conditional interactions'
   });
 
   it('malformed conditional criteria are a 400 naming the parameter', async () => {
-    for (const criteria of ['birthdate=notadate', 'no-such-param=1', 'family:nonsense=x']) {
+    for (const criteria of ['birthdate=notadate', 'birthdate=2023-02-29', 'birthdate=ge2024-04-31T10:00:00Z', 'no-such-param=1', 'family:nonsense=x']) {
       const err = await h.engine.matchIds(h.db, 'Patient', new URLSearchParams(criteria), 2).catch((e: unknown) => e);
       expect(err, criteria).to.be.instanceOf(FhirError);
       expect((err as FhirError).status).to.equal(400);

@@ -1,4 +1,5 @@
 import type { DateRow, IndexRows } from '../index-rows.js';
+import { daysInMonth } from '../../fhir/calendar.js';
 import { timestampText } from '../../store/timestamp-text.js';
 import type { SqlWriter } from '../sql-writer.js';
 import type { Bound, Clause, Prefix, RangeRule } from './range.js';
@@ -29,7 +30,7 @@ function dateRange(text: string): Range | undefined {
   const year = Number(y);
   const month = mo ? Number(mo) - 1 : 0;
   const day = d ? Number(d) : 1;
-  if (month > 11 || day < 1 || day > 31 || (h && Number(h) > 23) || (mi && Number(mi) > 59) || (s && Number(s) > 60)) return undefined;
+  if (month > 11 || day < 1 || day > daysInMonth(year, month + 1) || (h && Number(h) > 23) || (mi && Number(mi) > 59) || (s && Number(s) > 60)) return undefined;
   const offsetMs = tz && tz !== 'Z' ? (tz[0] === '-' ? -1 : 1) * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6))) * 60_000 : 0;
   const millis = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   const start = Date.UTC(year, month, day, h ? Number(h) : 0, mi ? Number(mi) : 0, s ? Number(s) : 0, millis) - offsetMs;
