@@ -190,32 +190,35 @@ class SqlSearchEngine implements SearchEngine {
     return Math.max(await query.total(sql, 'estimate'), seen);
   }
 
-  /** The resource types one search covers: the type, the compartment's, _type, or every type holding data. */
+  /** The resource types one search covers: the type, _type (within the compartment's), or every type holding data (in the compartment). */
   private async searchedTypes(ctx: SearchContext, resourceType: string | undefined, params: URLSearchParams, compartment: Compartment | undefined, issues: OperationOutcomeIssue[]): Promise<string[]> {
     if (resourceType && !this.registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type '${resourceType}'`, resourceType);
-    if (compartment) {
-      if (compartment.resourceType !== 'Patient') throw badRequest(`Only the Patient compartment is supported, not ${compartment.resourceType}`, compartment.resourceType);
-      const inCompartment = [...this.registry.patientCompartment.keys()];
-      if (resourceType && !inCompartment.includes(resourceType)) throw badRequest(`${resourceType} is not in the Patient compartment`, resourceType);
-      // Not the audit trail unless named (Patient/x/AuditEvent): $everything and $merge walk the record, not the accesses to it.
-      return resourceType ? [resourceType] : inCompartment.filter((t) => t !== 'AuditEvent');
-    }
+    const inCompartment = compartment && this.compartmentTypes(compartment);
+    if (inCompartment && resourceType && !inCompartment.includes(resourceType)) throw badRequest(`${resourceType} is not in the Patient compartment`, resourceType);
     if (resourceType) return [resourceType];
     const typeParam = params.getAll('_type').flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
     const known = [...new Set(typeParam)].filter((t) => {
-      if (this.registry.isResourceType(t)) return true;
-      reportOrThrow(new ParamError('_type', `Unknown resource type '${t}'`), ctx.strict, issues);
-      return false;
+      const problem = !this.registry.isResourceType(t) ? `Unknown resource type '${t}'` : inCompartment && !inCompartment.includes(t) ? `${t} is not in the Patient compartment` : undefined;
+      if (problem) reportOrThrow(new ParamError('_type', problem), ctx.strict, issues);
+      return !problem;
     });
     if (known.length) return known;
-    // _type named only unknown types: the client asked for those, not for everything.
+    // _type named only types it cannot have: the client asked for those, not for everything.
     if (typeParam.length) return [];
+    // Not the audit trail unless named (Patient/x/AuditEvent): $everything and $merge walk the record, not the accesses to it.
+    if (inCompartment) return inCompartment.filter((t) => t !== 'AuditEvent');
     // Every type with data: a loose index scan over the primary key, not a scan of the table.
     const rows = await ctx.sql.query<{ t: string }>(
       `WITH RECURSIVE t AS (SELECT min(resource_type) AS t FROM resources UNION ALL SELECT (SELECT min(resource_type) FROM resources WHERE resource_type > t.t) FROM t WHERE t.t IS NOT NULL) SELECT t FROM t WHERE t IS NOT NULL`,
     );
     // The audit trail grows with every request, this one included: it is searched by naming it (_type or /AuditEvent).
     return rows.map((r) => r.t).filter((t) => this.registry.isResourceType(t) && t !== 'AuditEvent');
+  }
+
+  /** The types a compartment holds; only the Patient compartment is supported. */
+  private compartmentTypes(compartment: Compartment): string[] {
+    if (compartment.resourceType !== 'Patient') throw badRequest(`Only the Patient compartment is supported, not ${compartment.resourceType}`, compartment.resourceType);
+    return [...this.registry.patientCompartment.keys()];
   }
 }
 

@@ -67,6 +67,16 @@ describeEachDatabase('search over HTTP', (server) => {
     expect(matches((await get('Patient/pat-jane/CareTeam')).body)).to.deep.equal(['CareTeam/ct-jane']);
   });
 
+  it('compartment search across types: _type narrows Patient/[id]/* to the types named, and a type outside the compartment is refused by name', async () => {
+    expect(matches((await get('Patient/pat-jane/*?_type=CareTeam')).body)).to.deep.equal(['CareTeam/ct-jane']);
+    expect(matches((await get('Patient/pat-jane/*?_type=CareTeam,MedicationRequest&_sort=_id')).body)).to.deep.equal(['CareTeam/ct-jane', 'MedicationRequest/mr-amox', 'MedicationRequest/mr-old']);
+    const strict = await server().fhir('GET', 'Patient/pat-jane/*?_type=Organization', { headers: { prefer: 'handling=strict' } });
+    expect(strict.status).to.equal(400);
+    expect(strict.body.issue[0].expression).to.deep.equal(['_type']);
+    expect(strict.body.issue[0].diagnostics).to.match(/not in the Patient compartment/);
+    expect(matches((await get('Patient/pat-jane/*?_type=Organization')).body)).to.deep.equal([]);
+  });
+
   it('Prefer: handling=strict: an unknown parameter is a 400 OperationOutcome naming it', async () => {
     const r = await server().fhir('GET', 'Patient?colour=blue', { headers: { prefer: 'handling=strict' } });
     expect(r.status).to.equal(400);
