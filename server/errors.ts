@@ -62,6 +62,13 @@ export const forbidden = (diagnostics: string): FhirError => fail(403, 'forbidde
 export const notSupported = (status: number, diagnostics: string): FhirError => fail(status, 'not-supported', diagnostics);
 export const tooLarge = (diagnostics: string): FhirError => fail(413, 'too-costly', diagnostics);
 
+/** 405 for a method this URL does not take, with the Allow header RFC 9110 section 15.5.6 requires. */
+export function methodNotAllowed(diagnostics: string, allowed: string[]): FhirError {
+  const refusal = notSupported(405, diagnostics);
+  refusal.headers.Allow = allowed.join(', ');
+  return refusal;
+}
+
 /**
  * 401 for a missing (`login`) or unacceptable (`security`, `expired`) bearer token. Per RFC 6750
  * section 3.1 the challenge names error="invalid_token" only when a token was sent.

@@ -1,5 +1,5 @@
 import type express from 'express';
-import { forbidden } from '../errors.js';
+import { forbidden, methodNotAllowed } from '../errors.js';
 import { logger } from '../logger.js';
 import type { Principal } from './principal.js';
 
@@ -18,4 +18,5 @@ export function mountKeyRotation(app: express.Express, deps: { authenticate(head
       res.status(201).set('Cache-Control', 'no-store').json({ kid });
     })().catch(next);
   });
+  app.all('/oauth2/signing-keys', (_req, _res, next) => next(methodNotAllowed('A new signing key is made with POST', ['POST'])));
 }

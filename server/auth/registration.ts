@@ -1,6 +1,6 @@
 import express from 'express';
 import type { JSONWebKeySet } from 'jose';
-import { badRequest, forbidden, notFound } from '../errors.js';
+import { badRequest, forbidden, methodNotAllowed, notFound } from '../errors.js';
 import type { ClientRegistry } from './clients.js';
 import type { Principal } from './principal.js';
 import { generateSecret } from './secrets.js';
@@ -60,4 +60,6 @@ export function mountClientRegistration(app: express.Express, deps: { clients: C
       res.status(204).end();
     }),
   );
+  app.all('/oauth2/clients', (_req, _res, next) => next(methodNotAllowed('Clients are registered with POST and listed with GET', ['GET', 'HEAD', 'POST'])));
+  app.all('/oauth2/clients/:id', (_req, _res, next) => next(methodNotAllowed('A client is revoked with DELETE', ['DELETE'])));
 }

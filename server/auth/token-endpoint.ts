@@ -39,11 +39,19 @@ interface TokenResponse {
 
 /** POST /oauth2/token: the client_credentials grant of SMART Backend Services. */
 export function mountTokenEndpoint(app: express.Express, deps: TokenEndpointDeps): void {
-  app.post('/oauth2/token', express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' }), async (req, res) => {
+  const readForm = express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' });
+  // A body the parser refuses is answered (and audited) as the token request it was, not as a FHIR error.
+  const formOrRefusal: express.RequestHandler = (req, res, next) =>
+    readForm(req, res, (err?: unknown) => {
+      if (err) res.locals.formRefusal = formRefusal(err);
+      next();
+    });
+  app.post('/oauth2/token', formOrRefusal, async (req, res) => {
     const record: TokenAuditRecord = { outcome: 'failure', sourceAddress: req.ip };
     let status = 200;
     let body: TokenResponse | { error: string; error_description: string };
     try {
+      if (res.locals.formRefusal) throw res.locals.formRefusal;
       body = await issue(req, deps, record);
       record.outcome = 'success';
     } catch (err) {
@@ -63,6 +71,16 @@ export function mountTokenEndpoint(app: express.Express, deps: TokenEndpointDeps
     if (status === 401) res.set('WWW-Authenticate', 'Basic realm="oauth2"');
     res.status(status).json(body);
   });
+  app.all('/oauth2/token', (_req, res) => {
+    res.status(405).set({ Allow: 'POST', 'Cache-Control': 'no-store' }).json({ error: 'invalid_request', error_description: 'The token endpoint takes POST' });
+  });
+}
+
+/** The body parser's refusal (too large, an encoding it cannot undo, a broken body) as an RFC 6749 error. */
+function formRefusal(err: unknown): OAuthError {
+  const { status, message } = err as { status?: number; message?: string };
+  const known = typeof status === 'number' && status >= 400 && status < 500;
+  return new OAuthError('invalid_request', `The body could not be read: ${known && message ? message : 'it is not application/x-www-form-urlencoded'}`, known ? status : 400);
 }
 
 async function issue(req: Request, deps: TokenEndpointDeps, record: TokenAuditRecord): Promise<TokenResponse> {

@@ -1,4 +1,5 @@
 import type express from 'express';
+import { methodNotAllowed } from '../errors.js';
 import { ASSERTION_ALGS } from './client-assertion.js';
 import type { SigningKeys } from './signing-keys.js';
 import { authUrls } from './urls.js';
@@ -10,7 +11,8 @@ const SCOPES_SUPPORTED = ['system/*.cruds', 'system/*.rs', 'system/*.read', 'sys
  * the FHIR base (clients look for it relative to the base), and the server's public token keys.
  */
 export function mountWellKnown(app: express.Express, keys: SigningKeys, baseUrl: () => string): void {
-  app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
+  const discovery = ['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'];
+  app.get(discovery, (_req, res) => {
     const urls = authUrls(baseUrl());
     res.set('Cache-Control', 'public, max-age=300').json({
       issuer: urls.issuer,
@@ -27,4 +29,5 @@ export function mountWellKnown(app: express.Express, keys: SigningKeys, baseUrl:
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=60').json({ keys: keys.publicJwks() });
   });
+  app.all([...discovery, '/.well-known/jwks.json'], (req, _res, next) => next(methodNotAllowed(`${req.path} is a document to GET`, ['GET', 'HEAD'])));
 }

@@ -8,7 +8,7 @@ import { STATUS_PATH } from '../export/urls.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { mountCdsHooks } from '../cds-hooks/routes.js';
-import { badRequest, FhirError, issue, notSupported, outcome, refusedValue, tooLarge } from '../errors.js';
+import { badRequest, FhirError, issue, methodNotAllowed, outcome, refusedValue, tooLarge } from '../errors.js';
 import { logger, type Logger } from '../logger.js';
 import type { FhirContext, FhirRequest } from '../rest/request.js';
 import type { FhirRouter } from '../rest/router.js';
@@ -152,11 +152,7 @@ function fhirHandler(services: AppServices, log: Logger): (req: Request, res: Re
   const { config } = services;
   return async (req, res, next) => {
     try {
-      if (!FHIR_METHODS.has(req.method)) {
-        const refusal = notSupported(405, `${req.method} is not a method of the FHIR RESTful API`);
-        refusal.headers.Allow = [...FHIR_METHODS].join(', ');
-        throw refusal;
-      }
+      if (!FHIR_METHODS.has(req.method)) throw methodNotAllowed(`${req.method} is not a method of the FHIR RESTful API`, [...FHIR_METHODS]);
       const url = new URL(req.originalUrl, 'http://local');
       const query = url.searchParams;
       checkAcceptable(query.get('_format') ?? undefined, req.header('accept'));

@@ -33,4 +33,20 @@ describe('signing key rotation over HTTP (administrators only)', function () {
     expect((await rotate()).status).to.equal(401);
     expect(await jwksKids()).to.deep.equal(kids);
   });
+
+  it('the plain routes answer a method they do not take with 405 and Allow, not 404', async () => {
+    const allowed: Array<[string, string]> = [
+      ['/.well-known/smart-configuration', 'GET, HEAD'],
+      ['/fhir/.well-known/smart-configuration', 'GET, HEAD'],
+      ['/.well-known/jwks.json', 'GET, HEAD'],
+      ['/oauth2/signing-keys', 'POST'],
+      ['/oauth2/clients', 'GET, HEAD, POST'],
+      ['/oauth2/clients/some-client', 'DELETE'],
+    ];
+    for (const [path, allow] of allowed) {
+      const res = await fetch(`${server.running.url}${path}`, { method: 'PUT' });
+      expect([path, res.status, res.headers.get('allow')]).to.deep.equal([path, 405, allow]);
+      expect(((await res.json()) as { resourceType: string }).resourceType).to.equal('OperationOutcome');
+    }
+  });
 });

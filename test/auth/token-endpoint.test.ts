@@ -80,6 +80,27 @@ for (const kind of DB_KINDS) {
       expect(anonymous.body.error_description).to.be.a('string');
     });
 
+    it('answers a body it cannot read as an RFC 6749 error with the parser\'s status, audited, and other methods with 405 and Allow: POST', async () => {
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const refusals = [
+        [413, { headers: form, body: 'a'.repeat(70_000) }],
+        [400, { headers: { ...form, 'content-encoding': 'gzip' }, body: 'not gzip' }],
+        [415, { headers: { ...form, 'content-encoding': 'nonsense' }, body: 'x' }],
+      ] as const;
+      for (const [status, init] of refusals) {
+        const audited = h.audits.length;
+        const res = await fetch(`${h.origin}/oauth2/token`, { method: 'POST', ...init });
+        expect(res.status).to.equal(status);
+        expect(res.headers.get('cache-control')).to.equal('no-store');
+        expect((await res.json()).error).to.equal('invalid_request');
+        expect(h.audits.slice(audited).map((a) => a.outcome)).to.deep.equal(['failure']);
+      }
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        const res = await fetch(`${h.origin}/oauth2/token`, { method });
+        expect([res.status, res.headers.get('allow'), (await res.json()).error]).to.deep.equal([405, 'POST', 'invalid_request']);
+      }
+    });
+
     for (const path of ['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration']) {
       it(`serves SMART discovery at ${path}`, async () => {
         const res = await fetch(`${h.origin}${path}`);
