@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID, type JsonWebKey } from 'node:crypto';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { Queryable } from '../store/db.js';
 import { CLIENT_KINDS, isClientKind, type ClientKind } from './principal.js';
@@ -139,5 +139,13 @@ function checkRegistration(client: NewClient): void {
     if (client.jwks.keys.some((k) => 'd' in k)) throw new Error('the JWKS holds a private key: register only the public keys');
     if (client.jwks.keys.some((k) => typeof k.kid !== 'string' || !k.kid)) throw new Error('every key in the JWKS needs a kid, a string');
     if (JSON.stringify(client.jwks).includes('\\u0000')) throw new Error('the JWKS holds a NUL character');
+    // jose checks a key's shape only when an assertion arrives: an EC point off its curve would be stored, and never verify.
+    for (const key of client.jwks.keys) {
+      try {
+        createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+      } catch (err) {
+        throw new Error(`the key '${key.kid}' is not a public key: ${(err as Error).message}`);
+      }
+    }
   }
 }

@@ -57,6 +57,10 @@ describe('client registration over HTTP (administrators only)', function () {
       expect(refused.status, JSON.stringify(fields).slice(0, 100)).to.equal(400);
       expect(refused.body.issue[0].diagnostics).to.not.match(/invalid byte sequence|Unicode escape/);
     }
+    // A key whose point lies on no curve: it could never verify an assertion.
+    const offCurve = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'NL0042', kind: 'voluntary', scopes: 'system/*.rs', jwks: { keys: [{ ...key, kid: 'k1' }] } });
+    expect(offCurve.status).to.equal(400);
+    expect(offCurve.body.issue[0].diagnostics).to.match(/'k1' is not a public key/);
     const created = await call('POST', '/oauth2/clients', await server.adminToken(), { org: 'NL0042', kind: 'voluntary', scopes: ['system/CareTeam.rs'], secret: true });
     const unused = (await call('GET', '/oauth2/clients', await server.adminToken())).body.find((c: { id: string }) => c.id === created.body.client_id);
     expect(unused.lastToken, 'never issued a token').to.equal(null);
