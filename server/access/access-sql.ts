@@ -38,8 +38,11 @@ export interface AccessSql extends RowFilter {
   grants(type: string, permission: Permission): boolean;
   /** Does a rule give this permission on every resource of the type (no filter at all)? */
   unrestricted(type: string, permission: Permission): boolean;
-  /** A SQL boolean: may the resource aliased `r`, of `type`, be used for `permission`? For AuditEvent `r` is an audit_event row. */
-  condition(w: SqlWriter, r: string, type: string, permission: Permission): string;
+  /**
+   * A SQL boolean: may the resource aliased `r`, of `type`, be used for `permission`? For AuditEvent `r` is an audit_event row.
+   * `fewRows`: `r` is a few rows named by id, so each is probed through the indexes (see `among`).
+   */
+  condition(w: SqlWriter, r: string, type: string, permission: Permission, fewRows?: boolean): string;
   /** The same when `r.resource_type` is only known when the query runs (system and type history). */
   anyType(w: SqlWriter, r: string, permission: Permission): string;
   /**
@@ -113,7 +116,8 @@ class CompiledAccess implements AccessSql {
     const ids = new Map<string, string[]>(names.map((n) => [n, []]));
     const w = new SqlWriter('', new Map());
     const union = names.map((n) => `SELECT ${w.p(n)}::text AS set, id FROM (${this.members(w, n)}) s`).join(' UNION ALL ');
-    for (const row of await sql.query<{ set: string; id: string }>(union, w.values)) ids.get(row.set)!.push(row.id);
+    // Prepared: the text never changes for the client, and planning it (30 ms for a GP practice's) cost more than running it.
+    for (const row of await sql.query<{ set: string; id: string }>(union, w.values, { prepared: true })) ids.get(row.set)!.push(row.id);
     const sets = new Map([...ids].map(([name, list]) => [name, { size: list.length, literal: arrayLiteral(list) }]));
     return new CompiledAccess(this.registry, this.policy, this.vars, sets, this.parsed);
   }
@@ -173,13 +177,31 @@ class CompiledAccess implements AccessSql {
     return this.rulesFor(type, permission).some(isUnrestricted);
   }
 
-  condition(w: SqlWriter, r: string, type: string, permission: Permission): string {
+  condition(w: SqlWriter, r: string, type: string, permission: Permission, fewRows = false): string {
     const rules = this.rulesFor(type, permission);
     if (!rules.length) return 'false';
     // Decided before writing any SQL: parts written and then dropped would leave unused bind parameters.
     if (rules.some(isUnrestricted)) return 'true';
     if (type === AUDIT_EVENT) return this.unfiltered(w, () => or(rules.map((rule) => (rule.compartmentOf ? this.namesMemberOf(w, `${r}.patients`, rule.compartmentOf) : 'false'))));
-    return this.unfiltered(w, () => or(rules.map((rule) => this.ruleSql(w, r, type, rule))));
+    this.probing = fewRows;
+    try {
+      return this.unfiltered(w, () => or(rules.map((rule) => this.ruleSql(w, r, type, rule))));
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Whether the SQL being written checks a few rows named by id (condition's `fewRows`). */
+  private probing = false;
+
+  /**
+   * `id` is among the `column` values of the rows `from … WHERE where` selects. Over a search's rows
+   * an IN subquery is hashed whole once (the policy's ORs keep PostgreSQL from joining it), which is
+   * the cheap way to judge thousands of rows. Over a few rows named by id that hash is most of the
+   * cost (every reference to every member): a correlated EXISTS probes an index per row instead.
+   */
+  private among(id: string, column: string, from: string, where: string): string {
+    return this.probing ? `EXISTS (SELECT 1 FROM ${from} WHERE ${where} AND ${column} = ${id})` : `${id} IN (SELECT ${column} FROM ${from} WHERE ${where})`;
   }
 
   anyType(w: SqlWriter, r: string, permission: Permission): string {
@@ -235,7 +257,7 @@ class CompiledAccess implements AccessSql {
     const params = this.registry.patientCompartment.get(type);
     if (!params?.length) return 'false';
     const c = w.alias('pc');
-    return `${r}.id IN (SELECT ${c}.id FROM search_reference ${c} WHERE ${c}.resource_type = ${w.p(type)} AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${this.memberOf(w, `${c}.target_id`, set)})`;
+    return this.among(`${r}.id`, `${c}.id`, `search_reference ${c}`, `${c}.resource_type = ${w.p(type)} AND ${c}.param = ANY(${w.p(params)}::text[]) AND ${c}.target_type = 'Patient' AND ${this.memberOf(w, `${c}.target_id`, set)}`);
   }
 
   /** compartmentSql for a row whose type is known only at run time: any compartment parameter of any type. */
@@ -248,7 +270,7 @@ class CompiledAccess implements AccessSql {
   /** `expr` is the id of a member of the set: a literal list when the set was materialized for this request, else a subquery. */
   private memberOf(w: SqlWriter, expr: string, name: string): string {
     const set = this.materialized?.get(name);
-    if (!set) return `${expr} IN (${this.members(w, name)})`;
+    if (!set) return this.members(w, name, expr);
     if (set.size <= CONSTANT_LIST_MAX) return `${expr} = ANY(${w.p(set.literal)}::text[])`;
     // A long list is matched against the column as an expression: PostgreSQL still hashes the constant
     // list when it runs, but plans without estimating each id against the column's statistics (5 ms
@@ -262,11 +284,12 @@ class CompiledAccess implements AccessSql {
     return set ? `${expr} && ${w.p(set.literal)}::text[]` : `${expr} && ARRAY(${this.members(w, name)})`;
   }
 
-  /** Ids of the set's members. */
-  private members(w: SqlWriter, name: string): string {
+  /** Ids of the set's members; with `id`, whether that id is one. */
+  private members(w: SqlWriter, name: string, id?: string): string {
     const set = this.policy.sets[name];
     const m = w.alias('m');
-    return `SELECT ${m}.id FROM resources ${m} WHERE ${m}.resource_type = ${w.p(set.type)} AND NOT ${m}.deleted AND ${or(set.match.map((c) => this.conditionSql(w, m, set.type, c)))}`;
+    const where = `${m}.resource_type = ${w.p(set.type)} AND NOT ${m}.deleted AND ${or(set.match.map((c) => this.conditionSql(w, m, set.type, c)))}`;
+    return id ? this.among(id, `${m}.id`, `resources ${m}`, where) : `SELECT ${m}.id FROM resources ${m} WHERE ${where}`;
   }
 
   private conditionSql(w: SqlWriter, r: string, type: string, c: AccessCondition): string {
@@ -279,14 +302,14 @@ class CompiledAccess implements AccessSql {
       const byIdentifier = sets
         .filter((s) => this.policy.sets[s].identifier)
         .map((s) => filterSql(w, this.filter(type, `${param}:identifier`, this.fill(this.policy.sets[s].identifier!)), r, type));
-      parts.push(or([`${r}.id IN (SELECT ${x}.id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(type)} AND ${x}.param = ${w.p(param)} AND ${or(targets)})`, ...byIdentifier]));
+      parts.push(or([this.among(`${r}.id`, `${x}.id`, `search_reference ${x}`, `${x}.resource_type = ${w.p(type)} AND ${x}.param = ${w.p(param)} AND ${or(targets)}`), ...byIdentifier]));
     }
     if (c.referencedBy) {
       const { param, set } = c.referencedBy;
       const source = this.policy.sets[set].type;
       this.filter(source, param, ''); // checks the parameter exists
       const x = w.alias('ab');
-      parts.push(`${r}.id IN (SELECT ${x}.target_id FROM search_reference ${x} WHERE ${x}.resource_type = ${w.p(source)} AND ${x}.param = ${w.p(param)} AND ${x}.target_type = ${w.p(type)} AND ${this.memberOf(w, `${x}.id`, set)})`);
+      parts.push(this.among(`${r}.id`, `${x}.target_id`, `search_reference ${x}`, `${x}.resource_type = ${w.p(source)} AND ${x}.param = ${w.p(param)} AND ${x}.target_type = ${w.p(type)} AND ${this.memberOf(w, `${x}.id`, set)}`));
     }
     return parts.length === 1 ? parts[0] : `(${parts.join(' AND ')})`;
   }

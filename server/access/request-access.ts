@@ -60,8 +60,9 @@ export class RequestAccess implements AccessSql {
     return scopeAllows(this.grant, type, permission) && this.policy.grants(type, permission);
   }
 
-  condition(w: SqlWriter, r: string, type: string, permission: Permission): string {
-    return scopeAllows(this.grant, type, permission) ? this.policy.condition(w, r, type, permission) : 'false';
+  /** `fewRows`: `r` is a few rows named by id (AccessSql.condition). */
+  condition(w: SqlWriter, r: string, type: string, permission: Permission, fewRows = false): string {
+    return scopeAllows(this.grant, type, permission) ? this.policy.condition(w, r, type, permission, fewRows) : 'false';
   }
 
   /** No filter applies: the client may use every resource of the type for the permission. */

@@ -7,6 +7,8 @@ import { migrate } from '../../server/store/migrate.js';
 import { SqlStore } from '../../server/store/resource-store.js';
 import { loadPolicies } from '../../server/access/policy.js';
 import { AccessCompiler } from '../../server/access/request-access.js';
+import { allowed } from '../../server/access/access-store.js';
+import { SqlWriter } from '../../server/search/sql-writer.js';
 import { recording } from '../support/recording-db.js';
 import { freshPostgresUrl } from '../support/server.js';
 
@@ -34,6 +36,10 @@ describe('prepared statements (the database seam, PostgreSQL)', function () {
       const prepared = await preparedOn(tx);
       expect(prepared.filter((s) => s.includes('prepared-test'))).to.deep.equal([text]);
     });
+  });
+
+  it('sessions run without JIT compilation, which cost more than the queries it compiled', async () => {
+    expect(await db.query('SHOW jit')).to.deep.equal([{ jit: 'off' }]);
   });
 
   it('keeps at most 200 texts prepared: later ones run unprepared', async () => {
@@ -109,5 +115,17 @@ describe('prepared statements on the write and search paths (PostgreSQL)', funct
     await new SqlStore(db, engine).create({ resourceType: 'Organization', name: 'Changed' });
     await Promise.all([practice.prepare(rec), practice.prepare(rec), practice.prepare(rec)]);
     expect(resolved()).to.equal(2);
+  });
+
+  it("a GP practice's check of a resource named by id probes the policy's references per row, and is prepared; its searches hash them once", async () => {
+    const engine = createSearchEngine({ defaultCount: 20, maxCount: 100 });
+    const practice = await new AccessCompiler(engine, loadPolicies()).forPrincipal({ clientId: 'gp-probe', org: 'A99996', kind: 'gp-practice', scopes: ['system/*.cruds'] }).prepare(db);
+    const few = practice.condition(new SqlWriter('', new Map()), 'r', 'Condition', 'c', true);
+    const many = practice.condition(new SqlWriter('', new Map()), 'r', 'Condition', 's');
+    expect(few).to.match(/EXISTS \(SELECT 1 FROM search_reference/).and.not.match(/r\.id IN \(SELECT/);
+    expect(many).to.match(/r\.id IN \(SELECT/).and.not.match(/EXISTS/);
+    const { id } = await new SqlStore(db, engine).create({ resourceType: 'Condition', subject: { reference: 'Patient/not-registered-here' } });
+    expect(await allowed(db, practice, { resourceType: 'Condition', id }, 'r')).to.equal(false);
+    expect((await preparedOn(db)).some((s) => s.includes("SELECT 'allowed' AS verdict") && s.includes('EXISTS (SELECT 1 FROM search_reference'))).to.equal(true);
   });
 });
