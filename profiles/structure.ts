@@ -39,6 +39,9 @@ function loadFixedSchema(resourceTypes: ReadonlySet<string>): Record<string, any
   const definitions = schema.definitions;
   for (const [name, definition] of Object.entries<any>(definitions)) {
     if (typeof definition.pattern === 'string' && !patternTypes.has(definition.pattern)) patternTypes.set(definition.pattern, name);
+    // The schema gives complex types properties but no type, and `properties` constrains objects only:
+    // a number or a string where a Reference or an Identifier belongs passed unseen.
+    if (definition.properties && definition.type === undefined) definition.type = 'object';
   }
   definitions.integer64 = { type: 'string', pattern: '^-?([0]|([1-9][0-9]*))$' };
   definitions.Resource = { $ref: '#/definitions/ResourceList' };

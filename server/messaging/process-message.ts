@@ -42,7 +42,8 @@ export async function processMessage(message: Bundle, ctx: FhirContext, route: R
   if (empty >= 0) throw badRequest(`Bundle.entry[${empty}] carries no resource`, `Bundle.entry[${empty}].resource`);
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
-  validateResource(header);
+  // The whole message as FHIR shapes it (Bundle.identifier, each entry's resource), before any rule reads it.
+  validateResource(message);
   const event = eventOf(header);
   const prescription = event === 'prescription-order' || event === 'prescription-order-update';
   const routed = prescription ? checkPrescriptionMessage(message, header, event) : undefined;

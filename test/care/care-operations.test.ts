@@ -37,6 +37,14 @@ describeEachDatabase('care coordination operations', (server) => {
       expect(matches).to.not.include('MedicationRequest/ada-metformin');
     });
 
+    it('a start or end that is no date (a day its month lacks, an hour 24) is a 400 naming it', async () => {
+      for (const [query, name] of [['start=2024-02-30', 'start'], ['end=2026-12-31T24:00:00Z', 'end']]) {
+        const res = await server().fhir('GET', `Patient/ada-okafor/$everything?${query}`);
+        expect(res.status, query).to.equal(400);
+        expect(res.body.issue[0].expression).to.deep.equal([name]);
+      }
+    });
+
     it('_count pages the record with next links that together give every entry once', async () => {
       const whole = await server().fhir('GET', 'Patient/ada-okafor/$everything');
       const seen: string[] = [];

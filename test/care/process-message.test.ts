@@ -50,6 +50,25 @@ describeEachDatabase('$process-message: prescriptions to pharmacies and bookings
     expect((await server().fhir('GET', 'MedicationRequest?_summary=count')).body.total).to.equal(before);
   });
 
+  it('a message whose entries or identifier FHIR would not accept (an extension or identifier that is no list) is a 400 naming the element, and nothing is stored', async () => {
+    const before = (await server().fhir('GET', 'MedicationRequest?_summary=count')).body.total;
+    const broken: Array<[(m: Bundle) => void, RegExp]> = [
+      [(m) => ((medicationRequests(m)[0] as unknown as Record<string, unknown>).extension = 5), /^Bundle\.entry\[\d+\]\.resource\.extension/],
+      [(m) => ((medicationRequests(m)[0] as unknown as Record<string, unknown>).identifier = { value: 'x' }), /^Bundle\.entry\[\d+\]\.resource\.identifier/],
+      [(m) => ((m.entry?.at(-1)?.resource as unknown as Record<string, unknown>).identifier = 'x'), /^Bundle\.entry\[\d+\]\.resource\.identifier/],
+      [(m) => ((m as unknown as Record<string, unknown>).identifier = 5), /^Bundle\.identifier/],
+    ];
+    for (const [breakIt, where] of broken) {
+      const message = eps('gp-acute-nominated-pharmacy');
+      message.identifier = { system: 'https://tools.ietf.org/html/rfc4122', value: crypto.randomUUID() };
+      breakIt(message);
+      const res = await send(message);
+      expect(res.status, JSON.stringify(res.body).slice(0, 300)).to.equal(400);
+      expect(res.body.issue[0].expression[0]).to.match(where);
+    }
+    expect((await server().fhir('GET', 'MedicationRequest?_summary=count')).body.total).to.equal(before);
+  });
+
   it('error-invalid-checksum is rejected for its prescription id check character, and nothing is stored', async () => {
     const before = (await server().fhir('GET', 'MedicationRequest?_summary=count')).body.total;
     const res = await send(eps('error-invalid-checksum'));
@@ -67,8 +86,10 @@ describeEachDatabase('$process-message: prescriptions to pharmacies and bookings
 
   it('a prescription with more than 4 MedicationRequests is rejected', async () => {
     const message = eps('gp-acute-nominated-pharmacy');
-    const extra = structuredClone(message.entry?.[1]);
-    message.entry?.splice(1, 0, extra!);
+    const extra = structuredClone(message.entry?.[1])!;
+    // Its own fullUrl: a Bundle names each entry once (bdl-7), which the message is checked for first.
+    extra.fullUrl = `urn:uuid:${crypto.randomUUID()}`;
+    message.entry?.splice(1, 0, extra);
     message.identifier = { value: 'five-items' };
     const res = await send(message);
     expect(res.status).to.equal(400);

@@ -37,6 +37,11 @@ describeEachDatabase('Bulk export errors and cancel', (server) => {
     expectBadParameter(await server().fhir('GET', '$export?_since=2024-02-30T00:00:00Z', { headers: ASYNC }), '_since');
   });
 
+  it('a patient parameter, given as the Reference the IG defines, is refused by name rather than ignored', async () => {
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: 'Patient/nope' } }] };
+    expectBadParameter(await server().fhir('POST', 'Patient/$export', { headers: ASYNC, body }), 'patient');
+  });
+
   it('_typeFilter, which this server does not implement, is refused by name rather than ignored', async () => {
     expectBadParameter(await server().fhir('GET', '$export?_typeFilter=Condition%3Fclinical-status%3Dactive', { headers: ASYNC }), '_typeFilter');
   });

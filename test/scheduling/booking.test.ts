@@ -87,6 +87,13 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
       ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { ...appointment('proposed', 'sched-ada', [gp0915]), slot: [{ reference: 'Slot/no-such-slot' }] } }), 422],
       ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference', valueReference: 'x' }), 400],
       ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference' }), 400],
+      ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference', valueReference: { reference: '' } }), 400],
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-reference', valueString: '' }), 400],
+      ['POST', 'Appointment/$hold?appointment-reference=', undefined, 400],
+      // Proposed, it may lack its times; booked it may not (R4 app-3).
+      ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { resourceType: 'Appointment', status: 'proposed', participant: [{ actor: { reference: 'Location/x' }, status: 'accepted' }] } }), 422],
+      ['GET', 'Appointment/$find?start=2027-02-28T24:00:00Z&end=2027-03-05', undefined, 400],
+      ['GET', 'Appointment/$find?start=2027-02-30&end=2027-03-05', undefined, 400],
       ['POST', 'Appointment/$hold', parameters({ name: 'appointment-resource', resource: { ...appointment('proposed', 'sched-ada', [gp0915]), id: '../../x' } }), 400],
       ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { ...appointment('proposed', 'sched-ada', [gp0915]), slot: 'x' } }), 400],
       ['POST', 'Appointment/$book', parameters({ name: 'appointment-resource', resource: { ...appointment('proposed', 'sched-ada', [gp0915]), participant: [null] } }), 400],
@@ -94,12 +101,15 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
       ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&_count=0`, undefined, 400],
       ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&patient-reference=Organization/x`, undefined, 400],
     ];
+    const appointments = async (): Promise<number> => (await server().fhir('GET', 'Appointment?_summary=count')).body.total;
+    const before = await appointments();
     for (const [method, path, body, status] of cases) {
       const res = await server().fhir(method, path, body === undefined ? {} : { body });
       expect(res.status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 120)}: ${res.text.slice(0, 200)}`).to.equal(status);
       expect(res.body.resourceType).to.equal('OperationOutcome');
     }
     expect((await slot(server(), 'gp-0915')).status).to.equal('free');
+    expect(await appointments()).to.equal(before);
   });
 
   it('$hold refuses a hold longer than 30 minutes (400) and changes nothing', async () => {

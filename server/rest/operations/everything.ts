@@ -3,6 +3,7 @@ import { withinCareDates } from '../../care/care-dates.js';
 import { patientCompartment } from '../../care/compartment-walk.js';
 import { referencedResources } from '../../care/references.js';
 import { badRequest, notFound } from '../../errors.js';
+import { primitiveProblem } from '../../../profiles/primitives.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';
@@ -69,7 +70,8 @@ function dateParam(params: URLSearchParams, name: string, endOfRange = false): n
   const value = params.get(name);
   if (!value) return undefined;
   const t = Date.parse(value);
-  if (!/^\d{4}(-\d{2}(-\d{2})?)?/.test(value) || Number.isNaN(t)) throw badRequest(`${name} must be a date; got '${value}'`, name);
+  const problem = primitiveProblem('dateTime', value);
+  if (problem || Number.isNaN(t)) throw badRequest(`${name} must be a date: ${problem ?? value}`, name);
   if (!endOfRange) return t;
   // A partial date as an end means the end of that day, month or year.
   const d = new Date(t);

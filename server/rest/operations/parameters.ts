@@ -32,9 +32,11 @@ export function parametersBody(req: FhirRequest): Parameters | undefined {
   return body as Parameters;
 }
 
+/** A parameter's value as a query string carries it: a primitive, or a Reference as its reference (Bulk Data's `patient`). */
 function primitiveValue(p: ParametersParameter): string | undefined {
   for (const [k, v] of Object.entries(p)) {
     if (k.startsWith('value') && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return String(v);
+    if (k === 'valueReference' && typeof p.valueReference?.reference === 'string') return p.valueReference.reference;
   }
   return undefined;
 }

@@ -4,6 +4,7 @@ import { FhirError, badRequest, issue, notFound, outcome } from '../../errors.js
 import { findAppointments, type FindRequest } from '../../scheduling/find.js';
 import { expireDueHolds } from '../../scheduling/hold-expiry.js';
 import { BOOKING_CLIENT, DEFAULT_HOLD_MINUTES, HOLD_EXPIRES, MAX_HOLD_MINUTES, OCCUPYING, bookingClientOf, localId } from '../../scheduling/vocabulary.js';
+import { primitiveProblem } from '../../../profiles/primitives.js';
 import { validateResource } from '../../../profiles/validator.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
@@ -95,6 +96,8 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
     extension: [...(appointment.extension ?? []).filter((e) => e.url !== HOLD_EXPIRES), ...(status === 'pending' ? [{ url: HOLD_EXPIRES, valueInstant: holdUntil(params) }] : [])],
   };
   if (!next.extension?.length) delete next.extension;
+  // What is written must stand as a write would: a proposed appointment may lack its times, a held or booked one may not (app-3).
+  validateResource(next);
   try {
     const written = existing ? await ctx.store.update({ ...next, id: existing.id }, existing.versionId) : await ctx.store.create(next, appointment.id);
     return answer(ctx, written.resource as Appointment, 200);
@@ -124,6 +127,7 @@ async function resolveAppointment(ctx: FhirContext, params: Map<string, Paramete
     throw badRequest('appointment-reference takes a valueReference or a valueString', "Parameters.parameter.where(name = 'appointment-reference')");
   }
   const ref = reference ? (reference.valueReference?.reference ?? reference.valueString) : undefined;
+  if (reference && !ref) throw badRequest('appointment-reference is empty: it names the Appointment to take', "Parameters.parameter.where(name = 'appointment-reference')");
   const id = ref ? localId(ref, 'Appointment') : ((resource as Appointment).id ?? repeatableId(clientId, resource as Appointment));
   if (ref && !id) throw badRequest(`appointment-reference '${ref}' does not name an Appointment on this server`, "Parameters.parameter.where(name = 'appointment-reference')");
   const stored = id ? await ctx.store.read('Appointment', id) : undefined;
@@ -183,7 +187,6 @@ function inputs(req: FhirRequest): Map<string, ParametersParameter[]> {
   return byName;
 }
 
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 function findRequest(params: Map<string, ParametersParameter[]>): FindRequest {
   const texts = (name: string): string[] =>
@@ -196,7 +199,8 @@ function findRequest(params: Map<string, ParametersParameter[]>): FindRequest {
     const [value, extra] = texts(name);
     if (value === undefined) throw badRequest(`$find needs ${name} (dateTime)`, at(name));
     if (extra !== undefined) throw badRequest(`$find takes one ${name}`, at(name));
-    if (!DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) throw badRequest(`${name} '${value}' is not a FHIR dateTime`, at(name));
+    const problem = primitiveProblem('dateTime', value) ?? (value.length >= 10 ? undefined : `${name} needs a day at least`);
+    if (problem) throw badRequest(`${name}: ${problem}`, at(name));
     return value.length === 10 ? `${value}T00:00:00Z` : value;
   };
   const start = instant('start');
