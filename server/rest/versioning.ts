@@ -5,7 +5,6 @@ import type { ResourceVersion } from '../store/store.js';
 /** Weak ETag of a version: https://hl7.org/fhir/R4/http.html#versioning */
 export const etag = (versionId: number): string => `W/"${versionId}"`;
 
-/** Parses `W/"3"` or `"3"` (If-Match / If-None-Match) to a version number. */
 /** The version an ETag (`W/"3"`, `"3"`) names; undefined for any other spelling, which names no version of ours. */
 export function parseETag(value: string): number | undefined {
   const m = /^(?:W\/)?"(\d{1,9})"$/.exec(value.trim());
@@ -28,7 +27,14 @@ export function checkId(id: string, expression = 'id'): void {
 
 /** A version id of the URL; any other spelling names no version this server has made (undefined). */
 export function parseVersionId(vid: string): number | undefined {
-  return /^\d{1,9}$/.test(vid) ? Number(vid) : undefined;
+  // As this server writes them: 1, 2, ... (`01` names no version).
+  return /^[1-9]\d{0,8}$/.test(vid) ? Number(vid) : undefined;
+}
+
+/** Whether If-None-Match names the current version: `*` any, else one of its ETags (RFC 9110 section 13.1.2). */
+export function noneMatchNames(header: string, current: ResourceVersion | undefined): boolean {
+  if (!current || current.deleted) return false;
+  return header.trim() === '*' || header.split(',').some((tag) => parseETag(tag) === current.versionId);
 }
 
 /** The stored JSON text of a version as a resource. */

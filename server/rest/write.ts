@@ -1,10 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { validateResource, validationNotes } from '../../profiles/validator.js';
 import { badRequest, forbidden, issue, outcome, preconditionFailed } from '../errors.js';
-import type { ResourceVersion, WriteResult } from '../store/store.js';
+import type { ResourceVersion, Store, WriteResult } from '../store/store.js';
 import { localReferences } from './local-references.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
-import { checkId, etag, locationOf, parseETag, versionHeaders } from './versioning.js';
+import { checkId, etag, locationOf, noneMatchNames, parseETag, versionHeaders } from './versioning.js';
 import { refuseControlCharacters } from './request-url.js';
 
 /** Validates a request body as a resource of the URL's type. */
@@ -97,7 +97,14 @@ export async function update(req: FhirRequest, ctx: FhirContext, p: Record<strin
   const resource = await check(resourceBody(req, p.type), ctx);
   if (!resource.id) throw badRequest(`The ${p.type} in the body needs an id equal to the id in the URL (${p.id})`, `${p.type}.id`);
   if (resource.id !== p.id) throw badRequest(`The id in the body (${resource.id}) differs from the id in the URL (${p.id})`, `${p.type}.id`);
-  return writtenResponse(await ctx.store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl, req.body as Resource);
+  const write = async (store: Store): Promise<FhirResponse> => writtenResponse(await store.update({ ...resource, id: p.id }, ifMatchVersion(req)), ctx.baseUrl, req.body as Resource);
+  const ifNoneMatch = req.headers.ifNoneMatch;
+  if (!ifNoneMatch) return write(ctx.store);
+  // `If-None-Match: *` creates only where nothing is; an ETag writes only over another version: checked under the row's lock.
+  return ctx.store.transaction(async (store) => {
+    if (noneMatchNames(ifNoneMatch, await store.readForUpdate(p.type, p.id))) throw preconditionFailed(`If-None-Match ${ifNoneMatch} names the current version of ${p.type}/${p.id}`);
+    return write(store);
+  });
 }
 
 /** Conditional update: PUT Type?criteria (https://hl7.org/fhir/R4/http.html#cond-update) */

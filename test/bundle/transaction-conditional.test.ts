@@ -22,6 +22,23 @@ describeEachDatabase('transaction: conditional entries and references (http.html
     expect(await snapshot(server())).to.deep.equal(before);
   });
 
+  it('two conditional writes that match nothing for the same criteria (however ordered) are a 400, not two resources', async () => {
+    const before = await snapshot(server());
+    const putBoth = await post(server(), transaction([
+      { resource: patient('9000000106'), request: { method: 'PUT', url: `Patient?identifier=${NHS}|9000000106&family=Smith` } },
+      { resource: { ...patient('9000000106'), gender: 'male' }, request: { method: 'PUT', url: `Patient?family=Smith&identifier=${NHS}|9000000106` } },
+    ]));
+    expect(putBoth.status, putBoth.text).to.equal(400);
+    expect(putBoth.body.issue[0].expression).to.deep.equal(['Bundle.entry[1].request.url']);
+    const postBoth = await post(server(), transaction([
+      { resource: patient('9000000106'), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS}|9000000106` } },
+      { resource: patient('9000000106'), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${NHS}|9000000106` } },
+    ]));
+    expect(postBoth.status, postBoth.text).to.equal(400);
+    expect(postBoth.body.issue[0].expression).to.deep.equal(['Bundle.entry[1].request.ifNoneExist']);
+    expect(await snapshot(server())).to.deep.equal(before);
+  });
+
   it('a conditional reference with several matches fails with 412', async () => {
     await server().fhir('POST', 'Patient', { body: patient('9000000017') });
     await server().fhir('POST', 'Patient', { body: patient('9000000017') });

@@ -82,4 +82,23 @@ describeEachDatabase('conditional interactions (http.html#ccreate, #cond-update,
     expect(res.status).to.equal(200);
     expect(res.body.id).to.equal(one.body.id);
   });
+
+  it('If-None-Match on an update writes only where it names no current version (RFC 9110): `*` creates only, an ETag updates only another version; else 412 and nothing changes', async () => {
+    const id = `inm-${Date.now()}`;
+    const body = { resourceType: 'Patient', id, gender: 'female' };
+    const put = (headers: Record<string, string>, gender = 'female') => server().fhir('PUT', `Patient/${id}`, { body: { ...body, gender }, headers });
+    expect((await put({ 'if-none-match': '*' })).status).to.equal(201);
+    const refused = await put({ 'if-none-match': '*' }, 'male');
+    expect(refused.status).to.equal(412);
+    expect(refused.body.resourceType).to.equal('OperationOutcome');
+    expect((await put({ 'if-none-match': 'W/"1"' }, 'male')).status).to.equal(412);
+    expect((await server().fhir('GET', `Patient/${id}`)).body.gender).to.equal('female');
+    expect((await server().fhir('GET', `Patient/${id}`)).body.meta.versionId).to.equal('1');
+    expect((await put({ 'if-none-match': 'W/"7"' }, 'male')).status).to.equal(200);
+    const inTransaction = await server().fhir('POST', '', {
+      body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...body, gender: 'other' }, request: { method: 'PUT', url: `Patient/${id}`, ifNoneMatch: '*' } }] },
+    });
+    expect(inTransaction.status).to.equal(412);
+    expect((await server().fhir('GET', `Patient/${id}`)).body).to.deep.include({ gender: 'male' });
+  });
 });

@@ -15,6 +15,15 @@ describeEachDatabase('history (http.html#history)', (server) => {
     await server().fhir('DELETE', `Organization/${id}`);
   });
 
+  it('vread: a version id spelled otherwise than this server writes it (01) is 404; If-None-Match naming the version is 304', async () => {
+    expect((await server().fhir('GET', `Organization/${id}/_history/2`)).status).to.equal(200);
+    expect((await server().fhir('GET', `Organization/${id}/_history/02`)).status).to.equal(404);
+    const cached = await server().fhir('GET', `Organization/${id}/_history/2`, { headers: { 'if-none-match': 'W/"2"' } });
+    expect(cached.status).to.equal(304);
+    expect(cached.headers.get('etag')).to.equal('W/"2"');
+    expect((await server().fhir('GET', `Organization/${id}/_history/2`, { headers: { 'if-none-match': 'W/"1"' } })).status).to.equal(200);
+  });
+
   it('instance history lists every version newest first, deletions included, as a history Bundle', async () => {
     const res = await server().fhir('GET', `Organization/${id}/_history`);
     expect(res.status).to.equal(200);

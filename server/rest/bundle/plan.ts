@@ -20,6 +20,8 @@ export interface PlannedEntry extends EntryRequest {
   target?: { type: string; id: string };
   /** A create given its id up front, so references to its fullUrl can be rewritten first. */
   assignedId?: string;
+  /** The criteria (`Type?a=b`) of a conditional create or update that matched nothing: it creates what they name. */
+  createsFor?: string;
 }
 
 export const key = (t: { type: string; id: string }): string => `${t.type}/${t.id}`;
@@ -54,10 +56,30 @@ export async function planIdentities(entries: EntryRequest[], ctx: FhirContext):
     }
     writers.set(key(p.target), p);
   }
+  // Two conditional writes finding nothing for the same criteria would each create it: two resources the criteria then both match.
+  const creators = new Map<string, PlannedEntry>();
+  for (const p of planned) {
+    if (!p.createsFor) continue;
+    const other = creators.get(p.createsFor);
+    if (other) {
+      throw badRequest(
+        `${entryPath(p.index)} and ${entryPath(other.index)} would both create the resource ${p.createsFor} names; a transaction may create it once`,
+        `${entryPath(p.index)}.request.${p.phase === 'POST' ? 'ifNoneExist' : 'url'}`,
+      );
+    }
+    creators.set(p.createsFor, p);
+  }
   return planned;
 }
 
-async function resolveTarget(entry: EntryRequest, phase: Phase, ctx: FhirContext): Promise<Pick<PlannedEntry, 'target' | 'assignedId'>> {
+/** Conditional criteria as one key: `Patient?identifier=a|1` however the parameters were ordered. */
+function criteriaKey(type: string, params: URLSearchParams): string {
+  const sorted = new URLSearchParams(params);
+  sorted.sort();
+  return `${type}?${sorted}`;
+}
+
+async function resolveTarget(entry: EntryRequest, phase: Phase, ctx: FhirContext): Promise<Pick<PlannedEntry, 'target' | 'assignedId' | 'createsFor'>> {
   const { request: req, type, id } = entry;
   if (!type || phase === 'GET') return {};
   const segments = req.path.split('/').filter(Boolean);
@@ -68,15 +90,16 @@ async function resolveTarget(entry: EntryRequest, phase: Phase, ctx: FhirContext
   }
   if (segments.length !== 1) return {};
   if (phase === 'POST') {
-    if (req.headers.ifNoneExist) {
-      const existing = await conditionalTarget(ctx, type, criteria(req.headers.ifNoneExist));
-      if (existing) return { target: { type, id: existing } };
-    }
     const assignedId = randomUUID();
-    return { target: { type, id: assignedId }, assignedId };
+    if (!req.headers.ifNoneExist) return { target: { type, id: assignedId }, assignedId };
+    const conditions = criteria(req.headers.ifNoneExist);
+    const existing = await conditionalTarget(ctx, type, conditions);
+    if (existing) return { target: { type, id: existing } };
+    return { target: { type, id: assignedId }, assignedId, createsFor: criteriaKey(type, conditions) };
   }
   // Conditional delete, update or patch: url `Type?criteria`.
-  const match = await conditionalTarget(ctx, type, criteria(req.query.toString()));
+  const conditions = criteria(req.query.toString());
+  const match = await conditionalTarget(ctx, type, conditions);
   if (phase === 'DELETE') {
     if (!match) return {}; // nothing to delete: the interaction itself answers that
     return { target: onto(entry, type, match) };
@@ -93,7 +116,7 @@ async function resolveTarget(entry: EntryRequest, phase: Phase, ctx: FhirContext
   checkId(newId, `${type}.id`);
   // PUT Type?criteria is now PUT Type/id; the body carries the id an update needs.
   req.body = { ...body, id: newId };
-  return { target: onto(entry, type, newId) };
+  return { target: onto(entry, type, newId), ...(match ? {} : { createsFor: criteriaKey(type, conditions) }) };
 }
 
 /** Rewrites a conditional entry to the plain interaction on the resource it resolved to. */
