@@ -38,7 +38,7 @@ export function searchsetBundle(parts: BundleParts): Bundle {
 }
 
 /** Applies _summary and _elements; mandatory elements, id and meta are always kept. */
-export function subset(resource: Resource, controls: Controls): Resource {
+export function subset(resource: Resource, controls: Pick<Controls, 'summary' | 'elements'>): Resource {
   const { summary, elements } = controls;
   if ((!summary || summary === 'false' || summary === 'count') && !elements) return resource;
   const schema = getDataType(resource.resourceType);

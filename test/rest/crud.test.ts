@@ -172,4 +172,22 @@ describeEachDatabase('REST core interactions (http.html)', (server) => {
       expect(rep.body.name).to.equal('C');
     });
   });
+
+  it('read and vread take _summary and _elements, giving the part asked for tagged SUBSETTED; an unknown _summary is a 400', async () => {
+    const created = await server().fhir('POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Part' }], gender: 'female', birthDate: '1970-01-01', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Part</div>' } } });
+    const { id } = created.body;
+    const subsetted = (body: { meta: { tag?: Array<{ code: string }> } }): boolean => !!body.meta.tag?.some((t) => t.code === 'SUBSETTED');
+    const elements = await server().fhir('GET', `Patient/${id}?_elements=name`);
+    expect(elements.status).to.equal(200);
+    expect(Object.keys(elements.body).sort()).to.deep.equal(['id', 'meta', 'name', 'resourceType']);
+    expect(subsetted(elements.body)).to.equal(true);
+    const summary = await server().fhir('GET', `Patient/${id}/_history/1?_summary=true`);
+    expect(summary.body).to.include({ gender: 'female', birthDate: '1970-01-01' });
+    expect(summary.body.text).to.equal(undefined);
+    expect(subsetted(summary.body)).to.equal(true);
+    expect((await server().fhir('GET', `Patient/${id}?_summary=text`)).body.gender).to.equal(undefined);
+    const whole = await server().fhir('GET', `Patient/${id}`);
+    expect(subsetted(whole.body)).to.equal(false);
+    for (const bad of ['bogus', 'count']) expect((await server().fhir('GET', `Patient/${id}?_summary=${bad}`)).status, bad).to.equal(400);
+  });
 });
