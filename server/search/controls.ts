@@ -37,6 +37,11 @@ export const CURSOR_PARAM = '_cursor';
 const PASSTHROUGH = new Set(['_format', '_pretty']);
 const UNSUPPORTED = new Set(['_contained', '_containedType', '_text', '_content', '_list', '_query', '_filter', '_score']);
 
+/** Whether this server searches by the parameter: R4 defines `_text`, `_content`, `_query` and the like on every resource, which it does not offer. */
+export function isSupported(code: string): boolean {
+  return !UNSUPPORTED.has(code);
+}
+
 export function isControl(name: string): boolean {
   const base = name.split(':')[0];
   return ['_count', '_sort', '_include', '_revinclude', '_total', '_summary', '_elements', CURSOR_PARAM, '_type'].includes(base) || PASSTHROUGH.has(base) || UNSUPPORTED.has(base);

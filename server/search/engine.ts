@@ -4,7 +4,7 @@ import type { Queryable } from '../store/db.js';
 import type { Alongside, ExtractedIndexRows } from '../store/store.js';
 import { searchsetBundle } from './bundle.js';
 import type { Controls } from './controls.js';
-import { CURSOR_PARAM, applyControl, encodeCursor, isControl } from './controls.js';
+import { CURSOR_PARAM, applyControl, encodeCursor, isControl, isSupported } from './controls.js';
 import { extractRows } from './extract.js';
 import { CustomParameters } from './custom-parameters.js';
 import { findIncludes } from './include.js';
@@ -77,6 +77,7 @@ class SqlSearchEngine implements SearchEngine {
   parametersOf(resourceType: string): Array<{ name: string; type: string; definition?: string }> {
     return this.registry
       .params(resourceType)
+      .filter((d) => isSupported(d.code))
       .map((d) => ({ name: d.code, type: d.type, ...(d.url ? { definition: d.url } : {}) }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
