@@ -85,6 +85,7 @@ function shapeOf(req: ExchangeRequest): Shape {
   }
   if (first === 'metadata' && segments.length === 1) return { interaction: 'capabilities' };
   if (first === '_history' && segments.length === 1) return { interaction: 'history' };
+  if (first === '_search' && segments.length === 1) return { interaction: 'search' };
   if (first.startsWith('$')) return { interaction: 'operation', operation: first };
   if (segments.length === 1) {
     if (reading) return { interaction: 'search' };

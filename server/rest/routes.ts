@@ -52,6 +52,7 @@ export function fhirRoutes(settings: RouteSettings): FhirRouter {
 
     // Whole system
     .on('GET', '', search) // search-system (?_type=)
+    .on('POST', '_search', search) // search-system, its parameters form-encoded in the body
     .on('POST', '', bundleHandler(bundles, router.route)) // batch, transaction
     .on('GET', 'metadata', async (_req, ctx) => ({ status: 200, body: router.capabilityStatement(ctx.baseUrl, ctx.search) })) // capabilities
     .on('GET', '_history', history) // history-system

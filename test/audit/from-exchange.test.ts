@@ -68,6 +68,7 @@ describe('audit record of an exchange', () => {
       ['PATCH', 'Patient/p1', 'patch'],
       ['DELETE', 'Patient/p1', 'delete'],
       ['POST', 'Patient/_search', 'search'],
+      ['POST', '_search', 'search'],
       ['GET', 'Patient/p1/Observation', 'search'],
       ['GET', 'Patient/p1/$everything', 'operation', '$everything'],
       ['POST', 'Patient/$match', 'operation', '$match'],

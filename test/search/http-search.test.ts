@@ -51,6 +51,13 @@ describeEachDatabase('search over HTTP', (server) => {
     expect(link(r.body as Bundle, 'self')).to.contain('gender=male').and.to.contain('family=smith');
   });
 
+  it('POST [base]/_search: a system search with its parameters in the form body', async () => {
+    const r = await server().fhir('POST', '_search', { raw: '_type=Patient&family=smith&gender=male', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(r.status, r.text).to.equal(200);
+    expect((r.body as Bundle).type).to.equal('searchset');
+    expect(matches(r.body as Bundle)).to.deep.equal(['Patient/pat-richard']);
+  });
+
   it('system search: GET [base]?_type=Patient,Practitioner&_lastUpdated=gt...', async () => {
     const { status, body } = await get('?_type=Patient,Practitioner&_lastUpdated=gt2000-01-01&_count=100');
     expect(status).to.equal(200);
