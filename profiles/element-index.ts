@@ -16,6 +16,8 @@ export interface Field {
   choice?: string;
   /** Set when the element has a required binding whose ValueSet the R4 definitions can expand. */
   valueSet?: ExpandedValueSet;
+  /** A Reference's allowed target resource types (Reference(Schedule)); absent when any type will do. */
+  targets?: ReadonlySet<string>;
 }
 
 export type FieldTable = ReadonlyMap<string, Field>;
@@ -46,9 +48,10 @@ export function buildFieldTables(terminology: Terminology): ReadonlyMap<string, 
 
 /** `deceased[x]` of boolean|dateTime becomes the keys `deceasedBoolean` and `deceasedDateTime`. */
 function fieldsOf(name: string, element: InternalSchemaElement): Field[] {
+  const targets = targetTypes(element);
   if (!name.endsWith('[x]')) {
     const type = element.type[0]?.code ?? 'Element';
-    return [{ key: name, type, primitive: PRIMITIVE_TYPES.has(type), isArray: !!element.isArray }];
+    return [{ key: name, type, primitive: PRIMITIVE_TYPES.has(type), isArray: !!element.isArray, ...(type === 'Reference' && targets ? { targets } : {}) }];
   }
   const base = name.slice(0, -3);
   return element.type.map(({ code }) => ({
@@ -57,5 +60,14 @@ function fieldsOf(name: string, element: InternalSchemaElement): Field[] {
     primitive: PRIMITIVE_TYPES.has(code),
     isArray: false,
     choice: name,
+    ...(code === 'Reference' && targets ? { targets } : {}),
   }));
+}
+
+/** The resource types a Reference element may point at, from its targetProfiles; undefined when any (Reference(Any), or none named). */
+function targetTypes(element: InternalSchemaElement): ReadonlySet<string> | undefined {
+  const profiles = element.type.filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfile ?? []);
+  const types = profiles.map((url) => url.slice(url.lastIndexOf('/') + 1));
+  if (!types.length || types.includes('Resource')) return undefined;
+  return new Set(types);
 }

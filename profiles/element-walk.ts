@@ -18,6 +18,13 @@ type JsonObject = Record<string, unknown>;
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A relative or conditional reference (`Type/id`, `Type?criteria`) to a type the element does not allow (R4 Reference(...) targets). */
+function targetProblem(reference: string, targets: ReadonlySet<string>): string | undefined {
+  const type = /^([A-Z][A-Za-z]+)[/?]/.exec(reference)?.[1];
+  if (!type || targets.has(type)) return undefined;
+  return `'${reference}' is a ${type}; this element refers to ${[...targets].join(' or ')}`;
+}
+
 /**
  * Walks a resource with the R4 element types in hand, so each primitive is checked as the type it is
  * (a `date` is not a `dateTime`) and each coded element against its required ValueSet, in one pass.
@@ -33,13 +40,31 @@ export class ElementWalker {
   walk(resource: JsonObject): WalkResult {
     const result: WalkResult = { format: [], bindings: [], contexts: [] };
     const type = resource.resourceType as string;
+    this.containers = [];
     this.object(resource, type, type, true, result, type);
     return result;
   }
 
+  /** The ids of the contained resources of each resource being walked, innermost last: what a `#id` reference can name. */
+  private containers: Array<ReadonlySet<string>> = [];
+
   private object(obj: JsonObject, type: string, path: string, isResource: boolean, out: WalkResult, typePath: string): void {
     const table = this.tables.get(type);
     if (!table) return;
+    // A contained resource's `#id` names its container's contained resources, as the container's do.
+    if (isResource && !/\.contained\[\d+\]$/.test(path)) {
+      const contained = Array.isArray(obj.contained) ? obj.contained : [];
+      this.containers.push(new Set(contained.flatMap((c) => (isObject(c) && typeof c.id === 'string' ? [c.id] : []))));
+      try {
+        return this.fields(obj, type, table, path, isResource, out, typePath);
+      } finally {
+        this.containers.pop();
+      }
+    }
+    this.fields(obj, type, table, path, isResource, out, typePath);
+  }
+
+  private fields(obj: JsonObject, type: string, table: FieldTable, path: string, isResource: boolean, out: WalkResult, typePath: string): void {
     const keys = Object.keys(obj);
     if (keys.length === 0) return void out.format.push(issue('structure', 'Empty object: R4 forbids empty elements, leave it out instead', path));
     // ele-1: "All FHIR elements must have a @value or children" (an id alone is not a child)
@@ -55,7 +80,7 @@ export class ElementWalker {
       });
     }
     if (type === 'Reference' && typeof obj.reference === 'string') {
-      const problem = referenceProblem(obj.reference, this.isResourceType);
+      const problem = referenceProblem(obj.reference, this.isResourceType) ?? this.localProblem(obj.reference);
       if (problem) out.format.push(issue('value', problem, `${path}.reference`));
     }
     let choices: Map<string, string> | undefined;
@@ -90,6 +115,13 @@ export class ElementWalker {
     }
   }
 
+  /** ref-1: a `#id` reference names a resource the container holds (`#` alone is the container itself). */
+  private localProblem(reference: string): string | undefined {
+    if (!reference.startsWith('#') || reference === '#') return undefined;
+    const local = this.containers.at(-1);
+    return local && !local.has(reference.slice(1)) ? `'${reference}' names no contained resource of this resource (ref-1)` : undefined;
+  }
+
   private value(value: unknown, field: Field, underscore: boolean, path: string, out: WalkResult, typePath: string): void {
     if (underscore) {
       // A primitive's extensions sit on the element itself: `ContactPoint.system`, `Patient.birthDate`.
@@ -100,6 +132,8 @@ export class ElementWalker {
       const problem = primitiveProblem(field.type, value);
       if (problem) out.format.push(issue('value', problem, path));
     } else if (isObject(value)) {
+      const wrongTarget = field.targets && typeof value.reference === 'string' ? targetProblem(value.reference, field.targets) : undefined;
+      if (wrongTarget) out.format.push(issue('value', wrongTarget, `${path}.reference`));
       const resourceType = field.type === 'Resource' ? value.resourceType : undefined;
       if (typeof resourceType === 'string') this.object(value, resourceType, path, true, out, resourceType);
       // A backbone element (PatientContact) is no reusable type: its extensions are placed by path.

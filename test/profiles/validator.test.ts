@@ -84,6 +84,37 @@ describe('base R4 write validator', function () {
     it('a date that does not exist (2023-02-30) is invalid', () => expectOneIssue('patient-birthdate-february-30.json', 400, 'Patient.birthDate', /2023-02 has no day 30/));
     it('a date with month 13 is invalid', () => expectOneIssue('patient-birthdate-month-13.json', 400, 'Patient.birthDate', /no month 13/));
     it('29 February of a leap year is a valid date', () => expectValid('patient-birthdate-leap-day.json'));
+    it('a complex element given a number or a string is a wrong type (the R4 schema leaves complex types untyped)', () => {
+      for (const managingOrganization of [5, 'Organization/x']) {
+        const result = outcomeOf({ resourceType: 'Patient', managingOrganization });
+        expect(result.status).to.equal(400);
+        expect(result.issues[0].expression).to.deep.equal(['Patient.managingOrganization']);
+        expect(result.issues[0].diagnostics).to.match(/Expected object/);
+      }
+    });
+    it('a reference to a type its element does not allow is invalid (Slot.schedule is Reference(Schedule)); Reference(Any) takes any', () => {
+      const slot = (schedule: string) => ({ resourceType: 'Slot', status: 'free', start: '2027-01-04T09:00:00Z', end: '2027-01-04T09:15:00Z', schedule: { reference: schedule } });
+      const wrong = outcomeOf(slot('Patient/x'));
+      expect(wrong.status).to.equal(400);
+      expect(wrong.issues[0].expression).to.deep.equal(['Slot.schedule.reference']);
+      expect(wrong.issues[0].diagnostics).to.match(/refers to Schedule/);
+      expect(outcomeOf(slot('Patient?identifier=x')).status).to.equal(400);
+      expect(validationIssues(slot('Schedule/x'))).to.deep.equal([]);
+      expect(validationIssues(slot('https://elsewhere.example/fhir/Patient/x'))).to.deep.equal([]);
+      expect(validationIssues({ resourceType: 'Provenance', target: [{ reference: 'Slot/x' }], recorded: '2027-01-04T09:00:00Z', agent: [{ who: { reference: 'Organization/x' } }] })).to.deep.equal([]);
+    });
+    it('a #id reference names a contained resource of its container (ref-1), from the container or from a sibling', () => {
+      const order = (contained: unknown[], medication: string) => ({ resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/x' }, medicationReference: { reference: medication }, ...(contained.length ? { contained } : {}) });
+      const dangling = outcomeOf(order([], '#med'));
+      expect(dangling.status).to.equal(400);
+      expect(dangling.issues[0].expression).to.deep.equal(['MedicationRequest.medicationReference.reference']);
+      const med = { resourceType: 'Medication', id: 'med', manufacturer: { reference: '#maker' } };
+      expect(outcomeOf(order([med], '#med')).status).to.equal(400);
+      expect(validationIssues(order([med, { resourceType: 'Organization', id: 'maker' }], '#med'))).to.deep.equal([]);
+      // Each resource of a Bundle has contained resources of its own.
+      const bundle = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: order([{ resourceType: 'Medication', id: 'med' }], '#med') }, { resource: order([], '#med') }] };
+      expect(outcomeOf(bundle).issues.map((i) => i.expression?.[0])).to.deep.equal(['Bundle.entry[1].resource.medicationReference.reference']);
+    });
     it('"If hours and minutes are specified, a time zone SHALL be populated" (dateTime)', () =>
       expectOneIssue('patient-deceased-datetime-without-timezone.json', 400, 'Patient.deceasedDateTime', /must have a timezone/));
     it('an instant without a timezone is invalid', () => expectOneIssue('observation-issued-without-timezone.json', 400, 'Observation.issued', /must have a timezone/));
