@@ -1,4 +1,5 @@
 import { daysInMonth } from '../server/fhir/calendar.js';
+import { narrativeProblem } from './narrative.js';
 
 // Primitive value rules of the R4 JSON format that the JSON schema and Medplum leave out:
 // https://hl7.org/fhir/R4/datatypes.html#primitive
@@ -46,6 +47,8 @@ function stringProblem(type: string, value: string): string | undefined {
       return dateProblem(value, DATE_TIME, 'instant', 'YYYY-MM-DDThh:mm:ss+zz:zz');
     case 'time':
       return TIME.test(value) ? undefined : `Invalid time '${value}': expected hh:mm:ss`;
+    case 'xhtml':
+      return narrativeProblem(value);
   }
   const format = formats[type];
   if (format && !format.test(value)) return `Invalid ${type} '${value}'${type === 'code' ? ': no leading, trailing or repeated whitespace' : ''}`;

@@ -103,6 +103,16 @@ describe('base R4 write validator', function () {
       expect(validationIssues(slot('https://elsewhere.example/fhir/Patient/x'))).to.deep.equal([]);
       expect(validationIssues({ resourceType: 'Provenance', target: [{ reference: 'Slot/x' }], recorded: '2027-01-04T09:00:00Z', agent: [{ who: { reference: 'Organization/x' } }] })).to.deep.equal([]);
     });
+    it('a narrative is an XHTML div without scripts, event attributes, forms or frames (txt-1), with some content (txt-2)', () => {
+      const patient = (div: string) => ({ resourceType: 'Patient', text: { status: 'generated', div } });
+      const xhtml = (inner: string) => `<div xmlns="http://www.w3.org/1999/xhtml">${inner}</div>`;
+      for (const div of ['not xhtml', '<div>no namespace</div>', xhtml('<script>alert(1)</script>'), xhtml('<p onclick="x()">a</p>'), xhtml('<iframe src="https://x.example"></iframe>'), xhtml('<a href="javascript:alert(1)">a</a>'), xhtml('  ')]) {
+        const result = outcomeOf(patient(div));
+        expect(result.status, div).to.equal(400);
+        expect(result.issues[0].expression).to.deep.equal(['Patient.text.div']);
+      }
+      expect(validationIssues(patient(xhtml('<p style="color: red">Ada <b>Okafor</b></p><table><tr><td>1</td></tr></table><img src="#photo"/>')))).to.deep.equal([]);
+    });
     it('a #id reference names a contained resource of its container (ref-1), from the container or from a sibling', () => {
       const order = (contained: unknown[], medication: string) => ({ resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/x' }, medicationReference: { reference: medication }, ...(contained.length ? { contained } : {}) });
       const dangling = outcomeOf(order([], '#med'));
