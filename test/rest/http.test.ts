@@ -28,6 +28,15 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
     expect((await server().fhir('GET', 'metadata', { headers: { accept: 'application/json' } })).status).to.equal(200);
   });
 
+  it('a fhirVersion other than R4 in Accept is 406, in Content-Type 415; 4.0 is served', async () => {
+    expect((await server().fhir('GET', 'metadata', { headers: { accept: 'application/fhir+json; fhirVersion=3.0' } })).status).to.equal(406);
+    expect((await server().fhir('GET', 'metadata', { headers: { accept: 'application/fhir+json; fhirVersion=4.0' } })).status).to.equal(200);
+    expect((await server().fhir('GET', 'metadata', { headers: { accept: 'application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0' } })).status).to.equal(200);
+    const stu3 = await server().fhir('POST', 'Patient', { raw: '{"resourceType":"Patient"}', headers: { 'content-type': 'application/fhir+json; fhirVersion=3.0' } });
+    expect(stu3.status).to.equal(415);
+    expect((await server().fhir('POST', 'Patient', { raw: '{"resourceType":"Patient"}', headers: { 'content-type': 'application/fhir+json; fhirVersion=4.0' } })).status).to.equal(201);
+  });
+
   it('_pretty=true indents the JSON', async () => {
     const res = await server().fhir('GET', 'metadata?_pretty=true');
     expect(res.text).to.match(/^\{\n {2}"resourceType"/);
