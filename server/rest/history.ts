@@ -20,8 +20,8 @@ export async function history(req: FhirRequest, ctx: FhirContext, p: Record<stri
   const cursor = req.query.get('_cursor');
   if (cursor) query.cursor = cursor;
 
-  // A resource the client may not read has no history it may see either: 404, as a read would be.
-  if (p.id && ctx.access && !(await ctx.store.read(p.type, p.id))) throw notFound(`${p.type}/${p.id} is not known`);
+  // A resource never written, or one the client may not read, has no history it may see: 404, as a read would be.
+  if (p.id && !(await ctx.store.read(p.type, p.id))) throw notFound(`${p.type}/${p.id} is not known`);
   const page = await ctx.store.history(query);
   const path = [p.type, p.id, '_history'].filter(Boolean).join('/');
   const self = new URLSearchParams(req.query);

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { validateResource, validationNotes } from '../../profiles/validator.js';
-import { badRequest, forbidden, issue, outcome, preconditionFailed } from '../errors.js';
+import { badRequest, forbidden, issue, notSupported, outcome, preconditionFailed } from '../errors.js';
 import type { ResourceVersion, Store, WriteResult } from '../store/store.js';
 import { localReferences } from './local-references.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
@@ -11,8 +11,10 @@ import { refuseControlCharacters } from './request-url.js';
 export function resourceBody(req: FhirRequest, type: string): Resource {
   const body = req.body as { resourceType?: unknown } | undefined;
   if (body === undefined || body === null) throw badRequest(`A ${type} resource is required in the request body`);
+  if (body instanceof URLSearchParams) throw notSupported(415, `A ${type} is sent as application/fhir+json, not as a form`);
   if (typeof body === 'object' && !Array.isArray(body) && body.resourceType !== type) {
-    throw badRequest(`The body is a ${String(body.resourceType)}, but the URL is for ${type}`, 'resourceType');
+    const named = typeof body.resourceType === 'string' ? `a ${body.resourceType}` : 'not a resource: its resourceType is no string';
+    throw badRequest(`The body is ${named}, but the URL is for ${type}`, 'resourceType');
   }
   return validateResource(body);
 }

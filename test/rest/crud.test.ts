@@ -190,4 +190,12 @@ describeEachDatabase('REST core interactions (http.html)', (server) => {
     expect(subsetted(whole.body)).to.equal(false);
     for (const bad of ['bogus', 'count']) expect((await server().fhir('GET', `Patient/${id}?_summary=${bad}`)).status, bad).to.equal(400);
   });
+
+  it('a resource sent as a form is 415; a body whose resourceType is no string is a 400 saying so', async () => {
+    const form = await server().fhir('PUT', 'Patient/form-body', { raw: 'resourceType=Patient', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).to.equal(415);
+    const listed = await server().fhir('POST', 'Patient', { raw: '{"resourceType":["Patient"]}', headers: { 'content-type': 'application/fhir+json' } });
+    expect(listed.status).to.equal(400);
+    expect(listed.body.issue[0].diagnostics).to.match(/resourceType is no string/);
+  });
 });

@@ -15,6 +15,11 @@ describeEachDatabase('history (http.html#history)', (server) => {
     await server().fhir('DELETE', `Organization/${id}`);
   });
 
+  it('the history of a resource never written is 404; of a deleted one, its versions', async () => {
+    expect((await server().fhir('GET', 'Organization/never-written/_history')).status).to.equal(404);
+    expect((await server().fhir('GET', `Organization/${id}/_history`)).status).to.equal(200);
+  });
+
   it('vread: a version id spelled otherwise than this server writes it (01) is 404; If-None-Match naming the version is 304', async () => {
     expect((await server().fhir('GET', `Organization/${id}/_history/2`)).status).to.equal(200);
     expect((await server().fhir('GET', `Organization/${id}/_history/02`)).status).to.equal(404);
