@@ -100,8 +100,19 @@ function check(value: unknown, options: ValidationOptions): Checked {
   return stage && 'status' in stage ? { failure: stage, notes: [] } : { notes: stage?.notes ?? [] };
 }
 
-function checkStages(value: unknown, options: ValidationOptions): Failure | { notes: OperationOutcomeIssue[] } | undefined {
+/**
+ * Only the first stage: the value is a resource whose every element has the JSON type R4 gives it
+ * (an object where an Identifier goes, a list where it repeats). For code that reads a resource
+ * before it is validated whole, such as a message's own rules; throws FhirError 400 otherwise.
+ */
+export function checkShape(value: unknown): Resource {
   initValidator();
+  const failure = shapeFailure(value);
+  if (failure) throw invalid(failure.status, failure.issues);
+  return value as Resource;
+}
+
+function shapeFailure(value: unknown): Failure | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { status: 400, issues: [issue('invalid', 'A resource must be a JSON object', '$this')] };
   }
@@ -112,7 +123,14 @@ function checkStages(value: unknown, options: ValidationOptions): Failure | { no
     return { status: 400, issues: [issue('invalid', why, 'resourceType')] };
   }
   const structure = structureIssues(resource, type);
-  if (structure.length) return { status: 400, issues: structure };
+  return structure.length ? { status: 400, issues: structure } : undefined;
+}
+
+function checkStages(value: unknown, options: ValidationOptions): Failure | { notes: OperationOutcomeIssue[] } | undefined {
+  initValidator();
+  const shape = shapeFailure(value);
+  if (shape) return shape;
+  const resource = value as Record<string, unknown>;
   const walked = walker!.walk(resource);
   if (walked.format.length) return { status: 400, issues: walked.format };
   const invariants = invariantIssues(resource as unknown as Resource);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import { badRequest, issue, notSupported, outcome } from '../errors.js';
-import { validateResource } from '../../profiles/validator.js';
+import { checkShape, validateResource } from '../../profiles/validator.js';
 import { runTransaction } from '../rest/bundle/transaction.js';
 import type { FhirContext, FhirResponse, Route } from '../rest/request.js';
 import { referralTaskEntry } from './bars-referral.js';
@@ -42,8 +42,10 @@ export async function processMessage(message: Bundle, ctx: FhirContext, route: R
   if (empty >= 0) throw badRequest(`Bundle.entry[${empty}] carries no resource`, `Bundle.entry[${empty}].resource`);
   const header = message.entry?.[0]?.resource as MessageHeader | undefined;
   if (header?.resourceType !== 'MessageHeader') throw badRequest('The first entry of a message Bundle must be its MessageHeader', 'Bundle.entry[0].resource');
-  // The whole message as FHIR shapes it (Bundle.identifier, each entry's resource), before any rule reads it.
-  validateResource(message);
+  // Every element of the message of the JSON type FHIR gives it, before the rules read them: the
+  // entries are validated whole when written, after the rules have said what EPS would say of them.
+  checkShape(message);
+  validateResource(header);
   const event = eventOf(header);
   const prescription = event === 'prescription-order' || event === 'prescription-order-update';
   const routed = prescription ? checkPrescriptionMessage(message, header, event) : undefined;
