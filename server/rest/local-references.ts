@@ -9,14 +9,19 @@ import { referenceSites } from '../fhir/reference-sites.js';
  * https://hl7.org/fhir/R4/references.html#literal
  */
 export function localReferences<T extends Resource>(resource: T, bases: readonly string[]): T {
-  const prefixes = [...new Set(bases.filter(Boolean).map((b) => `${b.replace(/\/+$/, '')}/`))];
   for (const site of referenceSites(resource, resource.resourceType)) {
-    const prefix = prefixes.find((p) => site.value.startsWith(p));
-    if (prefix && parseRelative(site.value.slice(prefix.length))) {
-      site.holder.reference = site.value.slice(prefix.length);
-    }
+    const local = localReference(site.value, bases);
+    if (local !== site.value) site.holder.reference = local;
   }
   return resource;
+}
+
+/** One reference as localReferences leaves it: relative when it is on one of the bases, else as it was. */
+export function localReference(reference: string, bases: readonly string[]): string {
+  for (const base of new Set(bases.filter(Boolean).map((b) => `${b.replace(/\/+$/, '')}/`))) {
+    if (reference.startsWith(base) && parseRelative(reference.slice(base.length))) return reference.slice(base.length);
+  }
+  return reference;
 }
 
 /**

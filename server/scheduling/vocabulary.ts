@@ -1,5 +1,5 @@
 import type { Appointment, Extension, Reference, Resource } from '@medplum/fhirtypes';
-import { idOf } from '../fhir/reference.js';
+import { parseRelative } from '../fhir/reference.js';
 
 // The names scheduling writes and reads: our extensions (StructureDefinitions in profiles/source),
 // the tag naming the client that holds or booked an appointment, and which statuses occupy slots.
@@ -32,9 +32,15 @@ export function extension(resource: { extension?: Extension[] }, url: string): E
   return resource.extension?.find((e) => e.url === url);
 }
 
-/** `Type/id` of a reference that names a resource on this server (relative or absolute), else undefined. */
+/**
+ * The id of a reference to a resource of `type` on this server: a relative one, as writes store them
+ * and the operations take their inputs (rest/local-references.ts). An absolute reference is to
+ * another server, whatever its path says.
+ */
 export function localId(reference: Reference | string | undefined, type: string): string | undefined {
-  return idOf(typeof reference === 'string' ? reference : reference?.reference, type);
+  const text = typeof reference === 'string' ? reference : reference?.reference;
+  const ref = text ? parseRelative(text) : undefined;
+  return ref?.resourceType === type ? ref.id : undefined;
 }
 
 export function slotIdsOf(appointment: Appointment): string[] {

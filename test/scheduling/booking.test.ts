@@ -75,6 +75,20 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
     await server().fhir('PUT', `Appointment/${anew.body.entry[0].resource.id}`, { body: { ...anew.body.entry[0].resource, status: 'cancelled' } });
   });
 
+  it('a reference on another server names no appointment or slot here, whatever its path; one on this server\'s base does', async () => {
+    const id = await proposalFor('gp-0930', clientA);
+    const foreign = await server().fhir('POST', 'Appointment/$hold', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `https://elsewhere.example/fhir/Appointment/${id}` } }) });
+    expect(foreign.status).to.equal(400);
+    const gp0930 = await slot(server(), 'gp-0930');
+    const foreignSlot = { ...appointment('proposed', 'sched-ada', [gp0930]), slot: [{ reference: 'https://elsewhere.example/fhir/Slot/gp-0930' }] };
+    expect((await server().fhir('POST', 'Appointment/$hold', { as: clientA, body: parameters({ name: 'appointment-resource', resource: foreignSlot }) })).status).to.be.within(400, 499);
+    expect((await slot(server(), 'gp-0930')).status).to.equal('free');
+    const own = await server().fhir('POST', 'Appointment/$hold', { as: clientA, body: parameters({ name: 'appointment-reference', valueReference: { reference: `${server().base}/Appointment/${id}` } }) });
+    expect(own.status, own.text).to.equal(200);
+    expect((await slot(server(), 'gp-0930')).status).to.equal('busy-tentative');
+    await server().fhir('PUT', `Appointment/${id}`, { body: { ...own.body.entry[0].resource, status: 'cancelled' } });
+  });
+
   it('bad input to $find, $hold and $book is a 4xx naming the problem, never a 500', async () => {
     const gp0915 = await slot(server(), 'gp-0915');
     const cases: Array<[string, string, unknown, number]> = [

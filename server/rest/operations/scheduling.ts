@@ -9,6 +9,7 @@ import { validateResource } from '../../../profiles/validator.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest, FhirResponse } from '../request.js';
 import { checkId } from '../versioning.js';
+import { localReference, localReferences } from '../local-references.js';
 import { parametersBody } from './parameters.js';
 
 // IHE ITI Scheduling for R4 (https://profiles.ihe.net/ITI/Scheduling): Find Appointments [ITI-115],
@@ -27,7 +28,7 @@ export const findOperation: Operation = {
   definition: `${IHE}/appointment-find`,
   async handler(req, ctx) {
     ctx.access?.require('Slot', 's');
-    const params = inputs(req);
+    const params = inputs(req, ctx);
     const q = findRequest(params);
     // Lapsed holds are expired on the way (the statement that finds the slots says when there are any).
     const { bundle, proposals } = await findAppointments(ctx, q, { expire: () => expireDueHolds(ctx.hub) });
@@ -77,7 +78,7 @@ export const bookOperation: Operation = {
  */
 async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' | 'booked'): Promise<FhirResponse> {
   const op = status === 'pending' ? '$hold' : '$book';
-  const params = inputs(req);
+  const params = inputs(req, ctx);
   const clientId = ctx.access?.principal.clientId ?? 'anonymous';
   await expireDueHolds(ctx.hub);
   const { appointment, existing } = await resolveAppointment(ctx, params, op, clientId);
@@ -121,7 +122,7 @@ async function resolveAppointment(ctx: FhirContext, params: Map<string, Paramete
   if (!!reference === !!resource) throw badRequest(`${op} takes exactly one of appointment-reference or appointment-resource`, 'Parameters.parameter');
   if (resource && resource.resourceType !== 'Appointment') throw badRequest('appointment-resource must be an Appointment', "Parameters.parameter.where(name = 'appointment-resource').resource");
   // As any write would check it, before its id, slots and participants are read: the id names the stored resource.
-  if (resource) validateResource(resource);
+  if (resource) localReferences(validateResource(resource), [ctx.baseUrl, ctx.requestBase ?? '']);
   if (resource?.id !== undefined) checkId(resource.id, 'Appointment.id');
   if (reference && typeof reference.valueReference?.reference !== 'string' && typeof reference.valueString !== 'string') {
     throw badRequest('appointment-reference takes a valueReference or a valueString', "Parameters.parameter.where(name = 'appointment-reference')");
@@ -177,9 +178,14 @@ function answer(ctx: FhirContext, appointment: Appointment, status: number): Fhi
 }
 
 /** Operation inputs by name: query-string values as valueString, then the Parameters body's. */
-function inputs(req: FhirRequest): Map<string, ParametersParameter[]> {
+/** The operation's parameters by name, from the query and the Parameters body, references to this server made relative. */
+function inputs(req: FhirRequest, ctx: FhirContext): Map<string, ParametersParameter[]> {
   const byName = new Map<string, ParametersParameter[]>();
-  const add = (p: ParametersParameter): void => {
+  const bases = [ctx.baseUrl, ctx.requestBase ?? ''];
+  const add = (given: ParametersParameter): void => {
+    const p = { ...given };
+    if (typeof p.valueString === 'string') p.valueString = localReference(p.valueString, bases);
+    if (typeof p.valueReference?.reference === 'string') p.valueReference = { ...p.valueReference, reference: localReference(p.valueReference.reference, bases) };
     byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
   };
   for (const [name, value] of req.query) add({ name, valueString: value });
