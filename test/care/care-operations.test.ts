@@ -37,8 +37,8 @@ describeEachDatabase('care coordination operations', (server) => {
       expect(matches).to.not.include('MedicationRequest/ada-metformin');
     });
 
-    it('a start or end that is no date (a day its month lacks, an hour 24) is a 400 naming it', async () => {
-      for (const [query, name] of [['start=2024-02-30', 'start'], ['end=2026-12-31T24:00:00Z', 'end']]) {
+    it('a start or end that is no date (a day its month lacks, an hour 24), or a _type no resource has, is a 400 naming it', async () => {
+      for (const [query, name] of [['start=2024-02-30', 'start'], ['end=2026-12-31T24:00:00Z', 'end'], ['_type=Unicorn', '_type']]) {
         const res = await server().fhir('GET', `Patient/ada-okafor/$everything?${query}`);
         expect(res.status, query).to.equal(400);
         expect(res.body.issue[0].expression).to.deep.equal([name]);

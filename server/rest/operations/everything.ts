@@ -4,6 +4,7 @@ import { patientCompartment } from '../../care/compartment-walk.js';
 import { referencedResources } from '../../care/references.js';
 import { badRequest, notFound } from '../../errors.js';
 import { primitiveProblem } from '../../../profiles/primitives.js';
+import { isKnownResourceType } from '../../../profiles/validator.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
 import { parseContent } from '../versioning.js';
@@ -59,6 +60,8 @@ async function compartmentOf(req: FhirRequest, ctx: FhirContext, patientId: stri
   const searchCtx = { sql: ctx.store.sql, baseUrl: ctx.baseUrl, strict: !!req.headers.strict };
   const all = await patientCompartment(ctx.search, searchCtx, patientId, filter);
   const types = params.get('_type')?.split(',').map((t) => t.trim());
+  const unknown = types?.filter((t) => !isKnownResourceType(t));
+  if (unknown?.length) throw badRequest(`_type names unknown resource type(s): ${unknown.map((t) => `'${t}'`).join(', ')}`, '_type');
   // The accesses to the record, when asked for by name.
   if (types?.includes('AuditEvent')) all.push(...(await patientCompartment(ctx.search, searchCtx, patientId, filter, 'AuditEvent')));
   const start = dateParam(params, 'start');
