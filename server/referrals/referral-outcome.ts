@@ -30,7 +30,8 @@ export async function recordOutcome(hub: Store, task: Task & { id: string }, now
 function summary(task: Task, request: ServiceRequest | undefined): string {
   const what = request?.code?.text ?? request?.code?.coding?.[0]?.display ?? task.description ?? 'the service requested';
   const to = task.owner?.display ?? task.owner?.reference ?? 'the receiving service';
-  const why = task.statusReason ? `: ${task.statusReason.text ?? task.statusReason.coding?.[0]?.display ?? task.statusReason.coding?.[0]?.code}` : '';
+  const reason = task.statusReason?.text ?? task.statusReason?.coding?.map((c) => c.display ?? c.code).find(Boolean);
+  const why = reason ? `: ${reason}` : '';
   const outcome = (task.output ?? []).map((o) => o.valueString ?? o.valueCodeableConcept?.text ?? o.valueReference?.display).filter(Boolean);
   return `Referral to ${to} for ${what} ${task.status}${why}${outcome.length ? `. Outcome: ${outcome.join('; ')}` : ''}`;
 }

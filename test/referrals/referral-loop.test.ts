@@ -179,6 +179,17 @@ describeEachDatabase('referrals that close the loop', (server) => {
     expect((await read('CareTeam/ct-derek-brown')).participant.some((p: { id?: string }) => p.id === `referral-${id}`)).to.equal(false);
   });
 
+  it('a reason with neither text nor a display or code reads as no reason, not as "undefined"', async () => {
+    const r = await s.fhir('POST', '', { ...as('mentalHealth'), body: referral(NORTH_MH, []) });
+    const id = idIn(r, 1);
+    const rejected = await put('befriending', { ...(await read(`Task/${id}`)), status: 'rejected', statusReason: { coding: [{ system: 'https://example.org/reasons' }] } });
+    expect(rejected.status, rejected.text).to.equal(200);
+    const got = await s.fhir('GET', `Communication?part-of=Task/${id}`, as('mentalHealth'));
+    const said: string = got.body.entry[0].resource.payload[0].contentString;
+    expect(said).to.match(/ rejected$/);
+    expect(said).to.not.contain('undefined');
+  });
+
   it('the requester may cancel with a reason; the owner may not then complete it', async () => {
     const r = await s.fhir('POST', '', { ...as('gp'), body: referral(MEADOW_LANE, []) });
     const id = idIn(r, 1);
