@@ -13,6 +13,7 @@ import { mergeOperation } from './operations/merge.js';
 import { processMessageOperation } from './operations/process-message.js';
 import { bookOperation, findOperation, holdOperation } from './operations/scheduling.js';
 import { subscriptionCapability, subscriptionWriteCheck } from './operations/subscription-checks.js';
+import { endsAfterStart } from './schedule-times.js';
 import { eventsOperation } from './operations/subscription-events.js';
 import { statusOperation } from './operations/subscription-status.js';
 import { wsBindingTokenOperation } from './operations/subscription-ws-token.js';
@@ -42,7 +43,7 @@ export function fhirRoutes(settings: RouteSettings): FhirRouter {
   const router = new FhirRouter();
   const bundles = { maxEntries: settings.maxBundleEntries, maxBytes: settings.maxBundleBytes };
   // Every create, update and patch: references to this server made local, then its type's check.
-  const check = writeChecks({ Subscription: subscriptionWriteCheck(new EndpointPolicy(settings.subscriptions.endpointAllowList)) });
+  const check = writeChecks({ Subscription: subscriptionWriteCheck(new EndpointPolicy(settings.subscriptions.endpointAllowList)), Slot: endsAfterStart, Appointment: endsAfterStart });
   const checked = (handler: CheckedHandler): Handler => (req, ctx, p) => handler(req, ctx, p, check);
 
   router

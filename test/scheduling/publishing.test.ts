@@ -30,6 +30,19 @@ describeEachDatabase('members publish their own Schedules and Slots; everyone re
     expect(onForeign.status).to.equal(403);
   });
 
+  it('a Slot or an Appointment that ends before or as it starts is 422 naming its end, and nothing is stored', async () => {
+    const slots = async (): Promise<number> => (await server().fhir('GET', 'Slot?_summary=count')).body.total;
+    const before = await slots();
+    for (const end of ['2027-04-01T08:45:00Z', '2027-04-01T09:00:00Z']) {
+      const res = await server().fhir('POST', 'Slot', { body: { resourceType: 'Slot', schedule: { reference: 'Schedule/sched-gp' }, status: 'free', start: '2027-04-01T09:00:00Z', end } });
+      expect(res.status, end).to.equal(422);
+      expect(res.body.issue[0].expression).to.deep.equal(['Slot.end']);
+    }
+    expect(await slots()).to.equal(before);
+    const appointment = { resourceType: 'Appointment', status: 'booked', start: '2027-04-01T09:00:00Z', end: '2027-04-01T08:00:00Z', participant: [{ actor: { reference: 'Location/sched-bridge-dental-site' }, status: 'accepted' }] };
+    expect((await server().fhir('POST', 'Appointment', { body: appointment })).status).to.equal(422);
+  });
+
   it('a dental practice updates the slots of its site\'s schedule', async () => {
     const slot = (await server().fhir('GET', 'Slot/dental-1800', { as: dental })).body;
     const res = await server().fhir('PUT', 'Slot/dental-1800', { as: dental, body: { ...slot, comment: 'Hygienist' } });
