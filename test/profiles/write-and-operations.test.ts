@@ -156,6 +156,15 @@ describeEachDatabase('neighbourhood profiles over HTTP', (server) => {
         expect(res.body.resourceType).to.equal('OperationOutcome');
       }
     });
+    it('$expand of an inline ValueSet FHIR would not accept, or with an offset beyond an integer, is 400', async () => {
+      const inline = (valueSet: Record<string, unknown>) => ({ resourceType: 'Parameters', parameter: [{ name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'active', ...valueSet } }] });
+      const good = { compose: { include: [{ system: 'http://example.org/cs', concept: [{ code: 'a' }] }] } };
+      expect((await server().fhir('POST', 'ValueSet/$expand', { body: inline(good) })).status).to.equal(200);
+      for (const bad of [{ ...good, status: 'bogus' }, { compose: { include: [{ system: 'http://example.org/cs', concept: [{ code: 5 }] }] } }]) {
+        expect((await server().fhir('POST', 'ValueSet/$expand', { body: inline(bad) })).status, JSON.stringify(bad)).to.equal(400);
+      }
+      expect((await server().fhir('GET', `ValueSet/$expand?url=http://hl7.org/fhir/ValueSet/administrative-gender&offset=1e300`)).status).to.equal(400);
+    });
     it('an unknown value set is 404', async () => {
       expect((await server().fhir('GET', 'ValueSet/$expand?url=https://example.org/nope')).status).to.equal(404);
     });

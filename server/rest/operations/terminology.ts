@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CodeableConcept, Coding, Parameters, ValueSet } from '@medplum/fhirtypes';
 import { expansionContains, findValueSet, validateCodeIn } from '../../../profiles/terminology.js';
+import { validateResource } from '../../../profiles/validator.js';
 import { badRequest, FhirError, issue, notFound, outcome } from '../../errors.js';
 import type { Operation } from '../operations.js';
 import type { FhirContext, FhirRequest } from '../request.js';
@@ -20,7 +21,8 @@ async function targetValueSet(req: FhirRequest, ctx: FhirContext, id: string | u
     return parseContent(stored) as ValueSet;
   }
   const given = parametersBody(req)?.parameter?.find((p) => p.name === 'valueSet')?.resource;
-  if (given?.resourceType === 'ValueSet') return given;
+  // A ValueSet sent inline is one FHIR would accept, before its codes are read and echoed back.
+  if (given?.resourceType === 'ValueSet') return validateResource(given) as ValueSet;
   const url = params.get('url');
   if (!url) throw badRequest('Name the value set with url (or invoke the operation on a ValueSet instance)', 'Parameters.parameter.url');
   const held = findValueSet(url);
@@ -32,7 +34,8 @@ function nonNegative(params: URLSearchParams, name: string, fallback: number): n
   const text = params.get(name);
   if (text === null) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw badRequest(`${name} must be a whole number; got '${text}'`, `Parameters.parameter.${name}`);
+  // An integer as FHIR has them: 32 bits (https://hl7.org/fhir/R4/datatypes.html#integer).
+  if (!/^\d{1,10}$/.test(text) || n > 2_147_483_647) throw badRequest(`${name} must be a whole number from 0 to 2147483647; got '${text}'`, `Parameters.parameter.${name}`);
   return n;
 }
 
