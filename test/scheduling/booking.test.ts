@@ -102,6 +102,7 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
       ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference', valueReference: 'x' }), 400],
       ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference' }), 400],
       ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference', valueReference: { reference: '' } }), 400],
+      ['POST', 'Appointment/$hold', parameters({ name: 'appointment-reference', valueReference: { reference: 'Appointment/x' } }, { name: 'hold-minutes', valueBoolean: true }), 400],
       ['POST', 'Appointment/$book', parameters({ name: 'appointment-reference', valueString: '' }), 400],
       ['POST', 'Appointment/$hold?appointment-reference=', undefined, 400],
       // Proposed, it may lack its times; booked it may not (R4 app-3).

@@ -79,6 +79,8 @@ export const bookOperation: Operation = {
 async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' | 'booked'): Promise<FhirResponse> {
   const op = status === 'pending' ? '$hold' : '$book';
   const params = inputs(req, ctx);
+  // Every input checked before anything is read.
+  const heldUntil = status === 'pending' ? holdUntil(params) : undefined;
   const clientId = ctx.access?.principal.clientId ?? 'anonymous';
   await expireDueHolds(ctx.hub);
   const { appointment, existing } = await resolveAppointment(ctx, params, op, clientId);
@@ -94,7 +96,7 @@ async function holdOrBook(req: FhirRequest, ctx: FhirContext, status: 'pending' 
     ...appointment,
     status,
     meta: { ...appointment.meta, tag: [...(appointment.meta?.tag ?? []).filter((t) => t.system !== BOOKING_CLIENT), { system: BOOKING_CLIENT, code: clientId }] },
-    extension: [...(appointment.extension ?? []).filter((e) => e.url !== HOLD_EXPIRES), ...(status === 'pending' ? [{ url: HOLD_EXPIRES, valueInstant: holdUntil(params) }] : [])],
+    extension: [...(appointment.extension ?? []).filter((e) => e.url !== HOLD_EXPIRES), ...(heldUntil ? [{ url: HOLD_EXPIRES, valueInstant: heldUntil }] : [])],
   };
   if (!next.extension?.length) delete next.extension;
   // What is written must stand as a write would: a proposed appointment may lack its times, a held or booked one may not (app-3).
@@ -155,8 +157,9 @@ function repeatableId(clientId: string, appointment: Appointment): string {
 function holdUntil(params: Map<string, ParametersParameter[]>): string {
   const given = params.get('hold-minutes')?.[0];
   const raw = given?.valueInteger ?? given?.valueDecimal ?? (given?.valueString !== undefined ? Number(given.valueString) : undefined);
-  const minutes = raw === undefined ? DEFAULT_HOLD_MINUTES : raw;
-  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_HOLD_MINUTES) {
+  // Given in a form that holds no number (valueBoolean, a valueInteger that is text) is no number of minutes, not the default.
+  const minutes = given === undefined ? DEFAULT_HOLD_MINUTES : raw;
+  if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_HOLD_MINUTES) {
     throw badRequest(`hold-minutes must be more than 0 and at most ${MAX_HOLD_MINUTES}`, "Parameters.parameter.where(name = 'hold-minutes')");
   }
   return new Date(Date.now() + minutes * 60_000).toISOString();
