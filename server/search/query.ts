@@ -50,7 +50,7 @@ export class SearchQuery {
   private where(w: SqlWriter, r: string, type: string, filters: Filter[]): string {
     const parts = [`${r}.resource_type = ${w.p(type)}`, `NOT ${r}.deleted`, ...filters.map((f) => filterSql(w, f, r, type))];
     // Matches need the search permission; what chains and _has reach (w.access) needs read.
-    if (this.plan.access) parts.push(this.plan.access.condition(w, r, type, 's'));
+    if (this.plan.access) parts.push(this.plan.access.condition(w, r, type, 's', filters.some((f) => identifiesFew(f) || namesResources(f))));
     const c = this.plan.compartment;
     if (c) {
       const params = this.registry.patientCompartment.get(type) ?? [];
@@ -146,6 +146,11 @@ const IDENTIFYING = new Set(['_id', 'identifier']);
 
 function identifiesFew(filter: Filter): boolean {
   return filter.kind === 'param' && !filter.modifier && filter.def.type === 'token' && IDENTIFYING.has(filter.def.code) && filter.values.every((v) => v !== '' && !v.endsWith('|'));
+}
+
+/** A reference parameter whose every value names a resource (`subject=Patient/1`): that resource's rows, a patient's record at most. */
+function namesResources(filter: Filter): boolean {
+  return filter.kind === 'param' && filter.def.type === 'reference' && (!filter.modifier || /^[A-Z]/.test(filter.modifier)) && filter.values.every((v) => v !== '' && !v.endsWith('/'));
 }
 
 /**

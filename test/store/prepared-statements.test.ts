@@ -128,4 +128,18 @@ describe('prepared statements on the write and search paths (PostgreSQL)', funct
     expect(await allowed(db, practice, { resourceType: 'Condition', id }, 'r')).to.equal(false);
     expect((await preparedOn(db)).some((s) => s.includes("SELECT 'allowed' AS verdict") && s.includes('EXISTS (SELECT 1 FROM search_reference'))).to.equal(true);
   });
+
+  it("a GP practice's search of one patient's record probes its policy per row; a broad search hashes it once", async () => {
+    const engine = createSearchEngine({ defaultCount: 20, maxCount: 100 });
+    const practice = await new AccessCompiler(engine, loadPolicies()).forPrincipal({ clientId: 'gp-search-probe', org: 'A99995', kind: 'gp-practice', scopes: ['system/*.cruds'] }).prepare(db);
+    const { db: rec, statements } = recording(db);
+    const search = (query: string) => engine.search({ sql: rec, baseUrl: 'http://x/fhir', strict: true, access: practice }, 'Condition', new URLSearchParams(query));
+    await search('subject=Patient/p1');
+    const point = statements.filter((s) => s.includes('FROM resources r')).join('\n');
+    expect(point).to.match(/EXISTS \(SELECT 1 FROM search_reference pc\d+/);
+    statements.length = 0;
+    await search('_count=5');
+    const broad = statements.filter((s) => s.includes('FROM resources r')).join('\n');
+    expect(broad).to.match(/r\.id IN \(SELECT pc\d+\.id FROM search_reference pc\d+/).and.not.match(/EXISTS \(SELECT 1 FROM search_reference pc/);
+  });
 });
