@@ -115,6 +115,7 @@ describeEachDatabase('Appointment/$hold and $book (IHE ITI-116, ITI-117) and the
       ['GET', 'Appointment/$find?start=2027-03-02&end=2027-03-01', undefined, 400],
       ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&_count=0`, undefined, 400],
       ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&patient-reference=Organization/x`, undefined, 400],
+      ['GET', `Appointment/$find?start=2027-03-01&end=2027-03-02&patient-reference=Patient/no-such-patient`, undefined, 400],
     ];
     const appointments = async (): Promise<number> => (await server().fhir('GET', 'Appointment?_summary=count')).body.total;
     const before = await appointments();

@@ -30,6 +30,11 @@ export const findOperation: Operation = {
     ctx.access?.require('Slot', 's');
     const params = inputs(req, ctx);
     const q = findRequest(params);
+    // The patient the appointments are for is one this server holds (and the client may read).
+    for (const id of q.patients) {
+      const patient = await ctx.store.read('Patient', id);
+      if (!patient || patient.deleted) throw badRequest(`patient-reference Patient/${id} does not name a Patient on this server`, "Parameters.parameter.where(name = 'patient-reference')");
+    }
     // Lapsed holds are expired on the way (the statement that finds the slots says when there are any).
     const { bundle, proposals } = await findAppointments(ctx, q, { expire: () => expireDueHolds(ctx.hub) });
     // The IHE bundle profile carries an OperationOutcome entry for what the server did not use (e.g. reason, timing).
