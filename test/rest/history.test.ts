@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { describeEachDatabase } from '../support/server.js';
+import { loadConfig } from '../../server/config.js';
+import { describeEachDatabase, startTestServer, type TestServer } from '../support/server.js';
 
 describeEachDatabase('history (http.html#history)', (server) => {
   let id: string;
@@ -79,5 +80,18 @@ describeEachDatabase('history (http.html#history)', (server) => {
     const res = await server().fhir('GET', 'Organization/_history?_since=yesterday');
     expect(res.status).to.equal(400);
     expect(res.body.issue[0].expression).to.deep.equal(['_since']);
+  });
+});
+
+describe('history of a resource never written, with authentication off (no access policy to say 404)', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer('pglite', { auth: { ...loadConfig({}).auth, disabled: true } });
+  });
+  after(() => server.stop());
+
+  it('is 404, as its read is', async () => {
+    expect((await server.fhir('GET', 'Organization/never-written/_history')).status).to.equal(404);
   });
 });
