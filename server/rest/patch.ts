@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
 import { applyPatch, type Operation } from 'rfc6902';
 import { validateResource } from '../../profiles/validator.js';
-import { badRequest, forbidden, notFound, unprocessable } from '../errors.js';
+import { badRequest, forbidden, notFound, preconditionFailed, unprocessable } from '../errors.js';
 import { applyFhirPathPatch } from './fhirpath-patch.js';
 import type { FhirContext, FhirRequest, FhirResponse } from './request.js';
 import { checkId, parseContent } from './versioning.js';
@@ -34,8 +35,14 @@ async function patchOne(req: FhirRequest, ctx: FhirContext, type: string, id: st
   if (patched.resourceType !== type || patched.id !== id) throw unprocessable('A patch may not change resourceType or id', `${type}.id`);
   const { meta, ...rest } = patched;
   const valid = await check(validateResource({ ...rest, ...(meta ? { meta } : {}) }), ctx);
+  const ifMatch = ifMatchVersion(req);
+  // A patch that changes nothing makes no version (as HAPI): no history row, no notification.
+  if (isDeepStrictEqual(valid, parseContent(current))) {
+    if (ifMatch !== undefined && ifMatch !== current.versionId) throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version ${current.versionId}`);
+    return writtenResponse({ ...current, created: false, resource: valid }, baseUrl);
+  }
   // The version read above is the one patched: a concurrent write in between is a 412, never a lost update.
-  return writtenResponse(await store.update({ ...valid, id }, ifMatchVersion(req) ?? current.versionId), baseUrl);
+  return writtenResponse(await store.update({ ...valid, id }, ifMatch ?? current.versionId), baseUrl);
 }
 
 /** rfc6902 returns an operation's failure, but throws on an operation it cannot read (a null, a path that is no JSON Pointer). */

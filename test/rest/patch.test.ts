@@ -20,6 +20,18 @@ describeEachDatabase('patch (http.html#patch, fhirpatch.html)', (server) => {
     expect(res.body.meta.versionId).to.equal('2');
   });
 
+  it('a patch that changes nothing (an empty JSON Patch, a value replaced by itself) makes no new version; a stale If-Match is still 412', async () => {
+    const id = await newPatient();
+    const json = { 'content-type': 'application/json-patch+json' };
+    for (const ops of [[], [{ op: 'replace', path: '/active', value: true }]]) {
+      const res = await server().fhir('PATCH', `Patient/${id}`, { raw: JSON.stringify(ops), headers: json });
+      expect(res.status, JSON.stringify(ops)).to.equal(200);
+      expect(res.headers.get('etag')).to.equal('W/"1"');
+    }
+    expect((await server().fhir('GET', `Patient/${id}/_history`)).body.total).to.equal(1);
+    expect((await server().fhir('PATCH', `Patient/${id}`, { raw: '[]', headers: { ...json, 'if-match': 'W/"7"' } })).status).to.equal(412);
+  });
+
   it('JSON Patch with a failing test operation changes nothing', async () => {
     const id = await newPatient();
     const res = await server().fhir('PATCH', `Patient/${id}`, {
