@@ -43,33 +43,37 @@ export async function planIdentities(entries: EntryRequest[], ctx: FhirContext):
       throw atEntry(err, entry, entry.type);
     }
   }
-  const writers = new Map<string, PlannedEntry>();
-  for (const p of planned) {
-    if (!p.target || p.phase === 'GET') continue;
-    const other = writers.get(key(p.target));
-    if (other) {
-      const at = entryPath(p.index);
-      throw badRequest(
-        `${at} (${p.label}) and ${entryPath(other.index)} (${other.label}) both write ${key(p.target)}; a transaction may touch each resource once`,
-        `${at}.request.url`,
-      );
-    }
-    writers.set(key(p.target), p);
+  const sameTarget = firstClash(planned, (p) => (p.target && p.phase !== 'GET' ? key(p.target) : undefined));
+  if (sameTarget) {
+    const [p, other] = sameTarget;
+    throw badRequest(
+      `${entryPath(p.index)} (${p.label}) and ${entryPath(other.index)} (${other.label}) both write ${key(p.target!)}; a transaction may touch each resource once`,
+      `${entryPath(p.index)}.request.url`,
+    );
   }
   // Two conditional writes finding nothing for the same criteria would each create it: two resources the criteria then both match.
-  const creators = new Map<string, PlannedEntry>();
-  for (const p of planned) {
-    if (!p.createsFor) continue;
-    const other = creators.get(p.createsFor);
-    if (other) {
-      throw badRequest(
-        `${entryPath(p.index)} and ${entryPath(other.index)} would both create the resource ${p.createsFor} names; a transaction may create it once`,
-        `${entryPath(p.index)}.request.${p.phase === 'POST' ? 'ifNoneExist' : 'url'}`,
-      );
-    }
-    creators.set(p.createsFor, p);
+  const sameCriteria = firstClash(planned, (p) => p.createsFor);
+  if (sameCriteria) {
+    const [p, other] = sameCriteria;
+    throw badRequest(
+      `${entryPath(p.index)} and ${entryPath(other.index)} would both create the resource ${p.createsFor} names; a transaction may create it once`,
+      `${entryPath(p.index)}.request.${p.phase === 'POST' ? 'ifNoneExist' : 'url'}`,
+    );
   }
   return planned;
+}
+
+/** The first entry whose key an earlier entry has too, and that earlier one; entries without a key never clash. */
+function firstClash(planned: PlannedEntry[], keyOf: (p: PlannedEntry) => string | undefined): [PlannedEntry, PlannedEntry] | undefined {
+  const seen = new Map<string, PlannedEntry>();
+  for (const p of planned) {
+    const k = keyOf(p);
+    if (k === undefined) continue;
+    const other = seen.get(k);
+    if (other) return [p, other];
+    seen.set(k, p);
+  }
+  return undefined;
 }
 
 /** Conditional criteria as one key: `Patient?identifier=a|1` however the parameters were ordered. */
