@@ -24,6 +24,16 @@ export interface CursorMove {
 const interval = (ms: number): string => `${Math.round(ms)} milliseconds`;
 
 /**
+ * `locked`: the rows of the subscriptions in the text[] parameter, locked in id order before the
+ * statement changes them. The match step's upsert of event counters goes in id order too
+ * (event-store.ts). An UPDATE meets rows in its plan's order, storage order for a hash join over
+ * many subscriptions, and two statements locking in different orders deadlock: PostgreSQL breaks
+ * that only after deadlock_timeout (1 s), while every notification of both waits.
+ */
+const lockedInIdOrder = (ids: string): string =>
+  `locked AS MATERIALIZED (SELECT subscription_id FROM subscription_state WHERE subscription_id = ANY(${ids}::text[]) ORDER BY subscription_id FOR UPDATE)`;
+
+/**
  * Leases and delivery cursors of subscription_state, in bulk: a deliverer process takes the leases of
  * every subscription of a batch in one statement, and moves cursors, renews or gives up leases and
  * logs attempts for all of them in one statement per flush. One statement per subscription per
@@ -43,12 +53,14 @@ export class DeliveryCursors {
    */
   async acquire(ids: string[]): Promise<Map<string, { deliveredThrough: number; failures: number }>> {
     const rows = await this.db.query<{ subscription_id: string; delivered_through: number; failures: number }>(
-      `UPDATE subscription_state SET lease_owner = $2, lease_until = now() + $3::interval
-       WHERE subscription_id = ANY($1::text[])
+      `WITH ${lockedInIdOrder('$1')}
+       UPDATE subscription_state s SET lease_owner = $2, lease_until = now() + $3::interval
+       FROM locked
+       WHERE s.subscription_id = locked.subscription_id
          AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until IS NULL OR lease_until < now())
          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-       RETURNING subscription_id, delivered_through, failures`,
-      [[...ids].sort(), this.owner, interval(this.leaseMs)],
+       RETURNING s.subscription_id, delivered_through, failures`,
+      [ids, this.owner, interval(this.leaseMs)],
       { prepared: true },
     );
     return new Map(rows.map((r) => [r.subscription_id, { deliveredThrough: Number(r.delivered_through), failures: Number(r.failures) }]));
@@ -63,9 +75,9 @@ export class DeliveryCursors {
    * ours; a missing one was lost (expired and taken) and must stop delivering.
    */
   async flush(moves: CursorMove[], attempts: DeliveryAttempt[]): Promise<Set<string>> {
-    const sorted = [...moves].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1));
     const rows = await this.db.query<{ subscription_id: string; ours: boolean }>(
-      `WITH log AS (
+      `WITH ${lockedInIdOrder('$13')},
+       log AS (
          INSERT INTO subscription_delivery (subscription_id, notification_id, kind, first_event, last_event, attempted_at, duration_ms, ok, http_status, error)
          SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::int[], $10::bool[], $11::int[], $12::text[]))
        UPDATE subscription_state s SET
@@ -76,7 +88,7 @@ export class DeliveryCursors {
          last_sent_at = CASE WHEN u.through > 0 THEN now() ELSE s.last_sent_at END,
          lease_owner = CASE WHEN s.lease_owner = $1 AND u.release THEN NULL ELSE s.lease_owner END,
          lease_until = CASE WHEN s.lease_owner IS DISTINCT FROM $1 THEN s.lease_until WHEN u.release THEN NULL ELSE now() + $2::interval END
-       FROM unnest($13::text[], $14::bigint[], $15::bool[]) AS u(id, through, release)
+       FROM unnest($13::text[], $14::bigint[], $15::bool[]) AS u(id, through, release) JOIN locked ON locked.subscription_id = u.id
        WHERE s.subscription_id = u.id
        RETURNING s.subscription_id, s.lease_owner IS NOT DISTINCT FROM $1 AS ours`,
       [
@@ -92,9 +104,9 @@ export class DeliveryCursors {
         attempts.map((a) => a.ok),
         attempts.map((a) => a.httpStatus ?? null),
         attempts.map((a) => a.error ?? null),
-        sorted.map((m) => m.subscriptionId),
-        sorted.map((m) => m.through),
-        sorted.map((m) => m.release),
+        moves.map((m) => m.subscriptionId),
+        moves.map((m) => m.through),
+        moves.map((m) => m.release),
       ],
       { prepared: true },
     );

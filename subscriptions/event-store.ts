@@ -61,7 +61,8 @@ export class EventStore {
   /**
    * Numbers and stores the events of one batch of changes in ONE statement (no transaction needed):
    * per subscription, events are numbered in change order after its counter, which the upsert bumps
-   * by the batch's count and locks (rows in id order, so concurrent batches cannot deadlock), so
+   * by the batch's count and locks (rows in id order, as the deliverer's statements lock them, so
+   * neither concurrent batches nor deliveries can deadlock with it: delivery-cursors.ts), so
    * numbers are gap-free and strictly increasing. A (subscription, change) already numbered (a re-run
    * batch) keeps its number and is returned as it is; the last SELECT sees the table as it was before
    * this statement, so it returns exactly those.

@@ -132,7 +132,7 @@ class CountingLimiter extends Limiter {
 }
 
 const ACQUIRE = /SET lease_owner = \$2, lease_until/;
-const FLUSH = /^\s*WITH log AS/;
+const FLUSH = /\blog AS \(\s*INSERT INTO subscription_delivery/;
 const BACK_OFF = /failures = CASE WHEN \$3 > delivered_through/;
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r)); // what the last answer set going (no I/O) has run
 
