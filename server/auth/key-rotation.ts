@@ -1,6 +1,7 @@
 import type express from 'express';
 import { forbidden, methodNotAllowed } from '../errors.js';
 import { logger } from '../logger.js';
+import { authorizationOf } from './authorization-header.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Principal } from './principal.js';
 export function mountKeyRotation(app: express.Express, deps: { authenticate(header: string | undefined): Promise<Principal>; rotateKey(): Promise<string> }): void {
   app.post('/oauth2/signing-keys', (req, res, next) => {
     (async () => {
-      const principal = await deps.authenticate(req.header('authorization'));
+      const principal = await deps.authenticate(authorizationOf(req));
       if (principal.kind !== 'admin') throw forbidden('Only administrator clients may rotate the signing key');
       const kid = await deps.rotateKey();
       logger.warn({ kid, clientId: principal.clientId }, 'access token signing key rotated');

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { JSONWebKeySet } from 'jose';
 import { badRequest, forbidden, methodNotAllowed, notFound } from '../errors.js';
+import { authorizationOf } from './authorization-header.js';
 import type { ClientRegistry } from './clients.js';
 import type { Principal } from './principal.js';
 import { generateSecret } from './secrets.js';
@@ -27,7 +28,7 @@ export async function registerClient(clients: ClientRegistry, fields: { org?: un
  */
 export function mountClientRegistration(app: express.Express, deps: { clients: ClientRegistry; authenticate(header: string | undefined): Promise<Principal>; baseUrl: () => string }): void {
   const admin = async (req: express.Request): Promise<void> => {
-    const principal = await deps.authenticate(req.header('authorization'));
+    const principal = await deps.authenticate(authorizationOf(req));
     if (principal.kind !== 'admin') throw forbidden('Only administrator clients may register, list or revoke clients');
   };
   const handle = (fn: (req: express.Request, res: express.Response) => Promise<void>): express.RequestHandler => (req, res, next) => fn(req, res).catch(next);

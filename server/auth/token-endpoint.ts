@@ -2,6 +2,7 @@ import express, { type Request } from 'express';
 import type { Logger } from '../logger.js';
 import type { Queryable } from '../store/db.js';
 import { signAccessToken } from './access-tokens.js';
+import { authorizationOf } from './authorization-header.js';
 import { authenticateClient } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './oauth-error.js';
@@ -92,7 +93,7 @@ async function issue(req: Request, deps: TokenEndpointDeps, record: TokenAuditRe
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is missing');
   if (grantType !== 'client_credentials') throw new OAuthError('unsupported_grant_type', `Only client_credentials is supported; got '${grantType}'`);
   const urls = authUrls(deps.baseUrl());
-  const client = await authenticateClient(req.header('authorization'), form, {
+  const client = await authenticateClient(authorizationOf(req), form, {
     db: deps.db,
     clients: deps.clients,
     tokenEndpoint: urls.tokenEndpoint,

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { accessSearch, hiddenMatch } from '../access/access-search.js';
 import type { AccessCompiler } from '../access/request-access.js';
 import { armRequestTimeout } from '../abuse/request-timeout.js';
+import { authorizationOf } from '../auth/authorization-header.js';
 import { STATUS_PATH } from '../export/urls.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
@@ -78,7 +79,7 @@ export function createApp(services: AppServices): express.Express {
   const authenticate =
     security &&
     ((req: Request, res: Response): Promise<void> =>
-      security.authenticate(req.header('authorization')).then(async (principal) => {
+      security.authenticate(authorizationOf(req)).then(async (principal) => {
         res.locals.principal = principal;
         await security.rateLimit(principal.clientId);
       }));

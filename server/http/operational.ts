@@ -1,4 +1,5 @@
 import type { Express, Request, Response } from 'express';
+import { authorizationOf } from '../auth/authorization-header.js';
 import type { Config } from '../config.js';
 import { httpDuration, interactionOf, registry } from '../metrics.js';
 import type { Logger } from '../logger.js';
@@ -31,7 +32,7 @@ export function mountOperational(app: Express, config: Config, readiness: Record
 
   app.get('/metrics', async (req, res) => {
     const token = config.metricsToken;
-    const authorization = req.header('authorization');
+    const authorization = authorizationOf(req);
     // An administrator client's access token also serves: the operator console reads metrics as any client would.
     const allowed = (token ? authorization === `Bearer ${token}` : isLoopback(req.socket.remoteAddress)) || (!!authorization && !!isAdmin && (await isAdmin(authorization)));
     if (!allowed) {
