@@ -10,7 +10,7 @@ import { tokenAuditRecord } from './audit/token.js';
 import { AuditWriter } from './audit/writer.js';
 import { createAuthRuntime, type AuthRuntime } from './auth/runtime.js';
 import { mountApiDocs } from './http/api-docs.js';
-import { createApp, type Security } from './http/app.js';
+import { createApp, refuseTunnels, type Security } from './http/app.js';
 import { mountConsole } from './http/console.js';
 import { mountExportRoutes } from './http/export-routes.js';
 import { fhirRoutes } from './rest/routes.js';
@@ -67,6 +67,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // What start-up logged so far (an open API, where the credentials went) is out before the first answer.
     const s = app.listen(config.port, () => resolve(s)).once('listening', flushLogsNow);
   });
+  refuseTunnels(http);
   if (!config.databaseUrl && config.dataDir !== 'memory://') {
     const release = claimDataDir(config.dataDir, config.baseUrl);
     services.onClose(async () => release());

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { accessSearch, hiddenMatch } from '../access/access-search.js';
@@ -19,7 +20,7 @@ import { auditedRoute, type AuditSink } from './audited-route.js';
 import { bodyKind, checkAcceptable } from './negotiate.js';
 import type { ReadinessCheck } from '../readiness.js';
 import { mountOperational, recordRequest } from './operational.js';
-import { parsePrefer, preferredBody, send } from './respond.js';
+import { FHIR_JSON, parsePrefer, preferredBody, send } from './respond.js';
 
 export interface AppServices {
   config: Config;
@@ -147,6 +148,20 @@ export function createApp(services: AppServices): express.Express {
 
 /** The HTTP methods of https://hl7.org/fhir/R4/http.html: anything else is a 405 before it is routed or audited. */
 const FHIR_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * CONNECT never reaches Express: Node hands it to the server's `connect` listeners, and without one
+ * closes the socket unanswered. This server tunnels nothing, so it is a 405 with Allow, as any other
+ * method outside FHIR's (not audited either: no FHIR interaction took place).
+ */
+export function refuseTunnels(server: Server): void {
+  server.on('connect', (_req, socket) => {
+    const refusal = methodNotAllowed('CONNECT is not a method of the FHIR RESTful API: this server is no proxy', [...FHIR_METHODS]);
+    const body = JSON.stringify(refusal.outcome);
+    const headers = { ...refusal.headers, 'Content-Type': FHIR_JSON, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+  });
+}
 
 /** Answers a FHIR interaction or operation: the request as the FHIR router takes it, the answer as negotiated. */
 function fhirHandler(services: AppServices, log: Logger): (req: Request, res: Response, next: NextFunction) => Promise<void> {

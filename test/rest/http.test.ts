@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { expect } from 'chai';
 import { describeEachDatabase } from '../support/server.js';
 
@@ -109,6 +110,21 @@ describeEachDatabase('HTTP conventions and bad input', (server) => {
       body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/%ZZ' } }, { request: { method: 'GET', url: `Patient/${id}` } }] },
     });
     expect(batch.body.entry.map((e: { response: { status: string } }) => e.response.status)).to.deep.equal(['400 Bad Request', '200 OK']);
+  });
+
+  it('CONNECT is a 405 with Allow and an OperationOutcome, not a connection closed unanswered', async () => {
+    const { hostname, port } = new URL(server().base);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.write('CONNECT elsewhere.example:443 HTTP/1.1\r\nHost: elsewhere.example:443\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).to.equal('HTTP/1.1 405 Method Not Allowed');
+    expect(head).to.match(/\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE\r\n/);
+    expect(JSON.parse(body).resourceType).to.equal('OperationOutcome');
   });
 
   it('malformed bodies, operations, patches and methods are 4xx with an OperationOutcome, and change nothing', async () => {
