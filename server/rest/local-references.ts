@@ -9,8 +9,9 @@ import { referenceSites } from '../fhir/reference-sites.js';
  * https://hl7.org/fhir/R4/references.html#literal
  */
 export function localReferences<T extends Resource>(resource: T, bases: readonly string[]): T {
+  const prefixes = prefixesOf(bases);
   for (const site of referenceSites(resource, resource.resourceType)) {
-    const local = localReference(site.value, bases);
+    const local = relativeTo(site.value, prefixes);
     if (local !== site.value) site.holder.reference = local;
   }
   return resource;
@@ -18,10 +19,17 @@ export function localReferences<T extends Resource>(resource: T, bases: readonly
 
 /** One reference as localReferences leaves it: relative when it is on one of the bases, else as it was. */
 export function localReference(reference: string, bases: readonly string[]): string {
-  for (const base of new Set(bases.filter(Boolean).map((b) => `${b.replace(/\/+$/, '')}/`))) {
-    if (reference.startsWith(base) && parseRelative(reference.slice(base.length))) return reference.slice(base.length);
-  }
-  return reference;
+  return relativeTo(reference, prefixesOf(bases));
+}
+
+/** The bases as prefixes of the references on them: `http://host/fhir/`, once each. */
+function prefixesOf(bases: readonly string[]): string[] {
+  return [...new Set(bases.filter(Boolean).map((b) => `${b.replace(/\/+$/, '')}/`))];
+}
+
+function relativeTo(reference: string, prefixes: readonly string[]): string {
+  const prefix = prefixes.find((p) => reference.startsWith(p));
+  return prefix && parseRelative(reference.slice(prefix.length)) ? reference.slice(prefix.length) : reference;
 }
 
 /**

@@ -185,8 +185,7 @@ function answer(ctx: FhirContext, appointment: Appointment, status: number): Fhi
   return { status, body: bundle };
 }
 
-/** Operation inputs by name: query-string values as valueString, then the Parameters body's. */
-/** The operation's parameters by name, from the query and the Parameters body, references to this server made relative. */
+/** Operation inputs by name: query-string values as valueString, then the Parameters body's; references to this server made relative. */
 function inputs(req: FhirRequest, ctx: FhirContext): Map<string, ParametersParameter[]> {
   const byName = new Map<string, ParametersParameter[]>();
   const bases = [ctx.baseUrl, ctx.requestBase ?? ''];
@@ -200,7 +199,6 @@ function inputs(req: FhirRequest, ctx: FhirContext): Map<string, ParametersParam
   for (const p of parametersBody(req)?.parameter ?? []) add(p);
   return byName;
 }
-
 
 function findRequest(params: Map<string, ParametersParameter[]>): FindRequest {
   const texts = (name: string): string[] =>
