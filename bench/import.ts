@@ -12,7 +12,7 @@ import pg from 'pg';
 import { freePort } from '../server/net.js';
 import { neighbourhoodBundle } from './import-data.js';
 import { hottestFunctions, summariseProfile } from './import-profile.js';
-import { benchPostgres, printTable, ROOT } from './support.js';
+import { benchPostgres, printTable, ROOT, SERVER_NODE_FLAGS } from './support.js';
 
 const TICKS = 100; // clock ticks per second for /proc/<pid>/stat (CLK_TCK on Linux)
 
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const sqlStats = values['sql-stats'] ? await resetSqlStats(database.url) : false;
   const profDir = mkdtempSync(path.join(os.tmpdir(), 'hub-import-prof-'));
   const port = await freePort();
-  const server = spawn(process.execPath, [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+  const server = spawn(process.execPath, [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
     // Authentication off, as in the other scenarios: this measures the FHIR work itself (bench/authz.ts measures authentication).
     env: { ...process.env, AUTH_DISABLED: 'true', DATABASE_URL: database.url, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir`, LOG_LEVEL: 'warn' },

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
 import { startDisposableRedis } from '../scripts/disposable-redis.js';
 import { startPrivatePostgres } from '../scripts/private-postgres.js';
-import { busyShare, cpuSeconds, machineCpuTicks, postgresCpuSeconds, startChild } from './support.js';
+import { busyShare, cpuSeconds, machineCpuTicks, postgresCpuSeconds, SERVER_NODE_FLAGS, startChild } from './support.js';
 
 /**
  * Notification scenario: 1,000 active subscriptions (half R4 criteria with the resource as payload,
@@ -121,7 +121,7 @@ export async function runNotifyBenchmark(
   process.once('exit', () => api.process.kill('SIGKILL'));
   // --split: the API with RUN_WORKERS=false and one `npm run worker` process, as a 2-vCPU machine would run it.
   const worker = options.split
-    ? spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'workers', 'main.ts')], {
+    ? spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(__dirname, '..', 'workers', 'main.ts')], {
         env: { ...process.env, DATABASE_URL: pg.url, REDIS_URL: redis.url, SUBSCRIPTION_ENDPOINT_ALLOW: '127.0.0.1', DB_POOL_SIZE: '20', LOG_LEVEL: 'warn', BASE_URL: 'http://127.0.0.1/fhir' },
         stdio: 'ignore',
       })

@@ -29,12 +29,19 @@ async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
   }
 }
 
+/**
+ * The V8 flags `npm start` and `npm run worker` give their process (package.json), so that what
+ * is measured is what runs: without V8's memory reducer, which compacts the heap once 30–65 s
+ * after start and made an idle server's first minute cost 1.3–2 % of a core (BENCHMARKS.md, idle).
+ */
+export const SERVER_NODE_FLAGS = ['--no-memory-reducer'];
+
 /** Starts a TypeScript entry point as its own node process (so its RSS is its own) and waits for `probe`. */
 export async function startChild(entry: string, env: Record<string, string>, probe: string, startTimeoutMs = 60_000): Promise<Child> {
   const port = await freePort();
   // BENCH_CPU_PROFILE_DIR=dir: each child writes a V8 CPU profile there when it exits (what BENCHMARKS.md's profiles come from).
   const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, entry)], {
+  const child = spawn(process.execPath, [...profile, ...SERVER_NODE_FLAGS, '--import', 'tsx', path.join(ROOT, entry)], {
     cwd: ROOT,
     // The other scenarios measure the FHIR work itself; bench/authz.ts measures what authentication adds.
     env: { ...process.env, AUTH_DISABLED: 'true', ...env, PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir` },

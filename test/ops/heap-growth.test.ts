@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -17,6 +18,23 @@ async function firstV8Flag(entry: string, env: Record<string, string>): Promise<
   return stdout.match(/^v8 flags: (.*)$/m)?.[1] ?? 'none';
 }
 
+/** The node options of the process an npm script (package.json) starts, as far as its first V8 flag. */
+async function scriptExecArgv(script: 'start' | 'worker'): Promise<string> {
+  const command = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script];
+  const { stdout } = await run('sh', ['-c', command], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+      NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'report-v8-flags.cjs')}`,
+      DATABASE_URL: 'postgres://127.0.0.1:9/none',
+      REDIS_URL: 'redis://127.0.0.1:9',
+    },
+    timeout: 60_000,
+  }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  return stdout.match(/^exec argv: (.*)$/m)?.[1] ?? '';
+}
+
 describe('heap growth bound (HEAP_GROWTH_PERCENT)', function () {
   this.timeout(120_000);
 
@@ -30,4 +48,12 @@ describe('heap growth bound (HEAP_GROWTH_PERCENT)', function () {
   it('HEAP_GROWTH_PERCENT=0 leaves the worker process to V8', async () => {
     expect(await firstV8Flag('workers/main.ts', { HEAP_GROWTH_PERCENT: '0' })).to.equal('none');
   });
+
+  // V8's memory reducer compacts the heap the start-up left once allocation stops, 30-65 s after
+  // start: an idle server's first minute then cost 1.3-2 % of a core (BENCHMARKS.md, idle).
+  for (const script of ['start', 'worker'] as const) {
+    it(`npm ${script === 'start' ? 'start' : 'run worker'} runs node without V8's memory reducer`, async () => {
+      expect((await scriptExecArgv(script)).split(' ')).to.include('--no-memory-reducer');
+    });
+  }
 });
