@@ -150,7 +150,8 @@ export async function runRestBenchmark(options: { seconds?: number; processes?: 
   const pg = await benchPostgres();
   try {
     const layouts = [await startLayout(pg.url, 1, { AUDIT_DISABLED: 'true' }), await startLayout(pg.url, 1), await startLayout(pg.url, 1, withTokens())];
-    const bare = await startChild('bench/bare-express.ts', {}, '/fhir/Patient/x');
+    // No database for this one, whatever DATABASE_URL the benchmark itself was given.
+    const bare = await startChild('bench/bare-express.ts', { DATABASE_URL: '' }, '/fhir/Patient/x');
     // The same Express reading each Patient of the audit-on layout from PostgreSQL, and no more.
     const bareDb = await startChild('bench/bare-express.ts', { DATABASE_URL: pg.url }, '/fhir/Patient/x');
     const bareReads: LoadResult[] = [];
