@@ -29,6 +29,8 @@ async function scriptExecArgv(script: 'start' | 'worker'): Promise<string> {
       NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'report-v8-flags.cjs')}`,
       DATABASE_URL: 'postgres://127.0.0.1:9/none',
       REDIS_URL: 'redis://127.0.0.1:9',
+      // The probe speaks at the first V8 flag set, the heap growth bound.
+      HEAP_GROWTH_PERCENT: '50',
     },
     timeout: 60_000,
   }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
