@@ -7,33 +7,36 @@ import { expect } from 'chai';
 const ROOT = path.join(__dirname, '..', '..');
 const run = promisify(execFile);
 
-/** What V8 flag an entry point sets first, with this environment (the probe ends the process there). */
-async function firstV8Flag(entry: string, env: Record<string, string>): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--require', path.join(ROOT, 'test', 'support', 'report-v8-flags.cjs'), '--import', 'tsx', path.join(ROOT, entry)], {
+const PROBE = path.join(ROOT, 'test', 'support', 'report-v8-flags.cjs');
+
+/**
+ * What the probe (report-v8-flags.cjs) prints of a process started by `file args`, which ends
+ * there, at the first V8 flag set. Addresses nothing listens on: the flag comes before any connection.
+ */
+async function probed(file: string, args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await run(file, args, {
     cwd: ROOT,
-    // Addresses nothing listens on: the flag comes before any connection.
     env: { ...process.env, DATABASE_URL: 'postgres://127.0.0.1:9/none', REDIS_URL: 'redis://127.0.0.1:9', ...env },
     timeout: 60_000,
   }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  return stdout;
+}
+
+/** What V8 flag an entry point sets first, with this environment. */
+async function firstV8Flag(entry: string, env: Record<string, string>): Promise<string> {
+  const stdout = await probed(process.execPath, ['--require', PROBE, '--import', 'tsx', path.join(ROOT, entry)], env);
   return stdout.match(/^v8 flags: (.*)$/m)?.[1] ?? 'none';
 }
 
-/** The node options of the process an npm script (package.json) starts, as far as its first V8 flag. */
+/** The node options of the process an npm script (package.json) starts. */
 async function scriptExecArgv(script: 'start' | 'worker'): Promise<string> {
   const command = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[script];
-  const { stdout } = await run('sh', ['-c', command], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
-      NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'report-v8-flags.cjs')}`,
-      DATABASE_URL: 'postgres://127.0.0.1:9/none',
-      REDIS_URL: 'redis://127.0.0.1:9',
-      // The probe speaks at the first V8 flag set, the heap growth bound.
-      HEAP_GROWTH_PERCENT: '50',
-    },
-    timeout: 60_000,
-  }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  const stdout = await probed('sh', ['-c', command], {
+    PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+    NODE_OPTIONS: `--require ${PROBE}`,
+    // The probe speaks at the first V8 flag set, the heap growth bound.
+    HEAP_GROWTH_PERCENT: '50',
+  });
   return stdout.match(/^exec argv: (.*)$/m)?.[1] ?? '';
 }
 
